@@ -1,0 +1,17 @@
+"""Evaluate a checkpoint: ``python eval.py experiment=lenet ckpt_path=<run>/checkpoints/last.ckpt``."""
+
+import hydra
+from omegaconf import DictConfig
+
+from convlab.cli import guarded
+from convlab.run import evaluate
+
+
+@hydra.main(version_base="1.3", config_path="conf", config_name="eval")
+@guarded
+def main(cfg: DictConfig) -> None:
+    evaluate(cfg)
+
+
+if __name__ == "__main__":
+    main()

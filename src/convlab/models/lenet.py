@@ -1,0 +1,76 @@
+"""LeNet-5 as in D2L §6.6, with the activation and the down-sampling layer as choices."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from torch import nn
+
+Activation = Literal["sigmoid", "relu"]
+Pooling = Literal["avg", "max", "strided"]
+
+ACTIVATIONS = {"sigmoid": nn.Sigmoid, "relu": nn.ReLU}
+POOLINGS = ("avg", "max", "strided")
+
+
+def _downsample(pooling: str, channels: int) -> nn.Module:
+    if pooling == "avg":
+        return nn.AvgPool2d(kernel_size=2, stride=2)
+    if pooling == "max":
+        return nn.MaxPool2d(kernel_size=2, stride=2)
+    if pooling == "strided":
+        # The All-CNN replacement: a learnable 2x2 stride-2 convolution, same channel count.
+        return nn.Conv2d(channels, channels, kernel_size=2, stride=2)
+    raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
+
+
+class LeNet(nn.Module):
+    """LeNet-5 for 1x28x28 inputs.
+
+    conv(6, 5x5, pad 2) → act → down → conv(16, 5x5) → act → down → 400 → 120 → 84 → classes.
+    Shapes: (B, 1, 28, 28) → (B, 6, 28, 28) → (B, 6, 14, 14) → (B, 16, 10, 10) → (B, 16, 5, 5).
+    """
+
+    def __init__(
+        self,
+        activation: Activation = "sigmoid",
+        pooling: Pooling = "avg",
+        num_classes: int = 10,
+        in_channels: int = 1,
+        init: Literal["xavier", "default"] = "xavier",
+    ) -> None:
+        super().__init__()
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"activation must be one of {tuple(ACTIVATIONS)}, got {activation!r}")
+        act = ACTIVATIONS[activation]
+        self.features = nn.Sequential(
+            nn.Conv2d(in_channels, 6, kernel_size=5, padding=2),
+            act(),
+            _downsample(pooling, 6),
+            nn.Conv2d(6, 16, kernel_size=5),
+            act(),
+            _downsample(pooling, 16),
+        )
+        self.classifier = nn.Sequential(
+            nn.Flatten(),
+            nn.Linear(16 * 5 * 5, 120),
+            act(),
+            nn.Linear(120, 84),
+            act(),
+            nn.Linear(84, num_classes),
+        )
+        if init == "xavier":
+            self.apply(_xavier_uniform)
+
+    def forward(self, x):
+        return self.classifier(self.features(x))
+
+    @property
+    def first_conv(self) -> nn.Conv2d:
+        return self.features[0]
+
+
+def _xavier_uniform(module: nn.Module) -> None:
+    # D2L's train_ch6 re-initialises every Linear and Conv2d weight this way (biases keep default).
+    if isinstance(module, (nn.Linear, nn.Conv2d)):
+        nn.init.xavier_uniform_(module.weight)

@@ -1,0 +1,119 @@
+"""One run: config → seed → objects → fit → test → ``metrics.json``."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+from hydra.core.hydra_config import HydraConfig
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+
+from convlab.instantiate import build_callbacks, build_loggers, build_task
+from convlab.run_record import write_record
+
+log = logging.getLogger(__name__)
+
+
+def hydra_overrides() -> list[str]:
+    """The command-line overrides of this job (empty outside a Hydra app)."""
+    if HydraConfig.initialized():
+        return list(HydraConfig.get().overrides.task)
+    return []
+
+
+def _final_metrics(trainer: L.Trainer, prefixes: tuple[str, ...]) -> dict[str, float]:
+    metrics = {}
+    for name, value in trainer.callback_metrics.items():
+        if name.startswith(prefixes) and not name.endswith("_step"):
+            metrics[name.removesuffix("_epoch")] = float(value)
+    return metrics
+
+
+def _test_ckpt(cfg: DictConfig, trainer: L.Trainer) -> str | None:
+    choice = cfg.get("test_ckpt", "best")
+    checkpoint = trainer.checkpoint_callback
+    if choice == "best" and checkpoint is not None and checkpoint.best_model_path:
+        return "best"
+    if choice == "last" or choice == "best":
+        return None  # the weights in memory are those of the last step
+    raise ValueError(f"test_ckpt must be 'best' or 'last', got {choice!r}")
+
+
+def train(cfg: DictConfig) -> dict[str, Any]:
+    """Train, test and record one run. Returns the record written to ``metrics.json``."""
+    started = time.perf_counter()
+    output_dir = Path(cfg.paths.output_dir)
+    if cfg.get("seed") is not None:
+        L.seed_everything(cfg.seed, workers=True)
+    if cfg.get("torch_threads"):
+        torch.set_num_threads(int(cfg.torch_threads))
+
+    datamodule: L.LightningDataModule = instantiate(cfg.data)
+    datamodule.prepare_data()  # bad or missing data fails here, before anything is built
+    task = build_task(cfg, datamodule)
+    loggers = build_loggers(cfg.get("logger"))
+    callbacks = build_callbacks(cfg.get("callbacks"), has_logger=bool(loggers))
+    trainer: L.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
+
+    for logger in loggers:
+        logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
+
+    trainer.fit(task, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+    metrics = _final_metrics(trainer, ("val/",))
+    if cfg.get("test", True) and not trainer.interrupted:
+        trainer.test(task, datamodule=datamodule, ckpt_path=_test_ckpt(cfg, trainer))
+        metrics.update(_final_metrics(trainer, ("test/",)))
+
+    record = {
+        "status": "interrupted" if trainer.interrupted else "completed",
+        "metrics": metrics,
+        "seed": cfg.get("seed"),
+        "epochs": trainer.current_epoch,
+        "steps": trainer.global_step,
+        "duration_s": round(time.perf_counter() - started, 3),
+        "overrides": hydra_overrides(),
+    }
+    if trainer.is_global_zero:
+        write_record(output_dir, record)
+        log.info("metrics: %s", {k: round(v, 4) for k, v in metrics.items()})
+    return record
+
+
+def evaluate(cfg: DictConfig) -> dict[str, Any]:
+    """Test a checkpoint on the test split and record the result like a training run."""
+    started = time.perf_counter()
+    if not cfg.get("ckpt_path"):
+        from convlab.errors import ConvlabError
+
+        raise ConvlabError("eval.py needs ckpt_path=<path to a .ckpt file>")
+    ckpt_path = Path(cfg.ckpt_path)
+    if not ckpt_path.is_file():
+        from convlab.errors import ConvlabError
+
+        raise ConvlabError(f"ckpt_path={ckpt_path}: no such checkpoint file")
+    if cfg.get("seed") is not None:
+        L.seed_everything(cfg.seed, workers=True)
+    datamodule: L.LightningDataModule = instantiate(cfg.data)
+    datamodule.prepare_data()
+    task = build_task(cfg, datamodule)
+    loggers = build_loggers(cfg.get("logger"))
+    trainer: L.Trainer = instantiate(cfg.trainer, logger=loggers or False, callbacks=[])
+    trainer.test(task, datamodule=datamodule, ckpt_path=str(ckpt_path))
+    record = {
+        "status": "completed",
+        "metrics": _final_metrics(trainer, ("test/",)),
+        "seed": cfg.get("seed"),
+        "ckpt_path": str(ckpt_path),
+        "epochs": None,
+        "steps": None,
+        "duration_s": round(time.perf_counter() - started, 3),
+        "overrides": hydra_overrides(),
+    }
+    if trainer.is_global_zero:
+        write_record(cfg.paths.output_dir, record)
+    return record

@@ -1,0 +1,1 @@
+"""LightningModules: a shared supervised step, specialised per kind of target."""

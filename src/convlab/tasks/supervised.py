@@ -1,0 +1,99 @@
+"""The one training/validation/test step every task shares."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import lightning as L
+import torch
+from torch import nn
+
+OptimizerFactory = Callable[..., torch.optim.Optimizer]
+SchedulerFactory = Callable[..., Any]
+SPLITS = ("train", "val", "test")
+
+
+class SupervisedTask(L.LightningModule):
+    """Wraps a plain ``nn.Module``; subclasses say how to score a batch.
+
+    Subclasses implement ``compute_loss(output, target)`` and ``metric_collection(split)``
+    (a ``torchmetrics`` collection per split, updated with ``update_metrics``).
+    ``optimizer`` (and ``scheduler``) are Hydra ``_partial_`` factories called in
+    ``configure_optimizers``.
+    """
+
+    def __init__(
+        self,
+        net: nn.Module,
+        optimizer: OptimizerFactory,
+        scheduler: SchedulerFactory | None = None,
+    ) -> None:
+        super().__init__()
+        self.save_hyperparameters(ignore=["net", "optimizer", "scheduler"], logger=False)
+        self.net = net
+        self.optimizer_factory = optimizer
+        self.scheduler_factory = scheduler
+        # One collection per split, so validation never mixes into the training statistics.
+        for split in SPLITS:
+            setattr(self, f"{split}_metrics", self.metric_collection(split))
+
+    # --- to specialise -------------------------------------------------------------------
+    def metric_collection(self, split: str) -> nn.Module:
+        raise NotImplementedError
+
+    def compute_loss(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def update_metrics(self, split: str, output: torch.Tensor, target: torch.Tensor) -> None:
+        self.split_metrics(split).update(output, target)
+
+    def split_metrics(self, split: str) -> nn.Module:
+        return getattr(self, f"{split}_metrics")
+
+    # --- shared --------------------------------------------------------------------------
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+    def shared_step(self, batch, split: str) -> torch.Tensor:
+        x, target = batch
+        output = self.net(x)
+        loss = self.compute_loss(output, target)
+        with torch.no_grad():
+            self.update_metrics(split, output.detach(), target)
+        on_step = split == "train"
+        self.log(
+            f"{split}/loss", loss.detach(), on_step=on_step, on_epoch=True,
+            prog_bar=True, batch_size=x.shape[0],
+        )  # fmt: skip
+        return loss
+
+    def training_step(self, batch, batch_idx: int) -> torch.Tensor:
+        return self.shared_step(batch, "train")
+
+    def validation_step(self, batch, batch_idx: int) -> None:
+        self.shared_step(batch, "val")
+
+    def test_step(self, batch, batch_idx: int) -> None:
+        self.shared_step(batch, "test")
+
+    def _log_epoch_metrics(self, split: str) -> None:
+        metrics = self.split_metrics(split)
+        self.log_dict(metrics.compute(), prog_bar=split != "train")
+        metrics.reset()
+
+    def on_train_epoch_end(self) -> None:
+        self._log_epoch_metrics("train")
+
+    def on_validation_epoch_end(self) -> None:
+        self._log_epoch_metrics("val")
+
+    def on_test_epoch_end(self) -> None:
+        self._log_epoch_metrics("test")
+
+    def configure_optimizers(self):
+        optimizer = self.optimizer_factory(params=self.parameters())
+        if self.scheduler_factory is None:
+            return optimizer
+        scheduler = self.scheduler_factory(optimizer=optimizer)
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler}}
