@@ -44,6 +44,18 @@ def _test_ckpt(cfg: DictConfig, trainer: L.Trainer) -> str | None:
     raise ValueError(f"test_ckpt must be 'best' or 'last', got {choice!r}")
 
 
+def _status_from_callbacks(callbacks) -> dict[str, Any]:
+    """A callback with ``run_status()`` (e.g. a divergence guard) may override the status.
+
+    ``run_status()`` returns ``None`` or a dict such as ``{"status": "diverged", "diverged_at_step": 12}``.
+    """
+    for callback in callbacks:
+        status = getattr(callback, "run_status", lambda: None)()
+        if status:
+            return status
+    return {}
+
+
 def train(cfg: DictConfig) -> dict[str, Any]:
     """Train, test and record one run. Returns the record written to ``metrics.json``."""
     started = time.perf_counter()
@@ -78,6 +90,9 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         "duration_s": round(time.perf_counter() - started, 3),
         "overrides": hydra_overrides(),
     }
+    record.update(_status_from_callbacks(callbacks))
+    if hasattr(task, "record_extras"):
+        record.update(task.record_extras())
     if trainer.is_global_zero:
         write_record(output_dir, record)
         log.info("metrics: %s", {k: round(v, 4) for k, v in metrics.items()})

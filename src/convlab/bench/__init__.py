@@ -1,0 +1,1 @@
+"""Speed benchmarks: the pipeline against a plain PyTorch loop, measured side by side."""
