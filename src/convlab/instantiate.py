@@ -44,7 +44,9 @@ def build_task(cfg: DictConfig, datamodule: L.LightningDataModule) -> L.Lightnin
     kwargs = {"net": net, "optimizer": optimizer, **facts}
     if scheduler is not None:
         kwargs["scheduler"] = scheduler
-    return instantiate(cfg.task, **kwargs)
+    # Plain lists/dicts, not ListConfig: the task's hparams go into every checkpoint, and
+    # torch.load(weights_only=True) (resume, test on "best", eval.py) rejects OmegaConf objects.
+    return instantiate(cfg.task, _convert_="all", **kwargs)
 
 
 def _target_class(spec: DictConfig) -> type:

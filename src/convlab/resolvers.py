@@ -27,3 +27,7 @@ def run_uid() -> str:
 def register_resolvers() -> None:
     if not OmegaConf.has_resolver("uid"):
         OmegaConf.register_new_resolver("uid", run_uid)
+    if not OmegaConf.has_resolver("job_dirname"):
+        from convlab.job_dirname import job_dirname
+
+        OmegaConf.register_new_resolver("job_dirname", job_dirname)

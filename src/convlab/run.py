@@ -11,10 +11,12 @@ import lightning as L
 import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
+from convlab.callbacks.hparams import log_hparams_end, log_hparams_start
 from convlab.instantiate import build_callbacks, build_loggers, build_task
 from convlab.run_record import write_record
+from convlab.sweep_resume import skip_or_resume
 
 log = logging.getLogger(__name__)
 
@@ -58,22 +60,22 @@ def _status_from_callbacks(callbacks) -> dict[str, Any]:
 
 def train(cfg: DictConfig) -> dict[str, Any]:
     """Train, test and record one run. Returns the record written to ``metrics.json``."""
+    if (earlier := skip_or_resume(cfg)) is not None:  # a re-run sweep keeps finished jobs
+        return earlier
     started = time.perf_counter()
     output_dir = Path(cfg.paths.output_dir)
+    datamodule: L.LightningDataModule = instantiate(cfg.data)
+    datamodule.prepare_data()  # bad or missing data fails here, before anything is built
     if cfg.get("seed") is not None:
         L.seed_everything(cfg.seed, workers=True)
     if cfg.get("torch_threads"):
         torch.set_num_threads(int(cfg.torch_threads))
-
-    datamodule: L.LightningDataModule = instantiate(cfg.data)
-    datamodule.prepare_data()  # bad or missing data fails here, before anything is built
     task = build_task(cfg, datamodule)
     loggers = build_loggers(cfg.get("logger"))
     callbacks = build_callbacks(cfg.get("callbacks"), has_logger=bool(loggers))
     trainer: L.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
 
-    for logger in loggers:
-        logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
+    log_hparams_start(trainer.loggers, cfg)
 
     trainer.fit(task, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
     metrics = _final_metrics(trainer, ("val/",))
@@ -91,8 +93,10 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         "overrides": hydra_overrides(),
     }
     record.update(_status_from_callbacks(callbacks))
-    if hasattr(task, "record_extras"):
-        record.update(task.record_extras())
+    for part in (task, *callbacks):  # e.g. the learned kernel, the epoch times
+        if hasattr(part, "record_extras"):
+            record.update(part.record_extras())
+    log_hparams_end(trainer.loggers, record["status"])
     if trainer.is_global_zero:
         write_record(output_dir, record)
         log.info("metrics: %s", {k: round(v, 4) for k, v in metrics.items()})

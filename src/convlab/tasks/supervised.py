@@ -21,7 +21,14 @@ class SupervisedTask(L.LightningModule):
     (a ``torchmetrics`` collection per split, updated with ``update_metrics``).
     ``optimizer`` (and ``scheduler``) are Hydra ``_partial_`` factories called in
     ``configure_optimizers``.
+
+    ``log_train_steps = False`` (a subclass or instance attribute) keeps each training batch's
+    outputs and scores the epoch once at its end: the same epoch metrics and ``train/loss``
+    (mean over samples), no ``train/loss_step`` curve. At batch size 1 a ``self.log`` and a
+    metric update per step cost more than the step itself.
     """
+
+    log_train_steps: bool = True
 
     def __init__(
         self,
@@ -37,6 +44,7 @@ class SupervisedTask(L.LightningModule):
         # One collection per split, so validation never mixes into the training statistics.
         for split in SPLITS:
             setattr(self, f"{split}_metrics", self.metric_collection(split))
+        self._train_batches: list[tuple[torch.Tensor, ...]] = []
 
     # --- to specialise -------------------------------------------------------------------
     def metric_collection(self, split: str) -> nn.Module:
@@ -59,6 +67,9 @@ class SupervisedTask(L.LightningModule):
         x, target = batch
         output = self.net(x)
         loss = self.compute_loss(output, target)
+        if split == "train" and not self.log_train_steps:
+            self._train_batches.append((output.detach(), target, loss.detach()))
+            return loss
         with torch.no_grad():
             self.update_metrics(split, output.detach(), target)
         on_step = split == "train"
@@ -82,7 +93,20 @@ class SupervisedTask(L.LightningModule):
         self.log_dict(metrics.compute(), prog_bar=split != "train")
         metrics.reset()
 
+    def _score_train_batches(self) -> None:
+        """The deferred training scores of ``log_train_steps = False``, in one go."""
+        if not self._train_batches:
+            return
+        outputs, targets, losses = zip(*self._train_batches)
+        self._train_batches.clear()
+        sizes = torch.tensor([len(t) for t in targets], dtype=losses[0].dtype)
+        loss = (torch.stack(losses) * sizes.to(losses[0].device)).sum() / sizes.sum()
+        with torch.no_grad():
+            self.update_metrics("train", torch.cat(outputs), torch.cat(targets))
+        self.log("train/loss", loss, on_step=False, on_epoch=True, prog_bar=True)
+
     def on_train_epoch_end(self) -> None:
+        self._score_train_batches()
         self._log_epoch_metrics("train")
 
     def on_validation_epoch_end(self) -> None:

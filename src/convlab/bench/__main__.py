@@ -1,0 +1,7 @@
+"""``python -m convlab.bench``: every speed comparison of ``make bench``, one after another."""
+
+from convlab.bench import lenet, pairs
+
+if __name__ == "__main__":
+    lenet.main([])
+    pairs.main([])

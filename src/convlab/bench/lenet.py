@@ -1,0 +1,128 @@
+"""LeNet epoch: the full pipeline (train.py's code path) against a plain PyTorch loop.
+
+Both sides use the same in-memory Fashion-MNIST tensors, model, batch size and optimizer, and
+both run one training pass plus one validation pass per epoch. They alternate in one process so
+machine noise hits both; the medians and their ratio are printed.
+
+    python -m convlab.bench.lenet --rounds 3 --epochs 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+from torch.nn import functional as F
+
+from convlab.data.fashion_mnist import FashionMNISTDataModule
+from convlab.models.lenet import LeNet
+
+
+def plain_epochs(
+    dm: FashionMNISTDataModule, epochs: int, experiment: dict, seed: int
+) -> list[float]:
+    """The loop a reader of D2L would write: shuffle, forward, backward, step; then validate."""
+    torch.manual_seed(seed)
+    net = LeNet(activation=experiment["activation"], pooling=experiment["pooling"])
+    optimizer = experiment["optimizer"](net.parameters())
+    train_x, train_y = dm.splits["train"]
+    val_x, val_y = dm.splits["val"]
+    batch = experiment["batch_size"]
+    durations = []
+    for _ in range(epochs):
+        started = time.perf_counter()
+        net.train()
+        order = torch.randperm(len(train_x))
+        for lo in range(0, len(train_x), batch):
+            idx = order[lo : lo + batch]
+            loss = F.cross_entropy(net(train_x[idx]), train_y[idx])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        net.eval()
+        correct = 0
+        with torch.no_grad():
+            for lo in range(0, len(val_x), 1024):
+                correct += int(
+                    (net(val_x[lo : lo + 1024]).argmax(1) == val_y[lo : lo + 1024]).sum()
+                )
+        durations.append(time.perf_counter() - started)
+    return durations
+
+
+def pipeline_epochs(experiment_name: str, epochs: int, seed: int, workdir: Path) -> list[float]:
+    """A run composed exactly as ``python train.py experiment=<name>`` would, default callbacks
+    and TensorBoard logger included; epoch times come from its EpochTimer."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.core.hydra_config import HydraConfig
+    from omegaconf import open_dict
+
+    from convlab.resolvers import register_resolvers
+    from convlab.run import train
+
+    register_resolvers()
+    conf_dir = Path(__file__).resolve().parents[3] / "conf"
+    run_dir = Path(tempfile.mkdtemp(dir=workdir))
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(conf_dir), version_base="1.3"):
+        cfg = compose(
+            config_name="train",
+            overrides=[f"experiment={experiment_name}", f"trainer.max_epochs={epochs}",
+                       f"seed={seed}", f"hydra.run.dir={run_dir}"],
+            return_hydra_config=True,
+        )  # fmt: skip
+    with open_dict(cfg):
+        cfg.hydra.runtime.output_dir = str(run_dir)
+        cfg.hydra.job.num = 0
+    HydraConfig.instance().set_config(cfg)
+    record = train(cfg)
+    return record["epoch_durations_s"]
+
+
+EXPERIMENTS = {
+    "lenet": {
+        "activation": "sigmoid", "pooling": "avg", "batch_size": 256,
+        "optimizer": lambda params: torch.optim.SGD(params, lr=0.9),
+    },
+}  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> dict[str, float]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3, help="alternations of the two sides")
+    parser.add_argument("--epochs", type=int, default=2, help="epochs per side per round")
+    parser.add_argument("--experiment", default="lenet", choices=sorted(EXPERIMENTS))
+    args = parser.parse_args(argv)
+
+    experiment = EXPERIMENTS[args.experiment]
+    dm = FashionMNISTDataModule(batch_size=experiment["batch_size"])
+    dm.prepare_data()
+    dm.setup("fit")
+    plain, pipeline = [], []
+    with tempfile.TemporaryDirectory() as workdir:
+        for round_ in range(args.rounds):
+            plain += plain_epochs(dm, args.epochs, experiment, seed=round_)
+            pipeline += pipeline_epochs(args.experiment, args.epochs, round_, Path(workdir))
+            print(f"round {round_ + 1}/{args.rounds}: plain {plain[-args.epochs:]} "
+                  f"pipeline {pipeline[-args.epochs:]}", flush=True)  # fmt: skip
+    result = {
+        "plain_median_s": statistics.median(plain),
+        "pipeline_median_s": statistics.median(pipeline),
+    }
+    result["ratio"] = result["pipeline_median_s"] / result["plain_median_s"]
+    print(
+        f"{args.experiment} epoch (train + val), torch threads {torch.get_num_threads()}: "
+        f"plain loop median {result['plain_median_s']:.2f} s, "
+        f"train.py pipeline median {result['pipeline_median_s']:.2f} s, "
+        f"ratio {result['ratio']:.3f} (n={len(plain)} epochs each)"
+    )
+    return result
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,83 @@
+"""The test split's confusion matrix as a TensorBoard image."""
+
+from __future__ import annotations
+
+import lightning as L
+import torch
+from matplotlib.figure import Figure
+
+from convlab.callbacks.tb_writer import class_labels, figure_to_chw, tensorboard_writer
+from convlab.callbacks.test_predictions import TestPredictionCallback
+
+
+def confusion_counts(targets: torch.Tensor, predictions: torch.Tensor, num_classes: int):
+    """``counts[true, predicted]`` as a ``(num_classes, num_classes)`` int64 tensor."""
+    flat = targets.long() * num_classes + predictions.long()
+    return torch.bincount(flat, minlength=num_classes**2).reshape(num_classes, num_classes)
+
+
+def confusion_figure(counts: torch.Tensor, labels: list[str]) -> Figure:
+    """Rows are true classes, columns predictions; colour is the row's share (recall), the
+    number in each cell the count, so rare classes are as readable as frequent ones.
+    """
+    counts = counts.cpu()
+    shares = counts.float() / counts.sum(dim=1, keepdim=True).clamp_min(1)
+    accuracy = counts.diag().sum().item() / max(counts.sum().item(), 1)
+    size = 1.5 + 0.55 * len(labels)
+    figure = Figure(figsize=(size, size), layout="constrained")
+    ax = figure.subplots()
+    ax.imshow(shares.numpy(), cmap="Blues", vmin=0, vmax=1)
+    for row in range(len(labels)):
+        for col in range(len(labels)):
+            colour = "white" if shares[row, col] > 0.5 else "black"
+            ax.text(col, row, int(counts[row, col]), ha="center", va="center", fontsize=7,
+                    color=colour)  # fmt: skip
+    ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right", fontsize=8)
+    ax.set_yticks(range(len(labels)), labels, fontsize=8)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(f"test confusion matrix (accuracy {accuracy:.3f})", fontsize=9)
+    return figure
+
+
+def confusion_markdown(counts: torch.Tensor, labels: list[str]) -> str:
+    """The counts as a Markdown table (TensorBoard's Text tab), for reading exact numbers."""
+    header = "| true ↓ predicted → | " + " | ".join(labels) + " |"
+    lines = [header, "|---" * (len(labels) + 1) + "|"]
+    for label, row in zip(labels, counts.tolist(), strict=True):
+        lines.append(f"| {label} | " + " | ".join(str(count) for count in row) + " |")
+    return "\n".join(lines)
+
+
+class ConfusionMatrix(TestPredictionCallback):
+    """At test end, log ``test/confusion_matrix`` for the whole test split, as an image and as a
+    Markdown table of counts.
+
+    Under DDP each rank counts its shard and the counts are summed, so the matrix covers every
+    test example.
+    """
+
+    def __init__(self) -> None:
+        self.counts: torch.Tensor | None = None
+
+    def reset(self) -> None:
+        self.counts = None
+
+    def collect(self, images, targets, logits) -> None:
+        counts = confusion_counts(targets, logits.argmax(dim=1), logits.shape[1])
+        self.counts = counts if self.counts is None else self.counts + counts
+
+    def render(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if self.counts is None:
+            return
+        # A collective: every rank takes part before rank 0 alone draws.
+        counts = trainer.strategy.reduce(self.counts, reduce_op="sum")
+        writer = tensorboard_writer(trainer)
+        if writer is None:
+            return
+        labels = class_labels(pl_module, counts.shape[0])
+        figure = confusion_figure(counts, labels)
+        writer.add_image("test/confusion_matrix", figure_to_chw(figure), trainer.global_step)
+        writer.add_text(
+            "test/confusion_matrix", confusion_markdown(counts, labels), trainer.global_step
+        )

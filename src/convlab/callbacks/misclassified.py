@@ -1,0 +1,89 @@
+"""A grid of the test images the model gets most confidently wrong, with true/predicted labels."""
+
+from __future__ import annotations
+
+import math
+
+import lightning as L
+import torch
+from matplotlib.figure import Figure
+
+from convlab.callbacks.tb_writer import class_labels, figure_to_chw, tensorboard_writer
+from convlab.callbacks.test_predictions import TestPredictionCallback
+
+
+def misclassified_figure(
+    images: torch.Tensor, targets: list[int], predictions: list[int],
+    confidences: list[float], labels: list[str], columns: int = 8,
+) -> Figure:  # fmt: skip
+    """``images``: ``(n, c, h, w)``; each tile titled ``true`` over ``→ predicted (p)``."""
+    n = images.shape[0]
+    rows = max(1, math.ceil(n / columns))
+    figure = Figure(figsize=(1.3 * columns, 1.55 * rows), layout="constrained")
+    axes = figure.subplots(rows, columns, squeeze=False).flatten()
+    for ax in axes:
+        ax.axis("off")
+    for index in range(n):
+        image = images[index].float()
+        if image.shape[0] == 1:
+            axes[index].imshow(image[0].numpy(), cmap="gray")
+        else:  # RGB: matplotlib wants (h, w, 3) in [0, 1]
+            image = (image - image.min()) / (image.max() - image.min()).clamp_min(1e-12)
+            axes[index].imshow(image.permute(1, 2, 0).numpy())
+        axes[index].set_title(
+            f"{labels[targets[index]]}\n→ {labels[predictions[index]]} ({confidences[index]:.2f})",
+            fontsize=7,
+        )
+    return figure
+
+
+class Misclassified(TestPredictionCallback):
+    """At test end, log ``test/misclassified``: the ``max_images`` wrong test predictions with the
+    highest softmax confidence (the most telling mistakes), true label over predicted label.
+
+    Under DDP rank 0 shows the mistakes of its own shard of the test split.
+    """
+
+    def __init__(self, max_images: int = 32, columns: int = 8) -> None:
+        if max_images < 1:
+            raise ValueError(f"max_images must be >= 1, got {max_images}")
+        self.max_images = max_images
+        self.columns = columns
+        self.reset()
+
+    def reset(self) -> None:
+        self.images: torch.Tensor | None = None
+        self.targets = torch.empty(0, dtype=torch.long)
+        self.predictions = torch.empty(0, dtype=torch.long)
+        self.confidences = torch.empty(0)
+        self.num_classes = 0
+
+    def collect(self, images, targets, logits) -> None:
+        self.num_classes = logits.shape[1]
+        confidence, prediction = logits.float().softmax(dim=1).max(dim=1)
+        wrong = prediction != targets
+        if not bool(wrong.any()):
+            return
+        # Keep a running top-k so memory stays at max_images, whatever the test-set size.
+        pool_images = images[wrong].detach().cpu()
+        pool = (targets[wrong].cpu(), prediction[wrong].cpu(), confidence[wrong].cpu())
+        if self.images is not None:
+            pool_images = torch.cat([self.images, pool_images])
+            pool = tuple(
+                torch.cat(pair)
+                for pair in zip((self.targets, self.predictions, self.confidences), pool,
+                                strict=True)
+            )  # fmt: skip
+        keep = pool[2].argsort(descending=True, stable=True)[: self.max_images]
+        self.images = pool_images[keep]
+        self.targets, self.predictions, self.confidences = (t[keep] for t in pool)
+
+    def render(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        writer = tensorboard_writer(trainer)
+        if writer is None or self.images is None:
+            return
+        figure = misclassified_figure(
+            self.images, self.targets.tolist(), self.predictions.tolist(),
+            self.confidences.tolist(), class_labels(pl_module, self.num_classes), self.columns,
+        )  # fmt: skip
+        writer.add_image("test/misclassified", figure_to_chw(figure), trainer.global_step)

@@ -1,0 +1,33 @@
+"""The gated net: a "which one is larger" classifier whose probabilities weight the inputs."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from convlab.models.mlp import MLP, Activation
+
+
+class GatedMax(nn.Module):
+    """``sum_i softmax(gate(x))_i * x_i`` with ``gate`` an MLP giving one logit per input.
+
+    A confident gate selects the larger input, so the output is the max itself; near a = b a
+    soft gate costs little because both inputs are then nearly the max. The output is a convex
+    combination of the inputs, so any affine normalisation shared by the inputs and the target
+    (as ``PairDataModule`` does) commutes with it: the error in original units is the error in
+    normalised units times the scale. (B, in_features) → (B, 1).
+    """
+
+    def __init__(
+        self,
+        in_features: int = 2,
+        width: int = 32,
+        depth: int = 1,
+        activation: Activation = "relu",
+    ) -> None:
+        super().__init__()
+        self.gate = MLP(in_features, in_features, width=width, depth=depth, activation=activation)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        weights = torch.softmax(self.gate(x), dim=-1)
+        return (weights * x).sum(dim=-1, keepdim=True)

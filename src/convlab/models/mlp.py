@@ -1,0 +1,52 @@
+"""A plain multilayer perceptron, the learnable candidate for max(a, b)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from torch import nn
+
+Activation = Literal["relu", "leaky_relu", "gelu", "tanh", "sigmoid"]
+ACTIVATIONS = {
+    "relu": nn.ReLU,
+    "leaky_relu": nn.LeakyReLU,
+    "gelu": nn.GELU,
+    "tanh": nn.Tanh,
+    "sigmoid": nn.Sigmoid,
+}
+
+
+def activation_layer(name: str) -> nn.Module:
+    if name not in ACTIVATIONS:
+        raise ValueError(f"activation must be one of {tuple(ACTIVATIONS)}, got {name!r}")
+    return ACTIVATIONS[name]()
+
+
+class MLP(nn.Module):
+    """``depth`` hidden layers of ``width`` units, each followed by ``activation``.
+
+    ``depth=0`` is a single linear layer. (B, in_features) → (B, out_features): 1 output for
+    regression of the max, 2 logits for "which one is larger".
+    """
+
+    def __init__(
+        self,
+        in_features: int = 2,
+        out_features: int = 1,
+        width: int = 64,
+        depth: int = 2,
+        activation: Activation = "relu",
+    ) -> None:
+        super().__init__()
+        if depth < 0 or width < 1:
+            raise ValueError(f"need depth >= 0 and width >= 1, got depth={depth}, width={width}")
+        layers: list[nn.Module] = []
+        features = in_features
+        for _ in range(depth):
+            layers += [nn.Linear(features, width), activation_layer(activation)]
+            features = width
+        layers.append(nn.Linear(features, out_features))
+        self.layers = nn.Sequential(*layers)
+
+    def forward(self, x):
+        return self.layers(x)

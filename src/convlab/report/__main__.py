@@ -1,0 +1,44 @@
+"""``python -m convlab.report <sweep dir> [...]``: write ``<sweep dir>/report/results.md``."""
+
+from __future__ import annotations
+
+import argparse
+
+from convlab.cli import guarded
+from convlab.report.build import build_report
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m convlab.report",
+        description=(
+            "Aggregate a sweep: group its runs by their overrides minus the seed, and write "
+            "<sweep dir>/report/results.md (mean ± std and n per group, diverged/failed counts) "
+            "with PNG plots of the final metrics and the validation curves."
+        ),
+    )
+    parser.add_argument(
+        "sweep_dirs", nargs="+", metavar="SWEEP_DIR",
+        help="a multirun folder (hydra.sweep.dir), or a single run's folder",
+    )  # fmt: skip
+    parser.add_argument("--metric", action="append", dest="metrics", metavar="NAME",
+                        help="metric to tabulate, e.g. test/acc (repeatable; default: all "
+                        "test/* and val/* metrics)")  # fmt: skip
+    parser.add_argument("--out", help="write here instead of <sweep dir>/report (one sweep only)")
+    parser.add_argument("--no-curves", action="store_true",
+                        help="skip reading the TensorBoard/CSV logs (faster)")  # fmt: skip
+    return parser.parse_args(argv)
+
+
+@guarded
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    if args.out and len(args.sweep_dirs) > 1:
+        raise SystemExit("--out needs exactly one SWEEP_DIR")
+    for sweep_dir in args.sweep_dirs:
+        report = build_report(sweep_dir, args.metrics, args.out, curves=not args.no_curves)
+        print(report.markdown)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,137 @@
+"""Sweep folder → ``<sweep>/report/results.md`` + PNGs (what ``python -m convlab.report`` does)."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from convlab.report.curves import Curve, load_curves
+from convlab.report.runs import REPORT_DIR, Run, load_runs
+from convlab.report.summary import (
+    STATUS_ORDER,
+    Group,
+    Stat,
+    common_settings,
+    group_runs,
+    metric_names,
+    summarize,
+)
+
+
+@dataclass
+class Report:
+    sweep_dir: Path
+    runs: list[Run]
+    groups: list[Group]
+    rows: list[dict[str, Any]]
+    metrics: list[str]
+    common: dict[str, str]
+    figures: dict[str, Path] = field(default_factory=dict)
+    markdown: Path | None = None
+
+
+def _progress(message: str, quiet: bool) -> None:
+    if not quiet:
+        print(f"[report] {message}", file=sys.stderr, flush=True)
+
+
+def read_curves(runs: list[Run], quiet: bool = True) -> dict[str, dict[str, Curve]]:
+    """``run name → tag → curve`` for every run, with a progress line per run on a terminal."""
+    curves = {}
+    for i, run in enumerate(runs, 1):
+        curves[run.name] = load_curves(run.path)
+        if not quiet and sys.stderr.isatty():
+            print(f"\r[report] curves {i}/{len(runs)}", end="", file=sys.stderr, flush=True)
+    if not quiet and sys.stderr.isatty() and runs:
+        print(file=sys.stderr)
+    return curves
+
+
+def markdown_table(rows: list[dict[str, Any]], metrics: list[str], keys: list[str]) -> str:
+    """The group table: settings, run counts (completed/diverged/...), mean ± std per metric."""
+    statuses = [s for s in STATUS_ORDER if s == "completed" or any(r[s] for r in rows)]
+    header = [*keys, "runs", *statuses, *metrics, "time/run (s)"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for row in rows:
+        cells = [f"`{row[key]}`" if key in row else "–" for key in keys]
+        cells += [str(row["runs"]), *(str(row[s]) for s in statuses)]
+        cells += [row[m].format() for m in metrics]
+        duration: Stat = row["duration_s"]
+        cells.append(f"{duration.mean:.1f}" if duration.n else "–")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def setting_keys(groups: list[Group]) -> list[str]:
+    keys: list[str] = []
+    for group in groups:
+        keys += [key for key in group.settings if key not in keys]
+    return keys
+
+
+def _write_markdown(report: Report, out_dir: Path) -> Path:
+    keys = setting_keys(report.groups)
+    counts = {s: sum(run.status == s for run in report.runs) for s in STATUS_ORDER}
+    lines = [
+        f"# Sweep report: `{report.sweep_dir.name}`",
+        "",
+        f"{len(report.runs)} runs in {len(report.groups)} groups: "
+        + ", ".join(f"{n} {s}" for s, n in counts.items() if n)
+        + ".",
+        "",
+        "Groups are the runs whose overrides differ only in `seed`. Metrics: mean ± sample std "
+        "(n − 1) over the completed runs of a group; diverged, failed and missing runs are "
+        "counted in their columns and left out of the means.",
+        "",
+    ]
+    if report.common:
+        shared = ", ".join(f"`{k}={v}`" for k, v in report.common.items())
+        lines += [f"Shared by every run: {shared}.", ""]
+    lines += [markdown_table(report.rows, report.metrics, keys), ""]
+    for name, path in report.figures.items():
+        lines += [f"![{name}]({path.relative_to(out_dir).as_posix()})", ""]
+    path = out_dir / "results.md"
+    path.write_text("\n".join(lines))
+    return path
+
+
+def build_report(
+    sweep_dir: str | Path,
+    metrics: list[str] | None = None,
+    out_dir: str | Path | None = None,
+    curves: bool = True,
+    quiet: bool = False,
+) -> Report:
+    """Read every run of ``sweep_dir``, group, summarise, plot and write ``results.md``."""
+    from convlab.report.plots import metric_filename, plot_curves, plot_final
+
+    sweep_dir = Path(sweep_dir)
+    runs = load_runs(sweep_dir)
+    groups = group_runs(runs)
+    metrics = metrics or metric_names(runs)
+    _progress(f"{sweep_dir}: {len(runs)} runs in {len(groups)} groups", quiet)
+    report = Report(
+        sweep_dir=sweep_dir,
+        runs=runs,
+        groups=groups,
+        rows=summarize(groups, metrics),
+        metrics=metrics,
+        common=common_settings(runs),
+    )
+    out = Path(out_dir) if out_dir else sweep_dir / REPORT_DIR
+    out.mkdir(parents=True, exist_ok=True)
+    for metric in [m for m in metrics if m.startswith("test/")] or metrics:
+        path = plot_final(groups, metric, out / f"final_{metric_filename(metric)}.png")
+        report.figures[f"final {metric}"] = path
+    if curves and runs:
+        run_curves = read_curves(runs, quiet)
+        tags = sorted({tag for by_tag in run_curves.values() for tag in by_tag})
+        for tag in tags:
+            path = plot_curves(groups, run_curves, tag, out / f"curve_{metric_filename(tag)}.png")
+            if path is not None:
+                report.figures[f"{tag} per epoch"] = path
+    report.markdown = _write_markdown(report, out)
+    _progress(f"wrote {report.markdown} and {len(report.figures)} figures", quiet)
+    return report

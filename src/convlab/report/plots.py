@@ -1,0 +1,97 @@
+"""Small PNG plots of a sweep: final metric per group, and validation curves per group."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only; never needs a display
+import matplotlib.pyplot as plt
+
+from convlab.report.curves import Curve, mean_curve
+from convlab.report.summary import Group
+
+FIGSIZE = (6.4, 3.6)
+DPI = 90
+
+
+def _y_scale(ax, values: list[float]) -> None:
+    """Log scale when the values span more than two decades (errors from 0.01 to 1000)."""
+    positive = [v for v in values if math.isfinite(v) and v > 0]
+    if not positive:
+        return
+    if max(positive) / min(positive) > 100:
+        if len(positive) < len([v for v in values if math.isfinite(v)]):
+            ax.set_yscale("symlog", linthresh=min(positive))  # zeros (the exact net) stay visible
+        else:
+            ax.set_yscale("log")
+
+
+def metric_filename(metric: str) -> str:
+    return metric.replace("/", "_")
+
+
+def plot_final(groups: list[Group], metric: str, path: str | Path, title: str = "") -> Path:
+    """Each group's completed runs as dots, their mean ± std as a bar; diverged runs as ×."""
+    fig, ax = plt.subplots(figsize=FIGSIZE, dpi=DPI)
+    labels, shown = [], []
+    for i, group in enumerate(groups):
+        values = [run.metrics.get(metric, math.nan) for run in group.completed]
+        stat = group.stat(metric)
+        if stat.n:
+            std = 0.0 if math.isnan(stat.std) else stat.std
+            ax.errorbar(i, stat.mean, yerr=std, fmt="o", color="C0", capsize=5, markersize=7)
+            ax.scatter([i] * len(values), values, s=12, color="C1", zorder=3)
+            shown += values
+        others = Counter(run.status for run in group.runs if run.status != "completed")
+        note = ", ".join(f"{n} {status}" for status, n in sorted(others.items()))
+        labels.append(group.label.replace(", ", "\n") + (f"\n({note})" if note else ""))
+    ax.set_xticks(range(len(groups)), labels, fontsize=7)
+    ax.set_xlim(-0.5, len(groups) - 0.5)
+    ax.set_ylabel(metric)
+    _y_scale(ax, shown)
+    ax.set_title(title or f"final {metric}: mean ± std over seeds (dots: runs)", fontsize=9)
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def plot_curves(
+    groups: list[Group], curves: dict[str, dict[str, Curve]], tag: str, path: str | Path
+) -> Path | None:
+    """Mean ± std of ``tag`` per epoch for each group; ``curves``: run name → tag → curve."""
+    fig, ax = plt.subplots(figsize=FIGSIZE, dpi=DPI)
+    shown: list[float] = []
+    for i, group in enumerate(groups):
+        runs = [curves.get(run.name, {}).get(tag) for run in group.completed]
+        runs = [curve for curve in runs if curve]
+        if not runs:
+            continue
+        epochs, means, stds = mean_curve(runs)
+        color = f"C{i % 10}"
+        ax.plot(epochs, means, marker="." if len(epochs) < 30 else None, color=color,
+                label=f"{group.label} (n={len(runs)})")  # fmt: skip
+        low = [m - s for m, s in zip(means, stds, strict=True)]
+        high = [m + s for m, s in zip(means, stds, strict=True)]
+        ax.fill_between(epochs, low, high, color=color, alpha=0.2)
+        shown += means
+    if not shown:
+        plt.close(fig)
+        return None
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(tag)
+    _y_scale(ax, shown)
+    ax.set_title(f"{tag} per epoch: mean ± std over seeds", fontsize=9)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=6, loc="best")
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path)
+    plt.close(fig)
+    return path

@@ -1,0 +1,116 @@
+"""The runs of a sweep as rows: status, overrides and final metrics of every job folder."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from convlab.job_dirname import split_override
+from convlab.run_record import RECORD_NAME
+
+# A job folder without a readable metrics.json: killed, still running, or crashed hard.
+MISSING = "missing"
+REPORT_DIR = "report"
+
+
+@dataclass
+class Run:
+    """One job of a sweep. ``metrics`` are floats (NaN/inf included, as the run wrote them)."""
+
+    path: Path
+    status: str
+    overrides: dict[str, str] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
+    record: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def seed(self) -> str | None:
+        seed = self.overrides.get("seed", self.record.get("seed"))
+        return None if seed is None else str(seed)
+
+    @property
+    def job_num(self) -> int:
+        match = re.match(r"(\d+)(_|$)", self.path.name)
+        return int(match.group(1)) if match else -1
+
+    def row(self) -> dict[str, Any]:
+        """A flat dict: ``run``, ``status``, every override, every metric, steps, duration."""
+        return {
+            "run": self.name,
+            "status": self.status,
+            **self.overrides,
+            **self.metrics,
+            "epochs": self.record.get("epochs"),
+            "steps": self.record.get("steps"),
+            "duration_s": self.record.get("duration_s"),
+        }
+
+
+def _as_float(value: Any) -> float:
+    try:
+        return float(value)  # "nan" / "inf" as write_record stores them included
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def _overrides(job_dir: Path, record: dict[str, Any]) -> dict[str, str]:
+    saved = job_dir / ".hydra" / "overrides.yaml"
+    items = record.get("overrides")
+    if saved.is_file():
+        items = yaml.safe_load(saved.read_text()) or []
+    pairs = (split_override(str(item)) for item in items or [])
+    return {key: value for key, value in pairs}
+
+
+def load_run(job_dir: str | Path) -> Run:
+    job_dir = Path(job_dir)
+    try:
+        record = json.loads((job_dir / RECORD_NAME).read_text())
+    except (OSError, json.JSONDecodeError):
+        record = {}
+    return Run(
+        path=job_dir,
+        status=record.get("status", MISSING),
+        overrides=_overrides(job_dir, record),
+        metrics={k: _as_float(v) for k, v in (record.get("metrics") or {}).items()},
+        record=record,
+    )
+
+
+def job_dirs(sweep_dir: str | Path) -> list[Path]:
+    """Every folder below ``sweep_dir`` that is a run: it has a record or a ``.hydra`` folder."""
+    sweep_dir = Path(sweep_dir)
+    if (sweep_dir / RECORD_NAME).is_file():
+        return [sweep_dir]  # a single run's folder is a sweep of one
+    found = set()
+    for marker in (*sweep_dir.rglob(RECORD_NAME), *sweep_dir.rglob(".hydra/overrides.yaml")):
+        job = marker.parent.parent if marker.parent.name == ".hydra" else marker.parent
+        if REPORT_DIR not in job.relative_to(sweep_dir).parts:
+            found.add(job)
+    return sorted(found)
+
+
+def load_runs(sweep_dir: str | Path) -> list[Run]:
+    """All runs of a sweep, in job-number order; jobs without a record count as ``missing``."""
+    sweep_dir = Path(sweep_dir)
+    if not sweep_dir.is_dir():
+        from convlab.errors import ConvlabError
+
+        raise ConvlabError(f"{sweep_dir}: no such sweep folder")
+    runs = [load_run(job) for job in job_dirs(sweep_dir)]
+    return sorted(runs, key=lambda run: (run.job_num, run.name))
+
+
+def rows(runs: list[Run]) -> list[dict[str, Any]]:
+    """Flat dicts, one per run (``pandas.DataFrame(rows(runs))`` where pandas is installed)."""
+    return [run.row() for run in runs]

@@ -1,0 +1,144 @@
+"""Runs grouped by their overrides minus the seed; mean ± std over the seeds of each group."""
+
+from __future__ import annotations
+
+import math
+import statistics
+from dataclasses import dataclass, field
+from typing import Any
+
+from convlab.report.runs import Run
+
+# Overrides that never define a group: the seed is what a group repeats over; the rest say
+# where a run lives or how it was started, not what it is.
+NOT_GROUPING = ("seed", "sweep", "ckpt_path", "resume")
+STATUS_ORDER = ("completed", "diverged", "failed", "interrupted", "missing")
+
+
+@dataclass(frozen=True)
+class Stat:
+    """Mean ± sample standard deviation (n - 1) over the ``n`` completed runs with a value."""
+
+    mean: float
+    std: float
+    n: int
+
+    @classmethod
+    def of(cls, values: list[float]) -> Stat:
+        values = [v for v in values if math.isfinite(v)]
+        if not values:
+            return cls(math.nan, math.nan, 0)
+        std = statistics.stdev(values) if len(values) > 1 else math.nan
+        return cls(statistics.fmean(values), std, len(values))
+
+    @property
+    def low(self) -> float:
+        return self.mean - (0.0 if math.isnan(self.std) else self.std)
+
+    @property
+    def high(self) -> float:
+        return self.mean + (0.0 if math.isnan(self.std) else self.std)
+
+    def format(self, digits: int = 4) -> str:
+        if self.n == 0:
+            return "–"
+        mean = fmt_number(self.mean, digits)
+        if math.isnan(self.std):
+            return f"{mean} (n={self.n})"
+        return f"{mean} ± {fmt_number(self.std, 2)}"
+
+
+def fmt_number(value: float, digits: int = 4) -> str:
+    """Significant digits, no exponent for ordinary magnitudes: 0.8912, 1234, 3.10e-07."""
+    if not math.isfinite(value):
+        return str(value)
+    if value == 0:
+        return "0"
+    if 1e-3 <= abs(value) < 1e6:
+        decimals = max(0, digits - 1 - math.floor(math.log10(abs(value))))
+        return f"{value:.{decimals}f}"
+    return f"{value:.{digits - 2}e}"
+
+
+@dataclass
+class Group:
+    """Runs that differ only in their seed. ``settings``: the overrides that tell groups apart."""
+
+    settings: dict[str, str]
+    runs: list[Run] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        return ", ".join(f"{key}={value}" for key, value in self.settings.items()) or "all runs"
+
+    def count(self, status: str) -> int:
+        return sum(run.status == status for run in self.runs)
+
+    @property
+    def completed(self) -> list[Run]:
+        return [run for run in self.runs if run.status == "completed"]
+
+    def stat(self, metric: str) -> Stat:
+        return Stat.of([run.metrics.get(metric, math.nan) for run in self.completed])
+
+
+def _grouping_overrides(run: Run, ignore: tuple[str, ...]) -> dict[str, str]:
+    return {k: v for k, v in run.overrides.items() if k not in ignore}
+
+
+def common_settings(runs: list[Run], ignore: tuple[str, ...] = NOT_GROUPING) -> dict[str, str]:
+    """The overrides every run shares (shown once above the table, not in every row)."""
+    if not runs:
+        return {}
+    first = _grouping_overrides(runs[0], ignore)
+    return {
+        key: value
+        for key, value in first.items()
+        if all(_grouping_overrides(run, ignore).get(key) == value for run in runs)
+    }
+
+
+def group_runs(runs: list[Run], ignore: tuple[str, ...] = NOT_GROUPING) -> list[Group]:
+    """Group by the overrides minus ``ignore`` (the seed above all), in order of first job.
+
+    A group's ``settings`` keep only the keys that vary between runs, so labels stay short.
+    """
+    common = common_settings(runs, ignore)
+    groups: dict[tuple, Group] = {}
+    for run in runs:
+        settings = {k: v for k, v in _grouping_overrides(run, ignore).items() if k not in common}
+        key = tuple(sorted(settings.items()))
+        groups.setdefault(key, Group(settings=settings)).runs.append(run)
+    return list(groups.values())
+
+
+def metric_names(runs: list[Run], prefixes: tuple[str, ...] = ("test/", "val/")) -> list[str]:
+    """Final metrics to tabulate: every ``test/*``, then every ``val/*``, each sorted."""
+    names = {name for run in runs for name in run.metrics}
+    ordered = []
+    for prefix in prefixes:
+        ordered += sorted(name for name in names if name.startswith(prefix))
+    return ordered
+
+
+def summarize(groups: list[Group], metrics: list[str] | None = None) -> list[dict[str, Any]]:
+    """One row per group: its settings, run counts by status, and a ``Stat`` per metric.
+
+    Only completed runs enter the statistics; diverged, failed and missing runs are counted in
+    their own columns, never dropped without a trace.
+    """
+    if metrics is None:
+        metrics = metric_names([run for group in groups for run in group.runs])
+    rows = []
+    for group in groups:
+        row: dict[str, Any] = {"group": group.label, **group.settings, "runs": len(group.runs)}
+        for status in STATUS_ORDER:
+            row[status] = group.count(status)
+        for metric in metrics:
+            row[metric] = group.stat(metric)
+        durations = [float(run.record.get("duration_s") or math.nan) for run in group.completed]
+        row["duration_s"] = Stat.of(durations)
+        steps = [float(run.record.get("steps") or math.nan) for run in group.completed]
+        row["steps"] = Stat.of(steps)
+        rows.append(row)
+    return rows

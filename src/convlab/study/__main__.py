@@ -1,0 +1,162 @@
+"""``python -m convlab.study``: run every sweep of the study, report each, write RESULTS.md.
+
+``make study`` runs the study's settings (the sweep configs) and writes ``docs/RESULTS.md`` and
+``docs/figures/``; ``make study-quick`` runs the same sweeps for one epoch on a sliver of the
+data with 2 seeds, into ``outputs/study_quick/`` (a check of the machinery, not results).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from convlab.cli import guarded
+from convlab.report import Report, build_report, read_curves
+from convlab.study.claims import CLAIMS, SWEEPS, Claim, Verdict
+from convlab.study.document import Judged, write_results
+from convlab.study.runner import run_sweep
+
+UNFINISHED = ("failed", "interrupted", "missing")
+# The quick variant: the same sweeps and grids, 2 seeds, one epoch; LeNet sees 5 batches of
+# Fashion-MNIST and is scored on one batch of each evaluation split.
+QUICK = {
+    "lenet": ("seed=1,2", "trainer.max_epochs=1", "++trainer.limit_train_batches=5",
+              "++trainer.limit_val_batches=1", "++trainer.limit_test_batches=1"),
+    "max": ("seed=1,2", "trainer.max_epochs=1"),
+}  # fmt: skip
+
+
+def quick_overrides(sweep: str) -> tuple[str, ...]:
+    return QUICK["max" if sweep.startswith("max_") else "lenet"]
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m convlab.study", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="CI-sized: 1 epoch, 2 seeds")
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        choices=SWEEPS,
+        metavar="SWEEP",
+        help=f"run only these sweeps (of: {', '.join(SWEEPS)})",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="sweep folders go to OUT/<sweep> (default outputs/study, or "
+        "outputs/study_quick with --quick); re-running skips finished jobs",
+    )
+    parser.add_argument(
+        "--doc",
+        type=Path,
+        help="RESULTS.md to write (default docs/RESULTS.md, with --quick "
+        "OUT/RESULTS.md); figures go to a figures/ folder beside it",
+    )
+    parser.add_argument(
+        "--report-only",
+        action="store_true",
+        help="do not train: report the sweep folders as they are",
+    )
+    return parser.parse_args(argv)
+
+
+def _git_commit() -> str:
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return commit + (" with uncommitted changes" if dirty else "")
+
+
+def judge(claim: Claim, report: Report) -> Verdict:
+    """The claim's verdict, unless runs are unfinished: a verdict on part of the seeds could
+    flip once they finish, so it is withheld (divergence is a result and does not count)."""
+    verdict = claim.judge(report, read_curves(report.runs))
+    unfinished = [run for run in report.runs if run.status in UNFINISHED]
+    if unfinished:
+        word = f"inconclusive ({len(unfinished)} of {len(report.runs)} runs unfinished)"
+        note = " Re-run the same command to finish them (finished jobs are skipped)."
+        return Verdict(word, verdict.text + note)
+    return verdict
+
+
+@guarded
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    out = args.out or Path("outputs/study_quick" if args.quick else "outputs/study")
+    doc = args.doc or (out / "RESULTS.md" if args.quick else Path("docs/RESULTS.md"))
+    sweeps = args.only or SWEEPS
+    command = "make study-quick" if args.quick else "make study"
+    if argv is None and sys.argv[1:] and sys.argv[1:] != ["--quick"]:
+        command = "python -m convlab.study " + shlex.join(sys.argv[1:])
+    started = time.perf_counter()
+    print(
+        f"[study] {len(sweeps)} sweeps into {out}/ (finished jobs there are kept: delete the "
+        "folder for a fresh study)",
+        flush=True,
+    )
+    failed = []
+    seconds = {}
+    for name in sweeps:
+        if args.report_only:
+            continue
+        extra = quick_overrides(name) if args.quick else ()
+        result = run_sweep(name, out / name, extra)
+        seconds[name] = result.seconds
+        if result.returncode != 0:
+            failed.append(name)
+
+    judged = []
+    reports = {}
+    for name in sweeps:
+        if (out / name).is_dir():
+            reports[name] = build_report(out / name)
+    for number, claim in enumerate((c for c in CLAIMS if c.sweep in sweeps), 1):
+        report = reports.get(claim.sweep)
+        if report is None:
+            verdict = Verdict("not run", f"No runs in {out / claim.sweep}.")
+        else:
+            verdict = judge(claim, report)
+        judged.append(Judged(number, claim, report, verdict))
+        print(f"[study] {number}. {claim.title}: {verdict.word}. {verdict.text}", flush=True)
+
+    total = time.perf_counter() - started
+    header = [
+        f"Generated by `{command}` on {dt.date.today().isoformat()} at commit {_git_commit()}; "
+        f"{total / 60:.1f} min on {os.cpu_count()} CPU cores"
+        + (" (training times per sweep: "
+           + ", ".join(f"{k} {v / 60:.1f} min" for k, v in seconds.items()) + ")"
+           if seconds else " (report only)")
+        + ". Every number below is read from the sweeps' `metrics.json` files and TensorBoard "
+        f"logs under `{out}/` by `convlab.report`; `python -m convlab.report {out}/<sweep>` "
+        "prints the full tables.",
+    ]  # fmt: skip
+    if args.quick:
+        header.append(
+            "**Quick variant: 1 epoch, 2 seeds, a sliver of the data. These numbers "
+            "check the machinery; they are not the study's results.**"
+        )
+    path = write_results(doc, doc.parent / "figures", judged, command, header)
+    print(f"[study] wrote {path} in {total / 60:.1f} min", flush=True)
+    if failed:
+        print(f"[study] sweeps that exited non-zero: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,132 @@
+"""``RESULTS.md``: per claim the verdict, the table and the plots, with the command and date."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from omegaconf import OmegaConf
+
+from convlab.report import Report
+from convlab.report.build import markdown_table, setting_keys
+from convlab.report.plots import metric_filename
+from convlab.study import rules
+from convlab.study.claims import Claim, Verdict
+
+
+@dataclass
+class Judged:
+    number: int
+    claim: Claim
+    report: Report | None
+    verdict: Verdict
+
+
+def sweep_comment(sweep_file: Path) -> str:
+    """The leading comment of a sweep config: where it states its settings and why."""
+    lines = []
+    for line in sweep_file.read_text().splitlines():
+        if line.startswith("# @package"):
+            continue
+        if not line.startswith("#"):
+            break
+        lines.append(line.lstrip("#").strip())
+    return " ".join(lines)
+
+
+def composed_settings(report: Report) -> str:
+    """Epochs, batch size, optimizer and learning rate as the first job really ran them."""
+    for run in report.runs:
+        path = run.path / ".hydra" / "config.yaml"
+        if path.is_file():
+            cfg = OmegaConf.load(path)
+            optimizer = str(cfg.optimizer._target_).rsplit(".", 1)[-1]
+            return (
+                f"`trainer.max_epochs={cfg.trainer.max_epochs}`, "
+                f"`data.batch_size={cfg.data.batch_size}`, `{optimizer}(lr={cfg.optimizer.lr})`"
+                " unless the table's columns say otherwise"
+            )
+    return "no job config found"
+
+
+def copy_figures(judged: Judged, figures_dir: Path, doc_dir: Path) -> list[tuple[str, str]]:
+    """The claim's final-metric plot and the matching validation curve, as small PNGs."""
+    report, claim = judged.report, judged.claim
+    if report is None or not claim.metrics:
+        return []
+    wanted = []
+    metric = claim.metrics[0]
+    wanted.append((f"final {metric}", f"final_{metric_filename(metric)}.png"))
+    val = "val/" + metric.split("/", 1)[1]
+    wanted.append((f"{val} per epoch", f"curve_{metric_filename(val)}.png"))
+    figures_dir.mkdir(parents=True, exist_ok=True)
+    links = []
+    for label, name in wanted:
+        source = (report.markdown.parent if report.markdown else report.sweep_dir) / name
+        if source.is_file():
+            target = figures_dir / f"{claim.sweep}_{name}"
+            shutil.copyfile(source, target)
+            links.append((label, target.relative_to(doc_dir).as_posix()))
+    return links
+
+
+def claim_section(judged: Judged, figures_dir: Path, doc_dir: Path, command: str) -> str:
+    claim, report, verdict = judged.claim, judged.report, judged.verdict
+    lines = [
+        f"## {judged.number}. {claim.title}",
+        "",
+        f"> Original study: {claim.original}",
+        "",
+        f"**Verdict: {verdict.word}.** {verdict.text}",
+        "",
+    ]
+    sweep_file = Path("conf") / "sweep" / f"{claim.sweep}.yaml"
+    lines.append(f"Sweep `{claim.sweep}` (`python train.py -m sweep={claim.sweep}`, "
+                 f"run here by `{command}`).")  # fmt: skip
+    if sweep_file.is_file():
+        lines.append(f"Its settings: {sweep_comment(sweep_file)}")
+    if report is None:
+        return "\n".join([*lines, "", "_This sweep has no report._", ""])
+    lines += ["", f"As run: {composed_settings(report)}."]
+    if report.common:
+        lines.append(
+            "Shared overrides: " + ", ".join(f"`{k}={v}`" for k, v in report.common.items()) + "."
+        )
+    metrics = [m for m in (*claim.metrics, *report.metrics) if m in report.metrics]
+    metrics = list(dict.fromkeys(metrics))[: max(2, len(claim.metrics))]
+    lines += ["", markdown_table(report.rows, metrics, setting_keys(report.groups)), ""]
+    for label, link in copy_figures(judged, figures_dir, doc_dir):
+        lines += [f"![{claim.sweep}: {label}]({link})", ""]
+    return "\n".join(lines)
+
+
+def write_results(
+    path: Path, figures_dir: Path, judged: list[Judged], command: str, header: list[str]
+) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    doc_dir = path.parent
+    lines = [
+        "# Results: the claims of the original study, re-run with seeds",
+        "",
+        *(paragraph + "\n" for paragraph in header),
+        "",
+        "## How the verdicts are decided",
+        "",
+        *rules.explain(),
+        "",
+        "Each table row is a group of runs that differ only in `seed`: mean ± sample std over "
+        "the completed runs (n − 1 in the std), and how many runs completed, diverged or failed "
+        "— those are counted, never left out silently. Errors (`*/mae`, `*/mse`) are in the "
+        "original units of the data whatever the normalisation; `*/loss` is in the units the "
+        "net trained in.",
+        "",
+        "| # | claim | verdict |",
+        "|---|---|---|",
+        *(f"| {j.number} | {j.claim.title} | {j.verdict.word} |" for j in judged),
+        "",
+    ]
+    for item in judged:
+        lines += [claim_section(item, figures_dir, doc_dir, command), ""]
+    path.write_text("\n".join(lines))
+    return path

@@ -1,0 +1,21 @@
+"""A fast_dev_run of every experiment through the real pipeline (real data where it uses it)."""
+
+from pathlib import Path
+
+import pytest
+
+from convlab.run import train
+from convlab.run_record import read_record
+from tests.test_configs import EXPERIMENTS
+from tests.conftest import compose_config
+
+
+@pytest.mark.parametrize("experiment", EXPERIMENTS)
+def test_fast_dev_run(experiment, tmp_path: Path):
+    cfg = compose_config([f"experiment={experiment}", "debug=fdr", "logger=csv"], tmp_path)
+    record = train(cfg)
+    assert record["status"] in {"completed", "diverged"}
+    on_disk = read_record(tmp_path)
+    assert on_disk["status"] == record["status"]
+    assert any(name.startswith("test/") for name in on_disk["metrics"])
+    assert on_disk["steps"] >= 1

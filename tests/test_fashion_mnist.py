@@ -1,0 +1,87 @@
+"""FashionMNISTDataModule on a tiny generated fixture and on the real system copy."""
+
+import pytest
+import torch
+
+from convlab.data.fashion_mnist import FashionMNISTDataModule, locate_fashion_mnist
+from convlab.errors import CorruptDataError, DataNotFoundError
+
+
+def _module(data_dir, **kwargs):
+    defaults = {"system_dir": None, "download": False, "val_size": 100, "batch_size": 32}
+    return FashionMNISTDataModule(data_dir=str(data_dir), **{**defaults, **kwargs})
+
+
+def test_fixture_splits_shapes_and_ranges(fashion_fixture):
+    dm = _module(fashion_fixture)
+    dm.prepare_data()
+    dm.setup("fit")
+    sizes = {split: len(x) for split, (x, _) in dm.splits.items()}
+    assert sizes == {"train": 500, "val": 100, "test": 200}
+    x, y = next(iter(dm.train_dataloader()))
+    assert x.shape == (32, 1, 28, 28) and x.dtype == torch.float32
+    assert 0.0 <= float(x.min()) and float(x.max()) <= 1.0
+    assert y.dtype == torch.int64 and int(y.max()) < 10
+
+
+def test_split_is_fixed_by_split_seed_not_run_seed(fashion_fixture):
+    def val_images(seed):
+        torch.manual_seed(seed)
+        dm = _module(fashion_fixture)
+        dm.setup("fit")
+        return dm.splits["val"][0]
+
+    assert torch.equal(val_images(0), val_images(1))
+
+
+def test_normalize_standardises(fashion_fixture):
+    dm = _module(fashion_fixture, normalize=True)
+    dm.setup("fit")
+    assert float(dm.splits["train"][0].min()) < 0.0
+
+
+def test_torchvision_layout_is_found(tmp_path):
+    from tests.conftest import make_fashion_fixture
+
+    make_fashion_fixture(tmp_path / "FashionMNIST" / "raw", n_train=20, n_test=10)
+    files = locate_fashion_mnist(tmp_path, system_dir=None, download=False)
+    assert files.train_images.parent == tmp_path / "FashionMNIST" / "raw"
+
+
+def test_missing_everywhere_names_all_three_ways(tmp_path):
+    with pytest.raises(DataNotFoundError) as error:
+        locate_fashion_mnist(tmp_path / "none", system_dir=tmp_path / "nosys", download=False)
+    message = str(error.value)
+    assert "data.data_dir" in message
+    assert "apt-get install dataset-fashion-mnist" in message
+    assert "download" in message
+
+
+def test_truncated_images_fail_in_prepare_data(fashion_fixture):
+    path = fashion_fixture / "train-labels-idx1-ubyte"
+    path.write_bytes(path.read_bytes()[:-7])
+    with pytest.raises(CorruptDataError, match="truncated or corrupt"):
+        _module(fashion_fixture).prepare_data()
+
+
+def test_label_out_of_range_is_corrupt(fashion_fixture):
+    path = fashion_fixture / "t10k-labels-idx1-ubyte"
+    raw = bytearray(path.read_bytes())
+    raw[-1] = 42
+    path.write_bytes(bytes(raw))
+    with pytest.raises(CorruptDataError, match="labels range up to 42"):
+        _module(fashion_fixture).prepare_data()
+
+
+def test_real_system_data(require_system_data, tmp_path):
+    dm = FashionMNISTDataModule(data_dir=str(tmp_path), system_dir=str(require_system_data),
+                                download=False)  # fmt: skip
+    dm.prepare_data()
+    dm.setup("fit")
+    assert [len(dm.splits[s][0]) for s in ("train", "val", "test")] == [55000, 5000, 10000]
+    labels = torch.cat([dm.splits["train"][1], dm.splits["val"][1]])
+    # Fashion-MNIST is balanced: 6,000 training images per class.
+    assert torch.bincount(labels).tolist() == [6000] * 10
+    assert torch.bincount(dm.splits["test"][1]).tolist() == [1000] * 10
+    mean = float(torch.cat([dm.splits["train"][0], dm.splits["val"][0]]).mean())
+    assert abs(mean - 0.2860) < 1e-3
