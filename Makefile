@@ -6,7 +6,7 @@ TORCH_PINS ?= torch==2.14.1 torchvision==0.29.1
 PYTEST_WORKERS ?= 2
 
 .DEFAULT_GOAL := help
-.PHONY: help install train test test-full lint format tensorboard bench clean
+.PHONY: help install train test test-full lint format tensorboard gpu-check bench study study-quick clean
 
 help: ## Show this help
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
@@ -37,8 +37,17 @@ format: ## Apply ruff fixes and formatting
 tensorboard: ## Serve every run under outputs/ in TensorBoard
 	$(PYTHON) -m tensorboard.main --logdir outputs --port $${PORT:-6006}
 
+gpu-check: ## On a CUDA machine: GPU tests, LeNet and max(a, b) on the GPU, speed summary
+	PYTHON=$(PYTHON) scripts/gpu_check.sh
+
 bench: ## Speed: train.py vs a plain PyTorch loop, side by side
 	$(PYTHON) -m convlab.bench
+
+study: ## Every sweep of the study (~45 min on 2 cores) → docs/RESULTS.md; re-run resumes
+	$(PYTHON) -m convlab.study $(ARGS)
+
+study-quick: ## The study's sweeps at 1 epoch and 2 seeds (minutes) → outputs/study_quick/
+	$(PYTHON) -m convlab.study --quick $(ARGS)
 
 clean: ## Remove caches (outputs/ is kept; delete it yourself)
 	rm -rf .pytest_cache .ruff_cache .hypothesis build dist src/*.egg-info

@@ -3,7 +3,7 @@
 import hydra
 from omegaconf import DictConfig
 
-from convlab.cli import guarded
+from convlab.cli import guarded, launch
 from convlab.run import evaluate
 
 
@@ -14,4 +14,4 @@ def main(cfg: DictConfig) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    launch(main, config_name="eval")

@@ -3,7 +3,7 @@
 import hydra
 from omegaconf import DictConfig
 
-from convlab.cli import guarded
+from convlab.cli import guarded, launch
 from convlab.run import train
 
 
@@ -16,4 +16,4 @@ def main(cfg: DictConfig) -> float | None:
 
 
 if __name__ == "__main__":
-    main()
+    launch(main, config_name="train")

@@ -20,7 +20,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 from convlab.run import train
 from convlab.run_record import read_record
-from tests.conftest import compose_config, make_fashion_fixture
+from tests.conftest import compose_config, make_fashion_fixture, run_script
 
 RUN = "run/tensorboard"  # the run's name as TensorBoard lists it under the log dir
 ALL_STATUSES = ["STATUS_UNKNOWN", "STATUS_SUCCESS", "STATUS_FAILURE", "STATUS_RUNNING"]
@@ -135,3 +135,19 @@ def test_tensorboard_serves_scalars_and_hparams(image_run: Path, tensorboard_ser
     metrics = {value["name"]["tag"]: value["value"] for value in session["metricValues"]}
     assert metrics["test/acc"] == pytest.approx(record["metrics"]["test/acc"])
     assert metrics["val/acc"] == pytest.approx(record["metrics"]["val/acc"])
+
+
+@pytest.mark.slow
+def test_confusion_matrix_counts_every_test_image_under_ddp(tmp_path: Path):
+    # ddp_sim: 2 CPU processes each test half of the split; the counts are summed across them.
+    fixture = make_fashion_fixture(tmp_path / "fashion", n_train=300, n_test=101)
+    result = run_script(
+        ["experiment=lenet_modern", "trainer=ddp_sim", f"data.data_dir={fixture}",
+         "data.system_dir=null", "data.download=false", "data.val_size=60",
+         "data.batch_size=60", "trainer.max_epochs=1", f"hydra.run.dir={tmp_path / 'run'}"],
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    events = EventAccumulator(str(tmp_path / RUN), size_guidance={"tensors": 0}).Reload()
+    table = events.Tensors("test/confusion_matrix/text_summary")[-1].tensor_proto.string_val[0]
+    rows = table.decode().splitlines()[2:]
+    assert sum(int(cell) for row in rows for cell in row.strip("|").split("|")[1:]) == 101

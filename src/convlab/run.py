@@ -15,8 +15,10 @@ from omegaconf import DictConfig
 
 from convlab.callbacks.hparams import log_hparams_end, log_hparams_start
 from convlab.instantiate import build_callbacks, build_loggers, build_task
+from convlab.resume import fit, stop_if_interrupted
 from convlab.run_record import write_record
 from convlab.sweep_resume import skip_or_resume
+from convlab.validation import validate_config
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +62,7 @@ def _status_from_callbacks(callbacks) -> dict[str, Any]:
 
 def train(cfg: DictConfig) -> dict[str, Any]:
     """Train, test and record one run. Returns the record written to ``metrics.json``."""
+    validate_config(cfg)  # one clear message for a typo or a bad value, before anything is built
     if (earlier := skip_or_resume(cfg)) is not None:  # a re-run sweep keeps finished jobs
         return earlier
     started = time.perf_counter()
@@ -77,7 +80,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
 
     log_hparams_start(trainer.loggers, cfg)
 
-    trainer.fit(task, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+    fit(trainer, task, datamodule, cfg)  # resumes from cfg.ckpt_path; returns on Ctrl-C
     metrics = _final_metrics(trainer, ("val/",))
     if cfg.get("test", True) and not trainer.interrupted:
         trainer.test(task, datamodule=datamodule, ckpt_path=_test_ckpt(cfg, trainer))
@@ -100,11 +103,13 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     if trainer.is_global_zero:
         write_record(output_dir, record)
         log.info("metrics: %s", {k: round(v, 4) for k, v in metrics.items()})
+    stop_if_interrupted(trainer, output_dir)  # after the record: stop this run (and a sweep)
     return record
 
 
 def evaluate(cfg: DictConfig) -> dict[str, Any]:
     """Test a checkpoint on the test split and record the result like a training run."""
+    validate_config(cfg)
     started = time.perf_counter()
     if not cfg.get("ckpt_path"):
         from convlab.errors import ConvlabError

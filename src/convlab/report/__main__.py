@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
-from convlab.cli import guarded
+from convlab.errors import ConvlabError
 from convlab.report.build import build_report
 
 
@@ -30,15 +31,24 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-@guarded
-def main(argv: list[str] | None = None) -> None:
+def _main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.out and len(args.sweep_dirs) > 1:
-        raise SystemExit("--out needs exactly one SWEEP_DIR")
+        raise ConvlabError("--out needs exactly one SWEEP_DIR")
     for sweep_dir in args.sweep_dirs:
         report = build_report(sweep_dir, args.metrics, args.out, curves=not args.no_curves)
         print(report.markdown)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """A ``ConvlabError`` (e.g. a missing folder) is one ``error:`` line and exit status 2."""
+    try:
+        return _main(argv) or 0
+    except ConvlabError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

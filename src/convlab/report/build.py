@@ -30,6 +30,8 @@ class Report:
     common: dict[str, str]
     figures: dict[str, Path] = field(default_factory=dict)
     markdown: Path | None = None
+    # run name → tag → (epoch, value) curve; empty when built with curves=False
+    curves: dict[str, dict[str, Curve]] = field(default_factory=dict)
 
 
 def _progress(message: str, quiet: bool) -> None:
@@ -50,14 +52,17 @@ def read_curves(runs: list[Run], quiet: bool = True) -> dict[str, dict[str, Curv
 
 
 def markdown_table(rows: list[dict[str, Any]], metrics: list[str], keys: list[str]) -> str:
-    """The group table: settings, run counts (completed/diverged/...), mean ± std per metric."""
+    """The group table: settings, run counts (completed/diverged/...), mean ± std per metric,
+    mean optimizer steps and seconds per completed run."""
     statuses = [s for s in STATUS_ORDER if s == "completed" or any(r[s] for r in rows)]
-    header = [*keys, "runs", *statuses, *metrics, "time/run (s)"]
+    header = [*keys, "runs", *statuses, *metrics, "steps", "time/run (s)"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for row in rows:
         cells = [f"`{row[key]}`" if key in row else "–" for key in keys]
         cells += [str(row["runs"]), *(str(row[s]) for s in statuses)]
         cells += [row[m].format() for m in metrics]
+        steps: Stat = row["steps"]
+        cells.append(f"{steps.mean:.0f}" if steps.n else "–")
         duration: Stat = row["duration_s"]
         cells.append(f"{duration.mean:.1f}" if duration.n else "–")
         lines.append("| " + " | ".join(cells) + " |")
@@ -126,7 +131,7 @@ def build_report(
         path = plot_final(groups, metric, out / f"final_{metric_filename(metric)}.png")
         report.figures[f"final {metric}"] = path
     if curves and runs:
-        run_curves = read_curves(runs, quiet)
+        run_curves = report.curves = read_curves(runs, quiet)
         tags = sorted({tag for by_tag in run_curves.values() for tag in by_tag})
         for tag in tags:
             path = plot_curves(groups, run_curves, tag, out / f"curve_{metric_filename(tag)}.png")

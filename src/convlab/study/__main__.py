@@ -16,10 +16,10 @@ import sys
 import time
 from pathlib import Path
 
-from convlab.cli import guarded
+from convlab.errors import ConvlabError
 from convlab.report import Report, build_report, read_curves
 from convlab.study.claims import CLAIMS, SWEEPS, Claim, Verdict
-from convlab.study.document import Judged, write_results
+from convlab.study.document import Judged, claim_table, write_results
 from convlab.study.runner import run_sweep
 
 UNFINISHED = ("failed", "interrupted", "missing")
@@ -85,7 +85,7 @@ def _git_commit() -> str:
 def judge(claim: Claim, report: Report) -> Verdict:
     """The claim's verdict, unless runs are unfinished: a verdict on part of the seeds could
     flip once they finish, so it is withheld (divergence is a result and does not count)."""
-    verdict = claim.judge(report, read_curves(report.runs))
+    verdict = claim.judge(report, report.curves or read_curves(report.runs))
     unfinished = [run for run in report.runs if run.status in UNFINISHED]
     if unfinished:
         word = f"inconclusive ({len(unfinished)} of {len(report.runs)} runs unfinished)"
@@ -94,8 +94,7 @@ def judge(claim: Claim, report: Report) -> Verdict:
     return verdict
 
 
-@guarded
-def main(argv: list[str] | None = None) -> int:
+def _main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     out = args.out or Path("outputs/study_quick" if args.quick else "outputs/study")
     doc = args.doc or (out / "RESULTS.md" if args.quick else Path("docs/RESULTS.md"))
@@ -133,6 +132,8 @@ def main(argv: list[str] | None = None) -> int:
             verdict = judge(claim, report)
         judged.append(Judged(number, claim, report, verdict))
         print(f"[study] {number}. {claim.title}: {verdict.word}. {verdict.text}", flush=True)
+        if report is not None:
+            print(claim_table(claim, report), flush=True)
 
     total = time.perf_counter() - started
     header = [
@@ -156,6 +157,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[study] sweeps that exited non-zero: {', '.join(failed)}", file=sys.stderr)
         return 1
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """A ``ConvlabError`` (e.g. a missing folder) is one ``error:`` line and exit status 2."""
+    try:
+        return _main(argv) or 0
+    except ConvlabError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

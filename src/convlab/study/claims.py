@@ -268,7 +268,7 @@ def judge_batch_size(report: Report, curves: Curves) -> Verdict:
                          f"{fmt(steps.mean)} steps")  # fmt: skip
             if learns(group):
                 learned.append(size)
-        only_one.append(learned == [1] or (learned and max(learned) == 1))
+        only_one.append(learned == [1])
     text = "; ".join(parts) + "."
     if all(only_one):
         return Verdict("holds at equal epochs", text + " Only batch size 1 learns the max in the "

@@ -71,6 +71,13 @@ def copy_figures(judged: Judged, figures_dir: Path, doc_dir: Path) -> list[tuple
     return links
 
 
+def claim_table(claim: Claim, report: Report) -> str:
+    """The sweep's table with the claim's metrics first (at least two metrics)."""
+    metrics = [m for m in (*claim.metrics, *report.metrics) if m in report.metrics]
+    metrics = list(dict.fromkeys(metrics))[: max(2, len(claim.metrics))]
+    return markdown_table(report.rows, metrics, setting_keys(report.groups))
+
+
 def claim_section(judged: Judged, figures_dir: Path, doc_dir: Path, command: str) -> str:
     claim, report, verdict = judged.claim, judged.report, judged.verdict
     lines = [
@@ -93,9 +100,7 @@ def claim_section(judged: Judged, figures_dir: Path, doc_dir: Path, command: str
         lines.append(
             "Shared overrides: " + ", ".join(f"`{k}={v}`" for k, v in report.common.items()) + "."
         )
-    metrics = [m for m in (*claim.metrics, *report.metrics) if m in report.metrics]
-    metrics = list(dict.fromkeys(metrics))[: max(2, len(claim.metrics))]
-    lines += ["", markdown_table(report.rows, metrics, setting_keys(report.groups)), ""]
+    lines += ["", claim_table(claim, report), ""]
     for label, link in copy_figures(judged, figures_dir, doc_dir):
         lines += [f"![{claim.sweep}: {label}]({link})", ""]
     return "\n".join(lines)

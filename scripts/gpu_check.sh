@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# GPU check: the GPU tests, then D2L's LeNet and max(a, b) regression at batch size 1 on one GPU,
+# with accuracy, epoch time and training examples/s (validation excluded) for each.
+#
+#   scripts/gpu_check.sh                  # from the repository root, with .venv installed
+#   OUT_DIR=/tmp/gpu PRECISIONS="32-true bf16-mixed" scripts/gpu_check.sh
+#
+# Needs CUDA and the real Fashion-MNIST (apt-get install dataset-fashion-mnist). Takes ~2-5 min
+# on a recent GPU. D2L's book build reports ~55k examples/s for LeNet on its GPU.
+# Dry run on CPU (checks the script, not the GPU): TRAINER=cpu DATA_DEVICE=cpu SKIP_TESTS=1 \
+#   EXTRA="trainer.max_epochs=2 +trainer.limit_train_batches=5" scripts/gpu_check.sh
+set -euo pipefail
+
+PYTHON=${PYTHON:-.venv/bin/python}
+OUT_DIR=${OUT_DIR:-outputs/gpu_check/$(date +%Y-%m-%d_%H-%M-%S)}
+TRAINER=${TRAINER:-gpu}
+DATA_DEVICE=${DATA_DEVICE:-cuda}
+PRECISIONS=${PRECISIONS:-32-true}
+EXTRA=${EXTRA:-}
+mkdir -p "$OUT_DIR"
+
+if [[ "$TRAINER" == gpu ]]; then
+  "$PYTHON" -c 'import sys, torch; sys.exit(0 if torch.cuda.is_available() else "error: no CUDA device visible to torch")'
+  nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true
+fi
+"$PYTHON" -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda,
+  torch.cuda.get_device_name(0) if torch.cuda.is_available() else "(no GPU)")'
+
+if [[ -z "${SKIP_TESTS:-}" ]]; then
+  echo "== GPU tests"
+  "$PYTHON" -m pytest -q -p no:cacheprovider tests/test_gpu.py -rs
+fi
+
+throughput="++callbacks.throughput._target_=convlab.callbacks.throughput.Throughput"
+runs=()
+for precision in $PRECISIONS; do
+  echo "== experiment=lenet trainer=$TRAINER precision=$precision data.device=$DATA_DEVICE"
+  dir="$OUT_DIR/lenet_$precision"
+  # shellcheck disable=SC2086  # EXTRA is a list of overrides
+  "$PYTHON" train.py experiment=lenet trainer="$TRAINER" trainer.precision="$precision" \
+    data.device="$DATA_DEVICE" "$throughput" "++callbacks.throughput.path=$dir/throughput.json" \
+    hydra.run.dir="$dir" $EXTRA
+  runs+=("$dir")
+done
+
+echo "== experiment=max_regression trainer=$TRAINER data.batch_size=1"
+dir="$OUT_DIR/max_regression_bs1"
+# shellcheck disable=SC2086
+"$PYTHON" train.py experiment=max_regression trainer="$TRAINER" data.batch_size=1 \
+  "$throughput" "++callbacks.throughput.path=$dir/throughput.json" hydra.run.dir="$dir" $EXTRA
+runs+=("$dir")
+
+echo "== summary (epoch time and examples/s: median over the epochs after the first)"
+"$PYTHON" - "${runs[@]}" <<'PY' | tee "$OUT_DIR/summary.md"
+import json, statistics, sys
+from pathlib import Path
+
+print("| run | status | test metrics | epochs | first epoch s | epoch s | examples/s |")
+print("|---|---|---|---|---|---|---|")
+for run in map(Path, sys.argv[1:]):
+    record = json.loads((run / "metrics.json").read_text())
+    epochs = json.loads((run / "throughput.json").read_text())["epochs"]
+    steady = epochs[1:] or epochs  # the first epoch pays for cuDNN autotuning and warm-up
+    metrics = ", ".join(
+        f"{k} {v:.4g}" for k, v in record["metrics"].items() if k.startswith("test/")
+    )
+    print(
+        f"| {run.name} | {record['status']} | {metrics} | {len(epochs)} "
+        f"| {epochs[0]['epoch_time_s']:.2f} "
+        f"| {statistics.median(e['epoch_time_s'] for e in steady):.2f} "
+        f"| {statistics.median(e['train_examples_per_s'] for e in steady):,.0f} |"
+    )
+PY
+echo "written: $OUT_DIR/summary.md"

@@ -1,0 +1,169 @@
+"""max(a, b) at batch size 1: training through the pipeline against the original study's loop.
+
+The study's loop: a ``DataLoader`` over a ``TensorDataset`` of the 1,000 training pairs, batch
+size 1, shuffled, Adam, MSE, the same net; then one validation pass (the pipeline's epoch time
+includes its validation too). It runs as a plain script would: PyTorch's default thread count
+and Adam implementation, and without the NVML availability check that importing Lightning turns
+on. A second plain loop, the *control*, uses the pipeline's settings instead (its
+``torch_threads`` and its optimizer arguments, e.g. ``fused``), so the two ratios separate what
+the configuration gains from what Lightning costs.
+
+The pipeline side is ``python train.py experiment=<name>`` composed with Hydra's Compose API and
+run in this process, default callbacks and TensorBoard logger included; its per-step time is its
+epoch time (``EpochTimer``) over the steps of an epoch. The sides alternate, so machine noise hits
+all of them; medians over every epoch are printed with their ratios.
+
+    python -m convlab.bench.pairs --rounds 3 --epochs 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+from torch.nn import functional as F
+from torch.utils.data import DataLoader, TensorDataset
+
+CONF_DIR = Path(__file__).resolve().parents[3] / "conf"
+NVML_CHECK = "PYTORCH_NVML_BASED_CUDA_CHECK"
+
+
+def compose(experiment: str, overrides: list[str], run_dir: Path) -> DictConfig:
+    """The config ``python train.py experiment=<experiment> <overrides>`` would run."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.core.hydra_config import HydraConfig
+    from omegaconf import open_dict
+
+    from convlab.resolvers import register_resolvers
+
+    register_resolvers()
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        cfg = hydra_compose(
+            config_name="train",
+            overrides=[f"experiment={experiment}", *overrides, f"hydra.run.dir={run_dir}"],
+            return_hydra_config=True,
+        )
+    with open_dict(cfg):
+        cfg.hydra.runtime.output_dir = str(run_dir)
+        cfg.hydra.job.num = 0
+    HydraConfig.instance().set_config(cfg)
+    return cfg
+
+
+@contextlib.contextmanager
+def plain_process(threads: int):
+    """The torch settings of a script that never imported Lightning."""
+    saved_threads, saved_env = torch.get_num_threads(), os.environ.pop(NVML_CHECK, None)
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(saved_threads)
+        if saved_env is not None:
+            os.environ[NVML_CHECK] = saved_env
+
+
+def plain_step_times(cfg: DictConfig, epochs: int, seed: int, optimizer_kwargs: dict) -> list[float]:
+    """Seconds per step of the study's loop, one value per epoch (training + validation)."""
+    datamodule = instantiate(cfg.data)
+    datamodule.setup("fit")
+    train_x, train_y = datamodule.splits["train"]
+    val_x, val_y = datamodule.splits["val"]
+    torch.manual_seed(seed)
+    net = instantiate(cfg.model)
+    optimizer = torch.optim.Adam(net.parameters(), lr=cfg.optimizer.lr, **optimizer_kwargs)
+    loader = DataLoader(TensorDataset(train_x, train_y), batch_size=1, shuffle=True)
+    times = []
+    for _ in range(epochs):
+        started = time.perf_counter()
+        net.train()
+        for x, y in loader:
+            optimizer.zero_grad()
+            loss = F.mse_loss(net(x), y)
+            loss.backward()
+            optimizer.step()
+        net.eval()
+        with torch.no_grad():
+            float(F.l1_loss(net(val_x), val_y))
+        times.append((time.perf_counter() - started) / len(loader))
+    return times
+
+
+def pipeline_step_times(experiment: str, epochs: int, seed: int, workdir: Path) -> list[float]:
+    """Seconds per step of ``train.py experiment=<experiment>``, one value per epoch."""
+    from hydra.core.utils import env_override
+
+    from convlab.run import train
+
+    run_dir = Path(tempfile.mkdtemp(dir=workdir))
+    cfg = compose(experiment, [f"trainer.max_epochs={epochs}", f"seed={seed}"], run_dir)
+    with env_override(dict(cfg.hydra.job.env_set)):  # as Hydra's run_job does for train.py
+        record = train(cfg)
+    steps_per_epoch = record["steps"] / len(record["epoch_durations_s"])
+    return [duration / steps_per_epoch for duration in record["epoch_durations_s"]]
+
+
+def _optimizer_kwargs(cfg: DictConfig) -> dict:
+    kwargs = OmegaConf.to_container(cfg.optimizer, resolve=True)
+    return {k: v for k, v in kwargs.items() if not k.startswith("_") and k != "lr"}
+
+
+def main(argv: list[str] | None = None) -> dict[str, float]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3, help="alternations of the sides")
+    parser.add_argument("--epochs", type=int, default=2, help="epochs per side per round")
+    parser.add_argument(
+        "--experiment", default="max_regression", choices=["max_regression", "max_gated"]
+    )
+    args = parser.parse_args(argv)
+
+    default_threads = torch.get_num_threads()
+    times: dict[str, list[float]] = {"study": [], "control": [], "pipeline": []}
+    with tempfile.TemporaryDirectory() as workdir:
+        cfg = compose(args.experiment, [], Path(workdir) / "compose")
+        control_threads = int(cfg.torch_threads or default_threads)
+        if cfg.data.batch_size != 1:
+            raise SystemExit(f"{args.experiment} does not train at batch size 1")
+        for round_ in range(args.rounds):
+            with plain_process(default_threads):
+                times["study"] += plain_step_times(cfg, args.epochs, round_, {})
+            with plain_process(control_threads):
+                times["control"] += plain_step_times(
+                    cfg, args.epochs, round_, _optimizer_kwargs(cfg)
+                )
+            times["pipeline"] += pipeline_step_times(
+                args.experiment, args.epochs, round_, Path(workdir)
+            )
+            last = {k: [round(t * 1e6) for t in v[-args.epochs :]] for k, v in times.items()}
+            print(f"round {round_ + 1}/{args.rounds} (us/step): {last}", flush=True)
+
+    result = {f"{k}_median_us": statistics.median(v) * 1e6 for k, v in times.items()}
+    result["ratio_vs_study"] = result["pipeline_median_us"] / result["study_median_us"]
+    result["ratio_vs_control"] = result["pipeline_median_us"] / result["control_median_us"]
+    print(
+        f"{args.experiment}, batch size 1, per step (median of {len(times['pipeline'])} epochs, "
+        f"training + validation):\n"
+        f"  study loop   (DataLoader, default Adam, {default_threads} threads): "
+        f"{result['study_median_us']:7.0f} us\n"
+        f"  control loop (DataLoader, the pipeline's Adam args, {control_threads} threads): "
+        f"{result['control_median_us']:7.0f} us\n"
+        f"  train.py pipeline: {result['pipeline_median_us']:7.0f} us\n"
+        f"  ratio pipeline / study loop: {result['ratio_vs_study']:.3f}   "
+        f"pipeline / control loop: {result['ratio_vs_control']:.3f}"
+    )
+    return result
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,89 @@
+"""A non-finite training loss ends the run as a result ("diverged"), not as a crash."""
+
+from __future__ import annotations
+
+import logging
+import math
+from typing import Any
+
+import lightning as L
+import torch
+
+log = logging.getLogger(__name__)
+
+
+def _loss_of(outputs: Any) -> torch.Tensor | None:
+    """The loss ``training_step`` returned (a tensor, or a dict holding ``loss``)."""
+    if isinstance(outputs, dict):
+        outputs = outputs.get("loss")
+    return outputs if isinstance(outputs, torch.Tensor) else None
+
+
+class DivergenceGuard(L.Callback):
+    """Stops training at the first NaN or infinite training loss.
+
+    ``run_status()`` then returns ``{"status": "diverged", "diverged_at_step": N}``, which
+    ``metrics.json`` records; ``N`` is the 0-based index of the optimizer step whose loss was
+    not finite (the step counter Lightning logs against). The console gets one warning line and
+    the process ends normally (exit 0), so a sweep goes on with its next job.
+
+    On the CPU each loss is checked as it comes (no cost worth measuring). On an accelerator a
+    check per step would make the host wait for the device every step, so the losses of
+    ``check_every_n_steps`` steps are checked together; the step reported is still exact.
+    """
+
+    def __init__(self, check_every_n_steps: int = 50) -> None:
+        if check_every_n_steps < 1:
+            raise ValueError(f"check_every_n_steps must be >= 1, got {check_every_n_steps}")
+        self.check_every_n_steps = check_every_n_steps
+        self.diverged_at_step: int | None = None
+        self.bad_loss: float | None = None
+        self._pending: list[tuple[int, torch.Tensor]] = []
+
+    def run_status(self) -> dict[str, Any] | None:
+        if self.diverged_at_step is None:
+            return None
+        return {"status": "diverged", "diverged_at_step": self.diverged_at_step}
+
+    def on_train_batch_end(self, trainer: L.Trainer, pl_module, outputs, batch, batch_idx) -> None:
+        loss = _loss_of(outputs)
+        if loss is None or self.diverged_at_step is not None:
+            return
+        # global_step has already counted this batch's optimizer step (when it took one).
+        self._pending.append((max(trainer.global_step - 1, 0), loss.detach()))
+        if loss.device.type == "cpu" or len(self._pending) >= self.check_every_n_steps:
+            self._check_pending(trainer)
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module) -> None:
+        self._check_pending(trainer)
+
+    def _check_pending(self, trainer: L.Trainer) -> None:
+        if not self._pending or self.diverged_at_step is not None:
+            return
+        steps, losses = zip(*self._pending)
+        self._pending.clear()
+        if len(losses) == 1:
+            first_bad = None if math.isfinite(losses[0].item()) else 0
+        else:
+            bad = ~torch.isfinite(torch.stack(losses).float())
+            first_bad = int(bad.nonzero()[0, 0]) if bool(bad.any()) else None
+        if trainer.world_size > 1:
+            # Every rank must stop at the same step, or the others wait for it forever.
+            stop = trainer.strategy.reduce_boolean_decision(first_bad is not None, all=False)
+            if stop and first_bad is None:
+                first_bad = len(losses) - 1
+        if first_bad is not None:
+            self._stop(trainer, steps[first_bad], float(losses[first_bad]))
+
+    def _stop(self, trainer: L.Trainer, step: int, value: float) -> None:
+        self.diverged_at_step, self.bad_loss = step, value
+        # A run whose weights are NaN has nothing left to learn: stop now, even before
+        # trainer.min_epochs (which Lightning otherwise enforces over should_stop).
+        trainer.fit_loop.min_epochs = 0
+        trainer.fit_loop.epoch_loop.min_steps = None
+        trainer.should_stop = True
+        if trainer.is_global_zero:
+            log.warning(
+                "diverged: training loss is %s at step %d; run stopped, recorded as diverged",
+                value, step,
+            )  # fmt: skip

@@ -1,0 +1,89 @@
+"""What a ``_target_`` accepts: parameter names, annotations and defaults, read from its signature."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import sys
+import typing
+from dataclasses import dataclass, field
+from typing import Any
+
+from hydra._internal.utils import _locate
+
+
+@dataclass(frozen=True)
+class Accepts:
+    """The keyword arguments a callable takes, as far as its signature tells."""
+
+    name: str
+    params: dict[str, inspect.Parameter] = field(default_factory=dict)
+    hints: dict[str, Any] = field(default_factory=dict)
+    open: bool = False  # takes **kwargs that no parent class explains: any key may be right
+
+
+def locate(target: str) -> Any:
+    """The object a ``_target_`` names; ``ImportError`` with a one-line reason otherwise."""
+    try:
+        return _locate(target)
+    except Exception as error:  # Hydra wraps import problems in ImportError with a long text
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ImportError(first) from error
+
+
+def _hints(function: Any) -> dict[str, Any]:
+    """Annotations resolved to objects; any that cannot be resolved are left out."""
+    function = inspect.unwrap(function)
+    try:
+        return typing.get_type_hints(function, include_extras=True)
+    except Exception:
+        pass
+    namespace = getattr(sys.modules.get(function.__module__), "__dict__", {})
+    hints = {}
+    for name, annotation in getattr(function, "__annotations__", {}).items():
+        if isinstance(annotation, str):
+            try:
+                annotation = eval(annotation, dict(namespace))  # noqa: S307 - annotations of our own targets
+            except Exception:
+                continue
+        hints[name] = annotation
+    return hints
+
+
+def _own_params(function: Any) -> tuple[dict[str, inspect.Parameter], bool]:
+    try:
+        signature = inspect.signature(function)
+    except (TypeError, ValueError):
+        return {}, True
+    params, var_kw = {}, False
+    for name, param in signature.parameters.items():
+        if param.kind is param.VAR_KEYWORD:
+            var_kw = True
+        elif param.kind is not param.VAR_POSITIONAL and name != "self":
+            params[name] = param
+    return params, var_kw
+
+
+@functools.lru_cache(maxsize=256)
+def accepts(target: str) -> Accepts:
+    """Keyword arguments of ``target``; a class's ``**kwargs`` are followed up its parents."""
+    obj = locate(target)
+    name = getattr(obj, "__qualname__", target)
+    if not isinstance(obj, type):
+        params, var_kw = _own_params(obj)
+        return Accepts(name, params, _hints(obj), open=var_kw)
+    params: dict[str, inspect.Parameter] = {}
+    hints: dict[str, Any] = {}
+    for cls in obj.__mro__:
+        init = cls.__dict__.get("__init__")
+        if init is None or cls is object:
+            continue
+        own, var_kw = _own_params(init)
+        own_hints = _hints(init)
+        for key, param in own.items():
+            params.setdefault(key, param)
+            if key in own_hints:
+                hints.setdefault(key, own_hints[key])
+        if not var_kw:
+            return Accepts(name, params, hints, open=False)
+    return Accepts(name, params, hints, open=True)

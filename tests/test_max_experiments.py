@@ -1,0 +1,70 @@
+"""The four max(a, b) experiments: compose, override, and a fast_dev_run through the pipeline."""
+
+from pathlib import Path
+
+import pytest
+import torch
+from hydra.utils import instantiate
+
+from convlab.instantiate import build_task
+from convlab.run import train
+from convlab.run_record import read_record
+from tests.conftest import compose_config
+
+MAX_EXPERIMENTS = ["max_regression", "max_classification", "max_gated", "max_exact"]
+
+
+@pytest.fixture(autouse=True)
+def _keep_torch_threads():
+    # The experiments set torch_threads=1, which is process-wide: give the worker its own back.
+    threads = torch.get_num_threads()
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.mark.parametrize("experiment", MAX_EXPERIMENTS)
+def test_fast_dev_run(experiment, tmp_path: Path):
+    cfg = compose_config([f"experiment={experiment}", "debug=fdr", "logger=csv"], tmp_path)
+    record = train(cfg)
+    assert record["status"] == "completed"
+    metrics = read_record(tmp_path)["metrics"]
+    if experiment == "max_classification":
+        assert {"val/acc", "test/acc", "test/loss"} <= set(metrics)
+    else:
+        assert {"val/mae", "val/mse", "test/mae", "test/mse", "test/loss"} <= set(metrics)
+    if experiment == "max_exact":
+        assert metrics["test/mae"] < 5e-3  # original units, pairs up to 20000
+
+
+@pytest.mark.parametrize("experiment", MAX_EXPERIMENTS)
+def test_defaults_keep_batch_size_1_fast(experiment, tmp_path: Path):
+    cfg = compose_config([f"experiment={experiment}"], tmp_path)
+    assert cfg.data.batch_size == 1 and cfg.data.n_train == 1000
+    assert (cfg.data.low, cfg.data.high) == (0.0, 20000.0)
+    assert cfg.torch_threads == 1
+    assert cfg.callbacks.rich_progress_bar is None and cfg.callbacks.progress_bar.refresh_rate >= 50
+    assert cfg.hydra.job.env_set.PYTORCH_NVML_BASED_CUDA_CHECK == "0"
+    assert cfg.monitor.metric == ("val/acc" if experiment == "max_classification" else "val/mae")
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        ["experiment=max_regression", "optimizer=sgd", "data.batch_size=16",
+         "data.normalization=unit", "model.width=8", "model.depth=1"],
+        ["experiment=max_gated", "data.normalization=none", "optimizer.lr=1e-8", "model.depth=2"],
+        ["experiment=max_classification", "optimizer=sgd", "data.batch_size=1000"],
+        ["experiment=max_exact", "data.normalization=unit"],
+    ],
+)  # fmt: skip
+def test_overrides_compose_and_build(overrides, tmp_path: Path):
+    cfg = compose_config(overrides, tmp_path)
+    datamodule = instantiate(cfg.data)
+    task = build_task(cfg, datamodule)
+    optimizer = task.configure_optimizers()
+    optimizer = optimizer["optimizer"] if isinstance(optimizer, dict) else optimizer
+    assert type(optimizer).__name__ == cfg.optimizer._target_.rsplit(".", 1)[1]
+    x, _ = next(iter(datamodule.train_dataloader()))
+    assert x.shape == (cfg.data.batch_size, 2)
+    out = task(x)
+    assert out.shape[0] == cfg.data.batch_size

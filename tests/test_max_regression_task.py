@@ -1,0 +1,63 @@
+"""RegressionTask: MSE loss, metrics in original units, the deferred training scores."""
+
+from functools import partial
+
+import lightning as L
+import pytest
+import torch
+
+from convlab.data.pairs import PairDataModule
+from convlab.models.exact import ExactMax
+from convlab.models.mlp import MLP
+from convlab.tasks.regression import RegressionTask
+
+
+def test_metrics_are_in_original_units():
+    task = RegressionTask(MLP(), partial(torch.optim.Adam), target_shift=100.0, target_scale=50.0)
+    output = torch.tensor([[0.0], [1.0], [-1.0]])
+    target = torch.tensor([[0.1], [1.0], [-0.5]])
+    task.update_metrics("test", output, target)
+    scores = task.test_metrics.compute()
+    assert float(scores["test/mae"]) == pytest.approx(50 * (0.1 + 0.0 + 0.5) / 3, rel=1e-5)
+    assert float(scores["test/mse"]) == pytest.approx(2500 * (0.01 + 0.25) / 3, rel=1e-5)
+    assert float(task.compute_loss(output, target)) == pytest.approx((0.01 + 0.25) / 3, rel=1e-5)
+    assert task.to_original_units(torch.tensor([2.0])).item() == 200.0
+
+
+def _fit(task, dm, epochs=1):
+    trainer = L.Trainer(
+        max_epochs=epochs, accelerator="cpu", logger=False, enable_checkpointing=False,
+        enable_progress_bar=False, enable_model_summary=False, num_sanity_val_steps=0,
+    )  # fmt: skip
+    trainer.fit(task, datamodule=dm)
+    return trainer
+
+
+def test_deferred_training_scores_equal_the_per_step_ones():
+    """log_train_steps=False scores the epoch at its end: same train/loss and train/mae."""
+    results = {}
+    for per_step in (True, False):
+        L.seed_everything(0)
+        dm = PairDataModule(n_train=64, n_val=16, n_test=16, batch_size=4, shuffle_seed=0)
+        facts = dm.task_facts()
+        task = RegressionTask(MLP(width=8), partial(torch.optim.Adam, lr=1e-2),
+                              log_train_steps=per_step, **facts)  # fmt: skip
+        metrics = _fit(task, dm).callback_metrics
+        loss = metrics["train/loss_epoch"] if per_step else metrics["train/loss"]
+        results[per_step] = (float(loss), float(metrics["train/mae"]), float(metrics["val/mae"]))
+        assert ("train/loss_step" in metrics) == per_step
+    assert results[True] == pytest.approx(results[False], rel=1e-5)
+
+
+@pytest.mark.parametrize("normalization", ["none", "unit", "standard"])
+def test_exact_net_scores_zero_in_original_units_and_does_not_change(normalization):
+    dm = PairDataModule(n_train=50, n_val=200, n_test=1000, normalization=normalization)
+    task = RegressionTask(ExactMax(), partial(torch.optim.Adam, lr=1.0), **dm.task_facts())
+    before = {k: v.clone() for k, v in task.state_dict().items()}
+    trainer = _fit(task, dm)
+    assert trainer.global_step == 50  # one (no-op) optimizer step per batch
+    assert all(torch.equal(before[k], v) for k, v in task.state_dict().items())
+    trainer.test(task, datamodule=dm, verbose=False)
+    # float32 rounding of values up to 20000: a few thousandths at most.
+    assert float(trainer.callback_metrics["test/mae"]) < 5e-3
+    assert float(trainer.callback_metrics["test/mse"]) < 1e-4
