@@ -56,7 +56,9 @@ def test_normalisation_round_trips(normalization):
         raw = dm.raw[split]
         x, y = dm.splits[split]
         torch.testing.assert_close(dm.denormalize(x), raw, rtol=0, atol=0.01)
-        torch.testing.assert_close(dm.denormalize(y), raw.max(1, keepdim=True).values, rtol=0, atol=0.01)
+        torch.testing.assert_close(
+            dm.denormalize(y), raw.max(1, keepdim=True).values, rtol=0, atol=0.01
+        )
 
 
 def test_statistics_come_from_the_training_split_only():
@@ -82,7 +84,7 @@ def test_regression_target_is_exactly_the_max_of_the_normalised_inputs(normaliza
 
 def test_classification_target_is_the_index_of_the_larger():
     dm = _module(target="classification", normalization="none")
-    x, y = dm.splits["train"]
+    _, y = dm.splits["train"]
     assert y.dtype == torch.int64 and y.shape == (1000,)
     assert torch.equal(y, (dm.raw["train"][:, 1] > dm.raw["train"][:, 0]).long())
     assert 0.4 < float(y.float().mean()) < 0.6

@@ -122,3 +122,32 @@ def test_tiny_sweep_report_and_rerun(tmp_path: Path):
     record = read_record(resumed)
     assert record["status"] == "completed" and record["steps"] == runs[1].record["steps"]
     assert len(load_runs(sweep)) == 4
+
+
+def _as_sweep_job(cfg):
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+    from omegaconf import open_dict, read_write
+
+    with read_write(cfg.hydra), open_dict(cfg.hydra):
+        cfg.hydra.mode = RunMode.MULTIRUN
+    HydraConfig.instance().set_config(cfg)
+    return cfg
+
+
+def test_a_finished_job_of_another_config_is_not_reused(tmp_path: Path):
+    from convlab.errors import ConvlabError
+    from convlab.run_record import write_record
+    from convlab.sweep_resume import skip_or_resume
+
+    cfg = _as_sweep_job(compose_config(["experiment=max_regression"], tmp_path))
+    write_record(tmp_path, {"status": "completed", "metrics": {"test/mae": 1.0}})
+    assert skip_or_resume(cfg)["metrics"] == {"test/mae": 1.0}  # skipped, fingerprint kept
+    cfg.trainer.max_epochs = cfg.trainer.max_epochs + 1  # the sweep file changed since
+    with pytest.raises(ConvlabError, match="different config"):
+        skip_or_resume(cfg)
+    cfg.trainer.max_epochs = cfg.trainer.max_epochs - 1
+    assert skip_or_resume(cfg) is not None
+    (tmp_path / "metrics.json").unlink()  # nothing left to reuse: trains, whatever changed
+    cfg.trainer.max_epochs = 1
+    assert skip_or_resume(cfg) is None and cfg.get("ckpt_path") is None

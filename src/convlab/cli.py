@@ -45,7 +45,7 @@ def _interrupted(cfg: DictConfig, started: float, message: str | None) -> None:
 
 
 def _failed(cfg: DictConfig, error: Exception, started: float) -> None:
-    """Record, then: a single run exits with one line; a sweep's job returns so the sweep goes on."""
+    """Record it; then a single run exits with one line, a sweep's job returns (sweep goes on)."""
     record_failure(cfg, "failed", first_line(error), started)
     if isinstance(error, ConvlabError):
         message, code = str(error), EXIT_USER_ERROR
@@ -89,7 +89,8 @@ def guarded(run: Callable) -> Callable:
 
 @contextlib.contextmanager
 def _composition_errors(config_name: str) -> Iterator[None]:
-    """Route Hydra's composition errors through ``convlab.validation.composition.explain``.
+    """Route Hydra's composition errors through ``convlab.validation.composition.explain``;
+    a folder Hydra cannot create becomes one line too.
 
     Hydra prints them in ``hydra._internal.utils.run_and_report``, which ``hydra.main`` looks up
     at call time; it is wrapped for the duration of the call. Should Hydra rename it, its own
@@ -115,6 +116,13 @@ def _composition_errors(config_name: str) -> Iterator[None]:
                 if message is None:
                     raise
                 print(f"error: {message}", file=sys.stderr)
+                sys.exit(EXIT_USER_ERROR)
+            except OSError as error:  # Hydra could not create the run's folder
+                if not error.filename:
+                    raise
+                print(f"error: cannot create the output folder {error.filename}: "
+                      f"{error.strerror}. Choose another with paths.log_dir=<folder> "
+                      "(or hydra.run.dir / hydra.sweep.dir).", file=sys.stderr)  # fmt: skip
                 sys.exit(EXIT_USER_ERROR)
 
         return original(explained)

@@ -83,7 +83,9 @@ def resume_overrides(target: str | Path, extra: list[str]) -> list[str]:
             f"resume={run_dir}: no .hydra/overrides.yaml, so its settings are unknown; "
             f"use ckpt_path={checkpoint} with the original overrides instead."
         )
-    original = [str(o) for o in OmegaConf.load(recorded) if _key(str(o)) not in ("resume", "ckpt_path")]
+    original = [
+        str(o) for o in OmegaConf.load(recorded) if _key(str(o)) not in ("resume", "ckpt_path")
+    ]
     return [
         *original,
         *extra,

@@ -74,7 +74,9 @@ def plain_process(threads: int):
             os.environ[NVML_CHECK] = saved_env
 
 
-def plain_step_times(cfg: DictConfig, epochs: int, seed: int, optimizer_kwargs: dict) -> list[float]:
+def plain_step_times(
+    cfg: DictConfig, epochs: int, seed: int, optimizer_kwargs: dict
+) -> list[float]:
     """Seconds per step of the study's loop, one value per epoch (training + validation)."""
     datamodule = instantiate(cfg.data)
     datamodule.setup("fit")

@@ -13,6 +13,8 @@ What stock Lightning (2.6) does not guarantee, and this adds:
   training resumes, so dropout and other draws continue as if never interrupted.
 - **Ctrl-C stops at a clean point.** The first Ctrl-C lets the running step finish, saves
   ``last.ckpt`` and stops (the run is recorded as ``interrupted``); a second one stops at once.
+  SIGTERM (``kill``, a cluster's time limit), which Lightning turns into a stop after the
+  running step, saves ``last.ckpt`` the same way.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ PARTIAL_SUFFIX = ".part"
 
 
 def collect_rng_state() -> dict[str, Any]:
-    """The global generators, as plain types and tensors (``torch.load(weights_only=True)``-safe)."""
+    """The global generators as plain types and tensors (loadable with ``weights_only=True``)."""
     name, keys, pos, has_gauss, cached = np.random.get_state()
     version, internal, gauss = random.getstate()
     state: dict[str, Any] = {
@@ -67,6 +69,18 @@ def _fsync(path: str) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def _validation_follows(trainer: L.Trainer) -> bool:
+    """Whether a validation runs at the end of this epoch (as ``ModelCheckpoint`` judges it)."""
+    batches = trainer.num_val_batches
+    batches = sum(batches) if isinstance(batches, list) else batches
+    every = trainer.check_val_every_n_epoch
+    return bool(
+        trainer.enable_validation
+        and batches
+        and (every is None or (trainer.current_epoch + 1) % every == 0)
+    )
 
 
 class ResumableCheckpoint(ModelCheckpoint):
@@ -126,22 +140,35 @@ class ResumableCheckpoint(ModelCheckpoint):
 
     def save_last_now(self, trainer: L.Trainer) -> None:
         """Write ``last.ckpt`` for the current step unless it already holds it."""
-        if self.save_last and self._may_save(trainer) and self._last_step_saved != trainer.global_step:
+        if (
+            self.save_last
+            and self._may_save(trainer)
+            and self._last_step_saved != trainer.global_step
+        ):
             self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
 
     # --- when ----------------------------------------------------------------------------
+    # Saves happen only where Lightning itself checkpoints (after a training step, at the end
+    # of validation or of the epoch), so every last.ckpt resumes exactly. A stop (Ctrl-C here,
+    # SIGTERM in Lightning) saves at the next such point: mid-epoch right after the step, at
+    # the epoch's last step after its validation.
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
         super().on_train_batch_end(trainer, pl_module, outputs, batch, batch_idx)
+        stopping = self._stop_requested or trainer.received_sigterm
         if trainer.fit_loop.epoch_loop.batch_progress.is_last_batch:
-            return  # the epoch end saves (after validation), and a stop waits for it
+            # Lightning ends a SIGTERM'd epoch here unless a validation follows.
+            if trainer.received_sigterm and not _validation_follows(trainer):
+                self.save_last_now(trainer)
+            return
         due = self.last_every_n_steps and trainer.global_step % self.last_every_n_steps == 0
-        if due or self._stop_requested:
+        if due or stopping:
             self.save_last_now(trainer)
         self._stop_if_requested(trainer)
 
     def on_validation_end(self, trainer, pl_module) -> None:
         super().on_validation_end(trainer, pl_module)
-        if not self._should_save_on_train_epoch_end(trainer):
+        # SIGTERM stops right after the epoch's validation, before on_train_epoch_end.
+        if not self._should_save_on_train_epoch_end(trainer) or trainer.received_sigterm:
             self.save_last_now(trainer)
 
     def on_train_epoch_end(self, trainer, pl_module) -> None:
@@ -158,7 +185,11 @@ class ResumableCheckpoint(ModelCheckpoint):
         state_dict = dict(state_dict)
         self._pending_rng = state_dict.pop("rng_state", None)
         saved_dir = state_dict.get("dirpath")
-        if saved_dir and self.dirpath and os.path.realpath(saved_dir) == os.path.realpath(self.dirpath):
+        if (
+            saved_dir
+            and self.dirpath
+            and os.path.realpath(saved_dir) == os.path.realpath(self.dirpath)
+        ):
             # The same folder spelled differently (relative, symlinked) is still this run's:
             # keep its last.ckpt name instead of starting last-v1.ckpt.
             state_dict["dirpath"] = self.dirpath

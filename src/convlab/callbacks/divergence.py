@@ -60,7 +60,7 @@ class DivergenceGuard(L.Callback):
     def _check_pending(self, trainer: L.Trainer) -> None:
         if not self._pending or self.diverged_at_step is not None:
             return
-        steps, losses = zip(*self._pending)
+        steps, losses = zip(*self._pending, strict=True)
         self._pending.clear()
         if len(losses) == 1:
             first_bad = None if math.isfinite(losses[0].item()) else 0

@@ -71,6 +71,12 @@ class Group:
     def label(self) -> str:
         return ", ".join(f"{key}={value}" for key, value in self.settings.items()) or "all runs"
 
+    @property
+    def short_label(self) -> str:
+        """``width=8, depth=1`` for ``model.width=8, model.depth=1`` (for plots)."""
+        items = self.settings.items()
+        return ", ".join(f"{key.rsplit('.', 1)[-1]}={value}" for key, value in items) or "all"
+
     def count(self, status: str) -> int:
         return sum(run.status == status for run in self.runs)
 

@@ -45,6 +45,12 @@ class Claim:
     sweep: str
     metrics: tuple[str, ...]
     judge: Callable[[Report, Curves], Verdict]
+    # metrics whose final-value plot and validation curve go into RESULTS.md (default: the first)
+    plots: tuple[str, ...] = ()
+
+    @property
+    def plotted(self) -> tuple[str, ...]:
+        return self.plots or self.metrics[:1]
 
 
 def _missing(report: Report, *names: str) -> Verdict:
@@ -125,7 +131,9 @@ def judge_normalization(report: Report, curves: Curves) -> Verdict:
     if helps == "better" and positive == "better":
         word = "holds"
     elif helps == "better":
-        word = "partly holds (normalising helps; positivity does not matter)"
+        word = "partly holds (normalising helps; positive inputs are not needed)"
+    elif positive == "better":
+        word = "partly holds (positive inputs help; normalising as such does not)"
     else:
         word = "does not hold"
     return Verdict(word, " ".join(parts))
@@ -224,18 +232,38 @@ def judge_capacity(report: Report, curves: Curves) -> Verdict:
     return Verdict(word, " ".join(parts))
 
 
+def _best_setting(groups: list[Group], metric: str = "test/mae") -> Group | None:
+    """Among groups that differ in a tuning knob (the lr), the one with the lowest mean error
+    of those whose runs all completed; else the one with the most completed runs."""
+    finished = [g for g in groups if all_completed(g)]
+    if finished:
+        return best(finished, metric, lower_is_better=True)
+    return max(groups, key=lambda g: len(g.completed)) if groups else None
+
+
+def _at_lr(group: Group) -> str:
+    lr = group.settings.get("optimizer.lr")
+    return f" (at its better lr, {lr})" if lr else ""
+
+
+def _matching(groups: list[Group], **settings: str) -> list[Group]:
+    return [g for g in groups if find([g], **settings) is g]
+
+
 def judge_optimizers(report: Report, curves: Curves) -> Verdict:
     norms = sorted({g.settings.get("data.normalization", "-") for g in report.groups})
     per_norm, parts = {}, []
     for norm in norms:
         where = {} if norm == "-" else {"normalization": norm}
-        sgd = find(report.groups, optimizer="sgd", **where)
-        adam = find(report.groups, optimizer="adam", **where)
+        sgd = _best_setting(_matching(report.groups, optimizer="sgd", **where))
+        adam = _best_setting(_matching(report.groups, optimizer="adam", **where))
         if sgd is None or adam is None:
             return _missing(report, f"optimizer=sgd|adam at normalization={norm}")
         per_norm[norm] = (learns(sgd), learns(adam))
-        parts.append(f"normalization={norm}: SGD {describe(sgd, 'test/mae')}; "
-                     f"Adam {describe(adam, 'test/mae')}")  # fmt: skip
+        parts.append(
+            f"normalization={norm}: SGD{_at_lr(sgd)} {describe(sgd, 'test/mae')}; "
+            f"Adam{_at_lr(adam)} {describe(adam, 'test/mae')}"
+        )
     text = "; ".join(parts) + "."
     outcomes = set(per_norm.values())
     if outcomes == {(False, True)}:
@@ -247,6 +275,8 @@ def judge_optimizers(report: Report, curves: Curves) -> Verdict:
     sgd_ok, adam_ok = outcomes.pop()
     if sgd_ok and adam_ok:
         return Verdict("does not hold", text + " Both optimizers learn the max.")
+    if sgd_ok:
+        return Verdict("does not hold", text + " SGD learns the max and Adam does not.")
     return Verdict("does not hold", text + " Neither optimizer learns the max in this budget.")
 
 
@@ -254,28 +284,39 @@ def judge_batch_size(report: Report, curves: Curves) -> Verdict:
     optimizers = sorted({g.settings.get("optimizer", "-") for g in report.groups})
     sizes = sorted({int(g.settings["data.batch_size"]) for g in report.groups
                     if "data.batch_size" in g.settings})  # fmt: skip
-    if not sizes:
-        return _missing(report, "data.batch_size")
-    parts, only_one = [], []
+    if 1 not in sizes or len(sizes) < 2:
+        return _missing(report, "data.batch_size=1 and a larger one")
+    parts, outcome = [], {}
     for opt in optimizers:
+        where = {} if opt == "-" else {"optimizer": opt}
         learned = []
         for size in sizes:
-            group = find(report.groups, optimizer=opt, batch_size=size)
+            group = find(report.groups, batch_size=size, **where)
             if group is None:
                 continue
             steps = Stat.of([float(r.record.get("steps") or "nan") for r in group.completed])
-            parts.append(f"{opt}, batch {size}: {describe(group, 'test/mae')} after "
-                         f"{fmt(steps.mean)} steps")  # fmt: skip
+            after = f" after {steps.mean:.0f} steps" if steps.n else ""
+            parts.append(f"{opt}, batch {size}: {describe(group, 'test/mae')}{after}")
             if learns(group):
                 learned.append(size)
-        only_one.append(learned == [1])
-    text = "; ".join(parts) + "."
-    if all(only_one):
-        return Verdict("holds at equal epochs", text + " Only batch size 1 learns the max in the "
-                       "same number of epochs, i.e. with the most updates.")  # fmt: skip
-    if any(only_one):
+        if learned == [1]:
+            outcome[opt] = "only batch size 1 learns"
+        elif not learned:
+            outcome[opt] = "no batch size learns"
+        else:
+            outcome[opt] = f"batch sizes {', '.join(map(str, learned))} learn"
+    text = "; ".join(parts) + ". " + "; ".join(f"{o}: {v}" for o, v in outcome.items()) + "."
+    results = set(outcome.values())
+    if results == {"only batch size 1 learns"}:
+        return Verdict("holds at equal epochs", text + " At equal epochs batch size 1 makes the "
+                       "most updates; larger batches make proportionally fewer.")  # fmt: skip
+    if "only batch size 1 learns" in results and all(
+        r in ("only batch size 1 learns", "no batch size learns") for r in results
+    ):
+        return Verdict("holds where anything learns", text)
+    if "only batch size 1 learns" in results:
         return Verdict("depends on the optimizer", text)
-    return Verdict("does not hold", text + " Batches larger than 1 also learn the max.")
+    return Verdict("does not hold", text)
 
 
 def judge_pooling(report: Report, curves: Curves) -> Verdict:
@@ -317,7 +358,8 @@ CLAIMS = (
           "max_normalization", ("test/mae", "test/mse"), judge_normalization),
     Claim("tasks", "Classifying is easy, regressing the max is harder",
           "A classifier of 'which one is larger' trains easily; regression of the max value is "
-          "harder.", "max_tasks", ("test/acc", "test/mae"), judge_tasks),
+          "harder.", "max_tasks", ("test/acc", "test/mae"), judge_tasks,
+          plots=("test/acc", "test/mae")),
     Claim("gated", "The gated product trains only at lr ≈ 1e-8 and ends near loss 5",
           "Multiplying the classifier's output by the raw inputs gives the max; that trained "
           "only with a learning rate around 1e-8 and ended near loss 5.",

@@ -51,15 +51,15 @@ def composed_settings(report: Report) -> str:
 
 
 def copy_figures(judged: Judged, figures_dir: Path, doc_dir: Path) -> list[tuple[str, str]]:
-    """The claim's final-metric plot and the matching validation curve, as small PNGs."""
+    """The claim's final-metric plots and the matching validation curves, as small PNGs."""
     report, claim = judged.report, judged.claim
     if report is None or not claim.metrics:
         return []
     wanted = []
-    metric = claim.metrics[0]
-    wanted.append((f"final {metric}", f"final_{metric_filename(metric)}.png"))
-    val = "val/" + metric.split("/", 1)[1]
-    wanted.append((f"{val} per epoch", f"curve_{metric_filename(val)}.png"))
+    for metric in claim.plotted:
+        wanted.append((f"final {metric}", f"final_{metric_filename(metric)}.png"))
+        val = "val/" + metric.split("/", 1)[1]
+        wanted.append((f"{val} per epoch", f"curve_{metric_filename(val)}.png"))
     figures_dir.mkdir(parents=True, exist_ok=True)
     links = []
     for label, name in wanted:

@@ -67,16 +67,14 @@ def _check_target(path: str, node: DictConfig) -> list[str]:
         if value is _MISSING:
             problems.append(f"{path}.{key}: must be set ({path}.{key}=...).")
             continue
-        if value is _UNRESOLVED or isinstance(value, DictConfig) and "_target_" in value:
+        if value is _UNRESOLVED or (isinstance(value, DictConfig) and "_target_" in value):
             continue
         if value is None and spec.params[key].default is None:
             continue
         annotation = spec.hints.get(key)
         expected = mismatch(value, annotation) if annotation is not None else None
         if expected:
-            problems.append(
-                f"{path}.{key}={show(value)}: expected {expected} ({spec.name}.{key})."
-            )
+            problems.append(f"{path}.{key}={show(value)}: expected {expected} ({spec.name}.{key}).")
     return problems
 
 

@@ -74,7 +74,7 @@ def _unknown_key(key: str, config_name: str, overrides: Sequence[str]) -> str | 
         return f"{key}: {parent_path} is not in this config (or is null)."
     if not isinstance(parent, DictConfig):
         return f"{key}: {parent_path} is a value, not a group of keys."
-    allowed = {str(k) for k in parent.keys()}
+    allowed = {str(k) for k in parent}
     if not parent_path:
         guess = closest(leaf, allowed - {"hydra"})
         hint = f" Did you mean {guess}?" if guess else ""

@@ -10,16 +10,21 @@ value stops the sweep before its first job instead of failing every job.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from pathlib import Path
 from typing import Any
 
 from hydra.core.hydra_config import HydraConfig
+from hydra.errors import ConfigCompositionException
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
 from convlab.validation.check import ConfigError, find_problems
+from convlab.validation.composition import explain
+
+log = logging.getLogger(__name__)
 
 _BASIC_SWEEPER = "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"
 MAX_JOBS_CHECKED = 256
@@ -62,7 +67,8 @@ def _job_overrides(config: DictConfig) -> list[list[str]] | None:
     from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
-    params = OmegaConf.to_container(sweeper.get("params") or {}, resolve=False)
+    params = sweeper.get("params")
+    params = OmegaConf.to_container(params, resolve=False) if params else {}
     arguments = [f"{key}={value}" for key, value in params.items()]
     arguments += list(config.hydra.overrides.task)
     overrides = OverridesParser.create().parse_overrides(arguments)
@@ -77,17 +83,15 @@ def _check_jobs(config: DictConfig, config_name: str | None) -> list[str]:
     if not jobs or not config_name:
         return []
     problems: list[str] = []
-    seen: set[tuple[str, ...]] = set()
     for overrides in jobs[:MAX_JOBS_CHECKED]:
         try:
             job_cfg = compose(config_name=config_name, overrides=overrides)
-        except Exception:
-            continue  # Hydra reports composition errors itself when it composes the job
-        for problem in find_problems(job_cfg):
-            key = (problem,)
-            if key not in seen:
-                seen.add(key)
-                problems.append(problem)
+        except ConfigCompositionException as error:
+            message = explain(error, config_name, overrides)
+            if message and message not in problems:
+                problems.append(message)
+            continue
+        problems += [problem for problem in find_problems(job_cfg) if problem not in problems]
     return problems
 
 
@@ -105,7 +109,10 @@ class ValidateConfig(Callback):
         HydraConfig.instance().set_config(config)
         problems = find_problems(config)
         if not problems:
-            problems = _check_jobs(config, kwargs.get("config_name"))
+            try:
+                problems = _check_jobs(config, kwargs.get("config_name"))
+            except Exception as error:  # the jobs are still checked one by one when they run
+                log.debug("could not check the sweep's jobs up front: %s", error)
         problems += _folder_problem("hydra.sweep.dir", config.hydra.sweep.dir)
         if problems:
             _fail(problems)

@@ -1,4 +1,4 @@
-"""What a ``_target_`` accepts: parameter names, annotations and defaults, read from its signature."""
+"""What a ``_target_`` accepts: parameter names, annotations and defaults from its signature."""
 
 from __future__ import annotations
 
@@ -43,7 +43,9 @@ def _hints(function: Any) -> dict[str, Any]:
     for name, annotation in getattr(function, "__annotations__", {}).items():
         if isinstance(annotation, str):
             try:
-                annotation = eval(annotation, dict(namespace))  # noqa: S307 - annotations of our own targets
+                annotation = eval(
+                    annotation, dict(namespace)
+                )  # annotations of the configured classes
             except Exception:
                 continue
         hints[name] = annotation

@@ -33,7 +33,9 @@ def _fits(value: Any, annotation: Any) -> bool | None:
         return value is None
     origin = typing.get_origin(annotation)
     if origin is Literal:
-        return any(value == choice and type(value) is type(choice) for choice in annotation.__args__)
+        return any(
+            value == choice and type(value) is type(choice) for choice in annotation.__args__
+        )
     if _is_union(annotation):
         verdicts = [_fits(value, member) for member in typing.get_args(annotation)]
         if any(verdict is True for verdict in verdicts):
@@ -51,7 +53,7 @@ def _fits(value: Any, annotation: Any) -> bool | None:
         args = [arg for arg in typing.get_args(annotation) if arg is not Ellipsis]
         if len(args) == 1:
             verdicts = [_fits(item, args[0]) for item in value]
-            return False if any(verdict is False for verdict in verdicts) else True
+            return not any(verdict is False for verdict in verdicts)
         return True
     if origin in _MAPPINGS or annotation in _MAPPINGS:
         return isinstance(value, (dict, DictConfig))
@@ -108,7 +110,9 @@ def _flatten(annotation: Any) -> list[Any]:
 
 
 def _plain(value: Any) -> str:
-    return "null" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
+    if value is None:
+        return "null"
+    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def mismatch(value: Any, annotation: Any) -> str | None:
