@@ -1,4 +1,4 @@
-"""Evaluate a checkpoint: ``python eval.py experiment=lenet ckpt_path=<run>/checkpoints/last.ckpt``."""
+"""Evaluate a checkpoint: ``python eval.py experiment=lenet ckpt_path=<run>/checkpoints/<file>``."""
 
 import hydra
 from omegaconf import DictConfig

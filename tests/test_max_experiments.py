@@ -42,7 +42,12 @@ def test_defaults_keep_batch_size_1_fast(experiment, tmp_path: Path):
     assert cfg.data.batch_size == 1 and cfg.data.n_train == 1000
     assert (cfg.data.low, cfg.data.high) == (0.0, 20000.0)
     assert cfg.torch_threads == 1
-    assert cfg.callbacks.rich_progress_bar is None and cfg.callbacks.progress_bar.refresh_rate >= 50
+    assert cfg.callbacks.rich_progress_bar is None
+    assert cfg.callbacks.progress_bar._target_.endswith("TQDMProgressBar")
+    # Steps per progress-bar refresh: at least every 100 batch-size-1 steps, not every step.
+    groups = cfg.data.steps_per_batch
+    assert cfg.callbacks.progress_bar.refresh_rate * groups >= 100
+    assert groups == (1 if experiment == "max_classification" else 20)
     assert cfg.hydra.job.env_set.PYTORCH_NVML_BASED_CUDA_CHECK == "0"
     assert cfg.monitor.metric == ("val/acc" if experiment == "max_classification" else "val/mae")
 
@@ -64,7 +69,11 @@ def test_overrides_compose_and_build(overrides, tmp_path: Path):
     optimizer = task.configure_optimizers()
     optimizer = optimizer["optimizer"] if isinstance(optimizer, dict) else optimizer
     assert type(optimizer).__name__ == cfg.optimizer._target_.rsplit(".", 1)[1]
-    x, _ = next(iter(datamodule.train_dataloader()))
+    batch = next(iter(datamodule.train_dataloader()))
+    if cfg.data.steps_per_batch > 1:  # a group of optimizer batches
+        assert len(batch) == cfg.data.steps_per_batch
+        batch = batch[0]
+    x, _ = batch
     assert x.shape == (cfg.data.batch_size, 2)
     out = task(x)
     assert out.shape[0] == cfg.data.batch_size

@@ -93,11 +93,11 @@ def test_classification_target_is_the_index_of_the_larger():
 def test_task_facts():
     regression = PairDataModule(normalization="standard")  # facts are ready before setup
     facts = regression.task_facts()
-    assert set(facts) == {"target_shift", "target_scale"}
+    assert set(facts) == {"target_shift", "target_scale", "steps_per_batch"}
     assert facts["target_shift"] == pytest.approx(10000, rel=0.05)
     assert facts["target_scale"] == pytest.approx(20000 / 12**0.5, rel=0.05)
-    assert PairDataModule(normalization="none").task_facts() == {
-        "target_shift": 0.0, "target_scale": 1.0,
+    assert PairDataModule(normalization="none", steps_per_batch=5).task_facts() == {
+        "target_shift": 0.0, "target_scale": 1.0, "steps_per_batch": 5,
     }  # fmt: skip
     classification = PairDataModule(target="classification").task_facts()
     assert classification == {"num_classes": 2, "class_names": ["a", "b"]}

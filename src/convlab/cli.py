@@ -137,10 +137,13 @@ def _composition_errors(config_name: str) -> Iterator[None]:
 def launch(main: Callable[[], Any], config_name: str) -> None:
     """Run a ``@hydra.main`` function: ``resume=`` expanded, composition errors in one line."""
     try:
-        sys.argv[1:] = expand_resume_argument(sys.argv[1:])
+        expanded = expand_resume_argument(sys.argv[1:])
     except ConvlabError as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(EXIT_USER_ERROR)
+    if expanded != sys.argv[1:]:
+        print(f"resume: {' '.join(expanded)}", file=sys.stderr)  # what the run will be
+        sys.argv[1:] = expanded
     with _composition_errors(config_name):
         main()
 

@@ -97,21 +97,25 @@ def resume_overrides(target: str | Path, extra: list[str]) -> list[str]:
 
 def expand_resume_argument(argv: list[str]) -> list[str]:
     """Command-line arguments with ``resume=<run dir>`` replaced by what continues that run."""
-    found = [i for i, arg in enumerate(argv) if arg.startswith("resume=")]
+    from hydra._internal.utils import get_args_parser
+
+    overrides = list(get_args_parser().parse_args(argv).overrides)
+    found = [arg for arg in overrides if arg.startswith("resume=")]
     if not found:
         return argv
-    value = argv[found[-1]].partition("=")[2].strip("'\"")
-    rest = [arg for i, arg in enumerate(argv) if i not in found]
+    flags = list(argv)  # the options and their values, in order (overrides go last)
+    for override in overrides:
+        flags.remove(override)
+    others = [arg for arg in overrides if not arg.startswith("resume=")]
+    value = found[-1].partition("=")[2].strip("'\"")
     if value in ("", "null", "None"):
-        return rest
-    if any(arg in ("-m", "--multirun") for arg in rest):
+        return [*flags, *others]
+    if any(arg in ("-m", "--multirun") for arg in flags):
         raise ConvlabError(
             "resume= continues one run. To continue a sweep, run the same sweep command again "
             "with hydra.sweep.dir=<its folder>: finished jobs are skipped, stopped ones resume."
         )
-    flags = [arg for arg in rest if arg.startswith("-")]
-    overrides = [arg for arg in rest if not arg.startswith("-")]
-    return [*flags, *resume_overrides(value, overrides)]
+    return [*flags, *resume_overrides(value, others)]
 
 
 def check_checkpoint(path: str | Path) -> str | None:

@@ -24,7 +24,6 @@ from convlab.validation.types import mismatch, show
 
 # Groups whose node builds one object (or, for callbacks/logger, one object per named entry).
 GROUPS = ("data", "model", "task", "optimizer", "trainer", "callbacks", "logger", "paths")
-NAMED_GROUPS = ("callbacks", "logger")
 
 
 @dataclass
@@ -96,7 +95,7 @@ def _check_fields(cfg: DictConfig, schema: type, prefix: str) -> list[str]:
     problems = []
     fields = _fields(schema)
     for key, annotation in fields.items():
-        if key not in cfg:
+        if key not in set(cfg.keys()):  # `key in cfg` is False for a ??? (missing) value
             continue
         known, value = _value(cfg, key)
         if not known:
@@ -125,7 +124,7 @@ def _check_fields(cfg: DictConfig, schema: type, prefix: str) -> list[str]:
 
 
 def _check_checkpoint_path(cfg: DictConfig) -> list[str]:
-    known, value = _value(cfg, "ckpt_path") if "ckpt_path" in cfg else (False, None)
+    known, value = _value(cfg, "ckpt_path") if "ckpt_path" in set(cfg.keys()) else (False, None)
     if not known or not isinstance(value, str) or not value:
         return []
     if not Path(value).is_file():

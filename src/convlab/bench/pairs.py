@@ -4,16 +4,20 @@ The study's loop: a ``DataLoader`` over a ``TensorDataset`` of the 1,000 trainin
 size 1, shuffled, Adam, MSE, the same net; then one validation pass (the pipeline's epoch time
 includes its validation too). It runs as a plain script would: PyTorch's default thread count
 and Adam implementation, and without the NVML availability check that importing Lightning turns
-on. A second plain loop, the *control*, uses the pipeline's settings instead (its
-``torch_threads`` and its optimizer arguments, e.g. ``fused``), so the two ratios separate what
-the configuration gains from what Lightning costs.
+on. The same loop runs again at the pipeline's thread count (``torch_threads``), and once more
+with the pipeline's optimizer arguments too (e.g. ``fused``): this *control* differs from the
+pipeline only by Lightning, so the ratios separate what the configuration gains (threads, Adam
+kernels, no NVML check) from what the trainer costs.
 
 The pipeline side is ``python train.py experiment=<name>`` composed with Hydra's Compose API and
 run in this process, default callbacks and TensorBoard logger included; its per-step time is its
-epoch time (``EpochTimer``) over the steps of an epoch. The sides alternate, so machine noise hits
-all of them; medians over every epoch are printed with their ratios.
+epoch time (``EpochTimer``) over the steps of an epoch. ``--with-stock`` adds the same run with
+the experiment's speed settings undone (``STOCK``: one trainer batch per step, a metric update and
+a ``self.log`` per step, the Rich progress bar, the default Adam kernels and thread count, the
+per-step NVML check). The sides alternate, so machine noise hits all of them; medians over
+every epoch are printed with ratios.
 
-    python -m convlab.bench.pairs --rounds 3 --epochs 2
+    python -m convlab.bench.pairs --rounds 3 --epochs 2 [--with-stock]
 """
 
 from __future__ import annotations
@@ -34,6 +38,16 @@ from torch.utils.data import DataLoader, TensorDataset
 
 CONF_DIR = Path(__file__).resolve().parents[3] / "conf"
 NVML_CHECK = "PYTORCH_NVML_BASED_CUDA_CHECK"
+# The max experiments' speed settings, undone: what a Lightning run gives out of the box.
+STOCK = [
+    "data.steps_per_batch=1",
+    "task.log_train_steps=true",
+    "callbacks.progress_bar=null",
+    "callbacks.rich_progress_bar={_target_: lightning.pytorch.callbacks.RichProgressBar}",
+    "~optimizer.fused",
+    "torch_threads=null",
+    "~hydra.job.env_set.PYTORCH_NVML_BASED_CUDA_CHECK",
+]
 
 
 def compose(experiment: str, overrides: list[str], run_dir: Path) -> DictConfig:
@@ -59,6 +73,11 @@ def compose(experiment: str, overrides: list[str], run_dir: Path) -> DictConfig:
         cfg.hydra.job.num = 0
     HydraConfig.instance().set_config(cfg)
     return cfg
+
+
+def with_threads(threads: int, function, *args):
+    with plain_process(threads):
+        return function(*args)
 
 
 @contextlib.contextmanager
@@ -102,16 +121,23 @@ def plain_step_times(
     return times
 
 
-def pipeline_step_times(experiment: str, epochs: int, seed: int, workdir: Path) -> list[float]:
+def pipeline_step_times(
+    experiment: str, epochs: int, seed: int, workdir: Path, overrides: list[str] = ()
+) -> list[float]:
     """Seconds per step of ``train.py experiment=<experiment>``, one value per epoch."""
     from hydra.core.utils import env_override
 
     from convlab.run import train
 
     run_dir = Path(tempfile.mkdtemp(dir=workdir))
-    cfg = compose(experiment, [f"trainer.max_epochs={epochs}", f"seed={seed}"], run_dir)
-    with env_override(dict(cfg.hydra.job.env_set)):  # as Hydra's run_job does for train.py
-        record = train(cfg)
+    overrides = [f"trainer.max_epochs={epochs}", f"seed={seed}", *overrides]
+    cfg = compose(experiment, overrides, run_dir)
+    threads = torch.get_num_threads()  # train.py's process starts with PyTorch's default
+    try:
+        with env_override(dict(cfg.hydra.job.env_set)):  # as Hydra's run_job does for train.py
+            record = train(cfg)
+    finally:
+        torch.set_num_threads(threads)
     steps_per_epoch = record["steps"] / len(record["epoch_durations_s"])
     return [duration / steps_per_epoch for duration in record["epoch_durations_s"]]
 
@@ -128,42 +154,64 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     parser.add_argument(
         "--experiment", default="max_regression", choices=["max_regression", "max_gated"]
     )
+    parser.add_argument(
+        "--with-stock", action="store_true", help="also time the run without the speed settings"
+    )
     args = parser.parse_args(argv)
 
     default_threads = torch.get_num_threads()
-    times: dict[str, list[float]] = {"study": [], "control": [], "pipeline": []}
     with tempfile.TemporaryDirectory() as workdir:
         cfg = compose(args.experiment, [], Path(workdir) / "compose")
-        control_threads = int(cfg.torch_threads or default_threads)
         if cfg.data.batch_size != 1:
             raise SystemExit(f"{args.experiment} does not train at batch size 1")
-        for round_ in range(args.rounds):
-            with plain_process(default_threads):
-                times["study"] += plain_step_times(cfg, args.epochs, round_, {})
-            with plain_process(control_threads):
-                times["control"] += plain_step_times(
-                    cfg, args.epochs, round_, _optimizer_kwargs(cfg)
-                )
-            times["pipeline"] += pipeline_step_times(
-                args.experiment, args.epochs, round_, Path(workdir)
+        threads = int(cfg.torch_threads or default_threads)
+        # name: (what it is, how to time one round of it)
+        sides = {
+            "study": (
+                f"study loop: DataLoader, default Adam, {default_threads} threads (default)",
+                lambda r: with_threads(default_threads, plain_step_times, cfg, args.epochs, r, {}),
+            ),
+            "study_same_threads": (
+                f"study loop at the pipeline's thread count ({threads})",
+                lambda r: with_threads(threads, plain_step_times, cfg, args.epochs, r, {}),
+            ),
+            "control": (
+                f"control loop: study loop with the pipeline's Adam args, {threads} threads",
+                lambda r: with_threads(
+                    threads, plain_step_times, cfg, args.epochs, r, _optimizer_kwargs(cfg)
+                ),
+            ),
+            "pipeline": (
+                f"train.py experiment={args.experiment}",
+                lambda r: pipeline_step_times(args.experiment, args.epochs, r, Path(workdir)),
+            ),
+        }
+        if args.with_stock:
+            sides["stock"] = (
+                "train.py, stock settings (STOCK overrides)",
+                lambda r: pipeline_step_times(
+                    args.experiment, args.epochs, r, Path(workdir), STOCK
+                ),
             )
+        times: dict[str, list[float]] = {name: [] for name in sides}
+        for round_ in range(args.rounds):
+            for name, (_, run) in sides.items():
+                times[name] += run(round_)
             last = {k: [round(t * 1e6) for t in v[-args.epochs :]] for k, v in times.items()}
             print(f"round {round_ + 1}/{args.rounds} (us/step): {last}", flush=True)
 
-    result = {f"{k}_median_us": statistics.median(v) * 1e6 for k, v in times.items()}
-    result["ratio_vs_study"] = result["pipeline_median_us"] / result["study_median_us"]
-    result["ratio_vs_control"] = result["pipeline_median_us"] / result["control_median_us"]
+    result = {f"{name}_us": statistics.median(v) * 1e6 for name, v in times.items()}
+    for name in sides:
+        if name != "pipeline":
+            result[f"pipeline_vs_{name}"] = result["pipeline_us"] / result[f"{name}_us"]
     print(
-        f"{args.experiment}, batch size 1, per step (median of {len(times['pipeline'])} epochs, "
-        f"training + validation):\n"
-        f"  study loop   (DataLoader, default Adam, {default_threads} threads): "
-        f"{result['study_median_us']:7.0f} us\n"
-        f"  control loop (DataLoader, the pipeline's Adam args, {control_threads} threads): "
-        f"{result['control_median_us']:7.0f} us\n"
-        f"  train.py pipeline: {result['pipeline_median_us']:7.0f} us\n"
-        f"  ratio pipeline / study loop: {result['ratio_vs_study']:.3f}   "
-        f"pipeline / control loop: {result['ratio_vs_control']:.3f}"
+        f"{args.experiment}, batch size 1: time per step, median of {len(times['pipeline'])} "
+        "epochs (training + validation)"
     )
+    for name, (label, _) in sides.items():
+        ratio = result.get(f"pipeline_vs_{name}")
+        suffix = f"   pipeline / this = {ratio:.3f}" if ratio else ""
+        print(f"  {result[f'{name}_us']:7.0f} us  {label}{suffix}")
     return result
 
 

@@ -71,6 +71,12 @@ def _fsync(path: str) -> None:
         os.close(fd)
 
 
+def _sigterm(trainer: L.Trainer) -> bool:
+    """SIGTERM received, in a single process (under DDP a save by the ranks that got it alone
+    would wait forever for the others; Lightning stops all ranks together instead)."""
+    return trainer.world_size == 1 and trainer.received_sigterm
+
+
 def _validation_follows(trainer: L.Trainer) -> bool:
     """Whether a validation runs at the end of this epoch (as ``ModelCheckpoint`` judges it)."""
     batches = trainer.num_val_batches
@@ -154,10 +160,10 @@ class ResumableCheckpoint(ModelCheckpoint):
     # the epoch's last step after its validation.
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
         super().on_train_batch_end(trainer, pl_module, outputs, batch, batch_idx)
-        stopping = self._stop_requested or trainer.received_sigterm
+        stopping = self._stop_requested or _sigterm(trainer)
         if trainer.fit_loop.epoch_loop.batch_progress.is_last_batch:
             # Lightning ends a SIGTERM'd epoch here unless a validation follows.
-            if trainer.received_sigterm and not _validation_follows(trainer):
+            if _sigterm(trainer) and not _validation_follows(trainer):
                 self.save_last_now(trainer)
             return
         due = self.last_every_n_steps and trainer.global_step % self.last_every_n_steps == 0
@@ -168,7 +174,7 @@ class ResumableCheckpoint(ModelCheckpoint):
     def on_validation_end(self, trainer, pl_module) -> None:
         super().on_validation_end(trainer, pl_module)
         # SIGTERM stops right after the epoch's validation, before on_train_epoch_end.
-        if not self._should_save_on_train_epoch_end(trainer) or trainer.received_sigterm:
+        if not self._should_save_on_train_epoch_end(trainer) or _sigterm(trainer):
             self.save_last_now(trainer)
 
     def on_train_epoch_end(self, trainer, pl_module) -> None:

@@ -24,8 +24,9 @@ class DivergenceGuard(L.Callback):
 
     ``run_status()`` then returns ``{"status": "diverged", "diverged_at_step": N}``, which
     ``metrics.json`` records; ``N`` is the 0-based index of the optimizer step whose loss was
-    not finite (the step counter Lightning logs against). The console gets one warning line and
-    the process ends normally (exit 0), so a sweep goes on with its next job.
+    not finite (the step counter Lightning logs against); a ``training_step`` that takes several
+    optimizer steps returns one loss per step, and the guard names the first bad one. The console
+    gets one warning line and the process ends normally (exit 0), so a sweep goes on.
 
     On the CPU each loss is checked as it comes (no cost worth measuring). On an accelerator a
     check per step would make the host wait for the device every step, so the losses of
@@ -49,9 +50,18 @@ class DivergenceGuard(L.Callback):
         loss = _loss_of(outputs)
         if loss is None or self.diverged_at_step is not None:
             return
-        # global_step has already counted this batch's optimizer step (when it took one).
-        self._pending.append((max(trainer.global_step - 1, 0), loss.detach()))
-        if loss.device.type == "cpu" or len(self._pending) >= self.check_every_n_steps:
+        # One loss per optimizer step this batch took (several with grouped batches); the
+        # trainer's step counter has already counted them.
+        losses = loss.detach().reshape(-1)
+        first_step = max(trainer.global_step - losses.numel(), 0)
+        on_cpu = losses.device.type == "cpu"
+        if on_cpu and trainer.world_size == 1 and losses.numel() == 1:
+            value = losses.item()  # the common case, kept to one .item()
+            if not math.isfinite(value):
+                self._stop(trainer, first_step, value)
+            return
+        self._pending.append((first_step, losses))
+        if on_cpu or sum(len(v) for _, v in self._pending) >= self.check_every_n_steps:
             self._check_pending(trainer)
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module) -> None:
@@ -60,20 +70,18 @@ class DivergenceGuard(L.Callback):
     def _check_pending(self, trainer: L.Trainer) -> None:
         if not self._pending or self.diverged_at_step is not None:
             return
-        steps, losses = zip(*self._pending, strict=True)
+        losses = torch.cat([v.float() for _, v in self._pending])
+        steps = torch.cat([torch.arange(s, s + len(v)) for s, v in self._pending])
         self._pending.clear()
-        if len(losses) == 1:
-            first_bad = None if math.isfinite(losses[0].item()) else 0
-        else:
-            bad = ~torch.isfinite(torch.stack(losses).float())
-            first_bad = int(bad.nonzero()[0, 0]) if bool(bad.any()) else None
+        bad = ~torch.isfinite(losses)
+        first_bad = int(bad.nonzero()[0, 0]) if bool(bad.any()) else None
         if trainer.world_size > 1:
             # Every rank must stop at the same step, or the others wait for it forever.
             stop = trainer.strategy.reduce_boolean_decision(first_bad is not None, all=False)
             if stop and first_bad is None:
                 first_bad = len(losses) - 1
         if first_bad is not None:
-            self._stop(trainer, steps[first_bad], float(losses[first_bad]))
+            self._stop(trainer, int(steps[first_bad]), float(losses[first_bad]))
 
     def _stop(self, trainer: L.Trainer, step: int, value: float) -> None:
         self.diverged_at_step, self.bad_loss = step, value

@@ -17,8 +17,18 @@ class RegressionTask(SupervisedTask):
     ``target_shift`` and ``target_scale`` come from the data module (``x = x' * scale + shift``)
     and are saved in the checkpoint. ``log_train_steps`` is off by default: the max-function
     experiments train at batch size 1, where per-step logging would dominate the step time
-    (see ``SupervisedTask``). A net without trainable parameters (``ExactMax``) is only
-    evaluated: no backward pass, and the optimizer step that counts the step changes nothing.
+    (see ``SupervisedTask``).
+
+    Two cases take Lightning's manual optimization, with the same steps as the automatic one
+    (``shared_step``, zero_grad, backward, step, in that order):
+
+    - ``steps_per_batch > 1`` (from the data module): each training batch is a list of that many
+      batches (``StepGroups``), one optimizer step each. Lightning's per-batch overhead is then
+      paid once per group. Schedulers are stepped here (per epoch or per step, with their
+      frequency); ``trainer.gradient_clip_val`` and ``accumulate_grad_batches`` are not
+      available (Lightning refuses them with manual optimization).
+    - a net without trainable parameters (``ExactMax``) is only evaluated: no backward pass,
+      and the optimizer step, which counts the step, changes nothing.
     """
 
     def __init__(
@@ -27,14 +37,19 @@ class RegressionTask(SupervisedTask):
         optimizer,
         target_shift: float = 0.0,
         target_scale: float = 1.0,
+        steps_per_batch: int = 1,
         log_train_steps: bool = False,
         scheduler=None,
     ) -> None:
         super().__init__(net=net, optimizer=optimizer, scheduler=scheduler)
+        if steps_per_batch < 1:
+            raise ValueError(f"steps_per_batch must be >= 1, got {steps_per_batch}")
         self.log_train_steps = log_train_steps
         self.target_shift = float(target_shift)
         self.target_scale = float(target_scale)
-        self.automatic_optimization = any(p.requires_grad for p in self.net.parameters())
+        self.steps_per_batch = steps_per_batch
+        self.trainable = any(p.requires_grad for p in self.net.parameters())
+        self.automatic_optimization = self.trainable and steps_per_batch == 1
 
     def metric_collection(self, split: str) -> nn.Module:
         return torchmetrics.MetricCollection(
@@ -53,8 +68,41 @@ class RegressionTask(SupervisedTask):
     def to_original_units(self, output: torch.Tensor) -> torch.Tensor:
         return output * self.target_scale + self.target_shift
 
+    # --- manual optimization ---------------------------------------------------------------
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
-        loss = self.shared_step(batch, "train")
-        if not self.automatic_optimization:
-            self.optimizers().step()  # no parameter has a gradient: a no-op that counts the step
-        return loss
+        if self.automatic_optimization:
+            return self.shared_step(batch, "train")
+        optimizer = self.optimizers()
+        max_steps = self.trainer.max_steps
+        per_step = any(c.interval == "step" for c in self.trainer.lr_scheduler_configs)
+        losses = []
+        for step_batch in batch if self.steps_per_batch > 1 else [batch]:
+            loss = self.shared_step(step_batch, "train")
+            if self.trainable:
+                optimizer.zero_grad()
+                self.manual_backward(loss)
+            optimizer.step()
+            losses.append(loss.detach())
+            if per_step:
+                self._step_schedulers("step")
+            if max_steps >= 0 and self.global_step >= max_steps:
+                break  # mid-group: stop where an ungrouped run would
+        # One loss per optimizer step: the divergence guard finds the exact step in there.
+        return torch.stack(losses)
+
+    def on_train_epoch_end(self) -> None:
+        super().on_train_epoch_end()
+        self._step_schedulers("epoch")
+
+    def _step_schedulers(self, interval: str) -> None:
+        """What Lightning does for automatic optimization (it leaves manual ones alone)."""
+        if self.automatic_optimization:
+            return
+        for config in self.trainer.lr_scheduler_configs:
+            count = self.global_step if interval == "step" else self.current_epoch + 1
+            if config.interval != interval or count % config.frequency:
+                continue
+            if config.reduce_on_plateau:
+                config.scheduler.step(self.trainer.callback_metrics[config.monitor])
+            else:
+                config.scheduler.step()

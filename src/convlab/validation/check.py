@@ -7,13 +7,14 @@ from typing import Any
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from convlab.errors import ConvlabError
-from convlab.schema import NAMED_GROUPS, check_top_level
 from convlab.validation.constraints import pair_violations, violation
 from convlab.validation.signature import accepts
 from convlab.validation.suggest import unknown_key
 from convlab.validation.types import mismatch, show
 
 _SKIP = ("hydra",)
+# Groups holding one object per named entry (or null to switch an entry off).
+NAMED_GROUPS = ("callbacks", "logger")
 _MISSING, _UNRESOLVED = object(), object()
 
 
@@ -122,6 +123,8 @@ def _walk(path: str, node: Any, problems: list[str]) -> None:
 
 def find_problems(cfg: DictConfig) -> list[str]:
     """Every problem of a composed config (``hydra`` itself excluded), in config order."""
+    from convlab.schema import check_top_level  # schema uses this package's helpers
+
     problems = check_top_level(cfg)
     for key in cfg:
         if key in _SKIP:

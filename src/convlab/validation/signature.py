@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import importlib
 import inspect
 import sys
 import typing
@@ -10,6 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hydra._internal.utils import _locate
+
+from convlab.validation.suggest import closest
 
 
 @dataclass(frozen=True)
@@ -26,9 +29,20 @@ def locate(target: str) -> Any:
     """The object a ``_target_`` names; ``ImportError`` with a one-line reason otherwise."""
     try:
         return _locate(target)
-    except Exception as error:  # Hydra wraps import problems in ImportError with a long text
-        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise ImportError(first) from error
+    except Exception as error:  # Hydra wraps the real reason in an ImportError with a long text
+        module_name, _, name = target.rpartition(".")
+        try:
+            module = importlib.import_module(module_name)
+        except Exception:
+            module = None
+        if module is not None and not hasattr(module, name):
+            guess = closest(name, [n for n in dir(module) if not n.startswith("_")])
+            hint = f"; did you mean {module_name}.{guess}?" if guess else ""
+            raise ImportError(f"{module_name} has no {name}{hint}") from error
+        cause = error.__cause__ or error
+        lines = str(cause).strip().splitlines()
+        reason = f"{type(cause).__name__}: {lines[0]}" if lines else repr(cause)
+        raise ImportError(reason) from error
 
 
 def _hints(function: Any) -> dict[str, Any]:

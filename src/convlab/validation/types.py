@@ -8,6 +8,7 @@ accepted, since a config can only build it through a nested ``_target_``.
 from __future__ import annotations
 
 import collections.abc
+import enum
 import os
 import types
 import typing
@@ -71,6 +72,9 @@ def _fits(value: Any, annotation: Any) -> bool | None:
         return isinstance(value, (str, PurePath))
     if isinstance(annotation, type) and isinstance(value, annotation):
         return True
+    if isinstance(value, (str, int, float)) and isinstance(annotation, type):
+        # A plain value for a class (a Tensor, a Callback): only an Enum may be given by name.
+        return None if issubclass(annotation, enum.Enum) else False
     return None
 
 

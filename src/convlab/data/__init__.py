@@ -1,0 +1,1 @@
+"""Data modules that hold whole data sets as in-memory tensors."""

@@ -1,0 +1,180 @@
+"""Synthetic pairs (a, b) for learning max(a, b): regression of the value or classification of
+which one is larger.
+
+Each split is drawn from its own fixed generator, so the test set never changes with the run's
+seed (nor with ``n_train``). Normalisation is one affine map ``x' = (x - shift) / scale`` shared
+by both inputs and the regression target, with statistics from the training split only. Because
+the map is the same for a, b and the target and ``scale > 0``, ``max(a', b') = max(a, b)'``:
+the task in normalised units is still exactly "the max", and errors convert back to the original
+units by multiplying with ``scale``.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import lightning as L
+import torch
+
+from convlab.data.step_groups import StepGroups
+from convlab.data.tensor_loader import TensorLoader
+from convlab.errors import ConvlabError
+
+Normalization = Literal["none", "unit", "standard"]
+Target = Literal["regression", "classification"]
+NORMALIZATIONS = ("none", "unit", "standard")
+TARGETS = ("regression", "classification")
+# Classification labels: 0 when a is the larger (ties included), 1 when b is.
+CLASS_NAMES = ("a", "b")
+SPLITS = ("train", "val", "test")
+
+
+def sample_pairs(n: int, low: float, high: float, seed: int) -> torch.Tensor:
+    """``n`` pairs uniform in (low, high) as a float32 tensor of shape (n, 2)."""
+    generator = torch.Generator().manual_seed(seed)
+    u = torch.rand(n, 2, generator=generator, dtype=torch.float64)
+    return (low + (high - low) * u).to(torch.float32)
+
+
+def normalization_stats(x: torch.Tensor, normalization: str) -> tuple[float, float]:
+    """``(shift, scale)`` of the affine map, pooled over both columns (a and b are exchangeable;
+    per-column statistics would break ``max(a', b') = max(a, b)'``)."""
+    if normalization == "none":
+        return 0.0, 1.0
+    values = x.double()
+    if normalization == "unit":  # the training pairs span [0, 1]
+        shift, scale = float(values.min()), float(values.max() - values.min())
+    elif normalization == "standard":  # zero mean, unit variance
+        shift, scale = float(values.mean()), float(values.std())
+    else:
+        raise ConvlabError(
+            f"data.normalization={normalization!r}: choose one of {', '.join(NORMALIZATIONS)}"
+        )
+    if not scale > 0:
+        raise ConvlabError("data: the training pairs are all equal, so they cannot be normalised")
+    return shift, scale
+
+
+class PairDataModule(L.LightningDataModule):
+    """Pairs (a, b) uniform in (``low``, ``high``); inputs (N, 2) float32.
+
+    Targets: ``regression`` → max(a, b) as (N, 1) float32, in the same normalised units as the
+    inputs; ``classification`` → index of the larger, (N,) int64. The original study used 1,000
+    pairs in (0, 20000) without normalisation.
+
+    ``steps_per_batch > 1`` (regression only) hands the trainer that many training batches at
+    once (``StepGroups``); the task takes one optimizer step per batch, so training is the same,
+    only the per-batch overhead of the trainer is paid once per group.
+    """
+
+    def __init__(
+        self,
+        n_train: int = 1000,
+        n_val: int = 1000,
+        n_test: int = 1000,
+        low: float = 0.0,
+        high: float = 20000.0,
+        normalization: Normalization = "standard",
+        target: Target = "regression",
+        batch_size: int = 1,
+        eval_batch_size: int = 1000,
+        steps_per_batch: int = 1,
+        train_seed: int = 0,
+        val_seed: int = 1,
+        test_seed: int = 2,
+        shuffle_seed: int | None = None,
+    ) -> None:
+        super().__init__()
+        self.save_hyperparameters()
+        self._check_args()
+        self.shift, self.scale = 0.0, 1.0
+        self.raw: dict[str, torch.Tensor] = {}
+        self.splits: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
+
+    def _check_args(self) -> None:
+        hp = self.hparams
+        if hp.normalization not in NORMALIZATIONS:
+            choices = ", ".join(NORMALIZATIONS)
+            raise ConvlabError(f"data.normalization={hp.normalization!r}: choose one of {choices}")
+        if hp.target not in TARGETS:
+            raise ConvlabError(f"data.target={hp.target!r}: choose one of {', '.join(TARGETS)}")
+        if not hp.low < hp.high:
+            raise ConvlabError(f"data.low={hp.low} must be below data.high={hp.high}")
+        for name in (
+            "n_train",
+            "n_val",
+            "n_test",
+            "batch_size",
+            "eval_batch_size",
+            "steps_per_batch",
+        ):
+            if int(hp[name]) < 1:
+                raise ConvlabError(f"data.{name}={hp[name]} must be at least 1")
+        if hp.steps_per_batch > 1 and hp.target != "regression":
+            raise ConvlabError(
+                f"data.steps_per_batch={hp.steps_per_batch} needs data.target=regression "
+                "(task=regression takes the grouped batches); use 1 for classification"
+            )
+
+    # --- the data ------------------------------------------------------------------------
+    def setup(self, stage: str | None = None) -> None:
+        if self.splits:
+            return
+        hp = self.hparams
+        sizes = {"train": hp.n_train, "val": hp.n_val, "test": hp.n_test}
+        seeds = {"train": hp.train_seed, "val": hp.val_seed, "test": hp.test_seed}
+        self.raw = {s: sample_pairs(sizes[s], hp.low, hp.high, seeds[s]) for s in SPLITS}
+        self.shift, self.scale = normalization_stats(self.raw["train"], hp.normalization)
+        self.splits = {s: (self.normalize(x), self._target(x)) for s, x in self.raw.items()}
+
+    def normalize(self, x: torch.Tensor) -> torch.Tensor:
+        """Original units → the units the net sees (also for regression targets)."""
+        return (x - self.shift) / self.scale
+
+    def denormalize(self, x: torch.Tensor) -> torch.Tensor:
+        """The net's units → original units."""
+        return x * self.scale + self.shift
+
+    def _target(self, raw: torch.Tensor) -> torch.Tensor:
+        if self.hparams.target == "classification":
+            return (raw[:, 1] > raw[:, 0]).long()
+        # The max of the raw pair is one of the raw inputs, normalised by the same map.
+        return self.normalize(raw.max(dim=1, keepdim=True).values)
+
+    def task_facts(self) -> dict:
+        """What the task needs: the affine map (regression, for metrics in original units) or
+        the classes (classification)."""
+        self.setup()
+        if self.hparams.target == "classification":
+            return {"num_classes": len(CLASS_NAMES), "class_names": list(CLASS_NAMES)}
+        return {
+            "target_shift": self.shift,
+            "target_scale": self.scale,
+            "steps_per_batch": self.hparams.steps_per_batch,
+        }
+
+    # --- loaders -------------------------------------------------------------------------
+    def _loader(self, split: str, shuffle: bool) -> TensorLoader | StepGroups:
+        x, y = self.splits[split]
+        seed = self.hparams.shuffle_seed
+        if seed is None:
+            seed = torch.initial_seed()
+        rank, world_size = 0, 1
+        if self.trainer is not None:
+            rank, world_size = self.trainer.global_rank, self.trainer.world_size
+        args = {"shuffle": shuffle, "seed": seed, "rank": rank, "world_size": world_size}
+        if split != "train":
+            return TensorLoader(x, y, batch_size=self.hparams.eval_batch_size, **args)
+        if self.hparams.steps_per_batch > 1:
+            steps = self.hparams.steps_per_batch
+            return StepGroups(x, y, batch_size=self.hparams.batch_size, steps=steps, **args)
+        return TensorLoader(x, y, batch_size=self.hparams.batch_size, **args)
+
+    def train_dataloader(self) -> TensorLoader | StepGroups:
+        return self._loader("train", shuffle=True)
+
+    def val_dataloader(self) -> TensorLoader:
+        return self._loader("val", shuffle=False)
+
+    def test_dataloader(self) -> TensorLoader:
+        return self._loader("test", shuffle=False)

@@ -1,0 +1,97 @@
+"""Grouped training batches (data.steps_per_batch): faster, and the same training."""
+
+from functools import partial
+
+import lightning as L
+import pytest
+import torch
+
+from convlab.callbacks.divergence import DivergenceGuard
+from convlab.data.pairs import PairDataModule
+from convlab.data.step_groups import StepGroups
+from convlab.data.tensor_loader import TensorLoader
+from convlab.errors import ConvlabError
+from convlab.models.mlp import MLP
+from convlab.tasks.regression import RegressionTask
+
+
+@pytest.mark.parametrize(("batch_size", "steps"), [(1, 7), (3, 4), (5, 1)])
+def test_groups_hold_the_batches_of_the_plain_loader_in_order(batch_size, steps):
+    x = torch.arange(23.0)
+    plain = TensorLoader(x, -x, batch_size=batch_size, shuffle=True, seed=5)
+    grouped = StepGroups(x, -x, batch_size=batch_size, steps=steps, shuffle=True, seed=5)
+    for _ in range(2):  # two epochs: the per-epoch order is the plain loader's too
+        groups = list(grouped)
+        flat = [batch for group in groups for batch in group]
+        expected = list(plain)
+        assert len(flat) == len(expected)
+        assert all(len(group) <= steps for group in groups)
+        for (gx, gy), (px, py) in zip(flat, expected, strict=True):
+            assert torch.equal(gx, px) and torch.equal(gy, py)
+    assert len(grouped) == -(-len(expected) // steps)
+
+
+def test_groups_resume_where_they_stopped():
+    x = torch.arange(20.0)
+    grouped = StepGroups(x, x, batch_size=2, steps=3, shuffle=True, seed=1)
+    iterator = iter(grouped)
+    next(iterator)
+    state = grouped.state_dict()
+    rest = [g[0][0].tolist() for g in iterator]
+    resumed = StepGroups(x, x, batch_size=2, steps=3, shuffle=True, seed=1)
+    resumed.load_state_dict(state)
+    assert [g[0][0].tolist() for g in resumed] == rest
+
+
+def _train(steps_per_batch, lr=1e-2, epochs=2, guard=None, **trainer_args):
+    L.seed_everything(3)
+    dm = PairDataModule(
+        n_train=60, n_val=20, n_test=20, batch_size=1, steps_per_batch=steps_per_batch,
+        shuffle_seed=0, normalization="none" if lr > 1 else "standard",
+    )  # fmt: skip
+    scheduler = partial(torch.optim.lr_scheduler.StepLR, step_size=1, gamma=0.5)
+    task = RegressionTask(
+        MLP(width=8), partial(torch.optim.SGD if lr > 1 else torch.optim.Adam, lr=lr),
+        scheduler=scheduler, **dm.task_facts(),
+    )  # fmt: skip
+    trainer = L.Trainer(
+        max_epochs=epochs, accelerator="cpu", logger=False, enable_checkpointing=False,
+        enable_progress_bar=False, enable_model_summary=False, num_sanity_val_steps=0,
+        callbacks=[guard] if guard else [], **trainer_args,
+    )  # fmt: skip
+    trainer.fit(task, datamodule=dm)
+    return task, trainer
+
+
+def test_grouped_steps_train_exactly_like_one_step_per_batch():
+    plain_task, plain = _train(steps_per_batch=1)
+    grouped_task, grouped = _train(steps_per_batch=7)
+    assert plain_task.automatic_optimization and not grouped_task.automatic_optimization
+    assert plain.global_step == grouped.global_step == 120
+    for a, b in zip(plain_task.parameters(), grouped_task.parameters(), strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-7)
+    # The epoch-interval scheduler stepped once per epoch in both.
+    lrs = [t.optimizers().param_groups[0]["lr"] for t in (plain_task, grouped_task)]
+    assert lrs == [pytest.approx(1e-2 / 4)] * 2
+    for name in ("train/loss", "train/mae", "val/mae"):
+        expected = float(plain.callback_metrics[name])
+        assert float(grouped.callback_metrics[name]) == pytest.approx(expected, rel=1e-5)
+
+
+def test_max_steps_stops_inside_a_group():
+    _, trainer = _train(steps_per_batch=10, max_steps=15)
+    assert trainer.global_step == 15
+
+
+def test_divergence_is_found_at_the_same_step_inside_a_group():
+    steps = {}
+    for k in (1, 9):
+        guard = DivergenceGuard()
+        _train(steps_per_batch=k, lr=1e6, guard=guard)
+        steps[k] = guard.run_status()["diverged_at_step"]
+    assert steps[1] == steps[9]
+
+
+def test_classification_cannot_group_steps():
+    with pytest.raises(ConvlabError, match="steps_per_batch"):
+        PairDataModule(target="classification", steps_per_batch=10)
