@@ -9,16 +9,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hydra import compose, initialize_config_dir
-from hydra.core.global_hydra import GlobalHydra
-from hydra.core.hydra_config import HydraConfig
-from omegaconf import DictConfig, open_dict
+from omegaconf import DictConfig
 
+from convlab.compose import CONF_DIR, compose_run_config  # noqa: F401 (CONF_DIR: for the tests)
 from convlab.data.idx import write_idx
 from convlab.resolvers import register_resolvers
 
 ROOT = Path(__file__).resolve().parents[1]
-CONF_DIR = ROOT / "conf"
 SYSTEM_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 
 register_resolvers()
@@ -28,18 +25,7 @@ def compose_config(
     overrides: list[str], output_dir: Path, config_name: str = "train"
 ) -> DictConfig:
     """Compose like ``@hydra.main`` would, with the run's output folder set to ``output_dir``."""
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        cfg = compose(
-            config_name=config_name,
-            overrides=[*overrides, f"hydra.run.dir={output_dir}"],
-            return_hydra_config=True,
-        )
-    with open_dict(cfg):
-        cfg.hydra.runtime.output_dir = str(output_dir)
-        cfg.hydra.job.num = 0
-    HydraConfig.instance().set_config(cfg)
-    return cfg
+    return compose_run_config(overrides, output_dir, config_name)
 
 
 def run_script(

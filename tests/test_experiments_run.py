@@ -6,8 +6,8 @@ import pytest
 
 from convlab.run import train
 from convlab.run_record import read_record
-from tests.test_configs import EXPERIMENTS
 from tests.conftest import compose_config
+from tests.test_configs import EXPERIMENTS
 
 
 @pytest.mark.parametrize("experiment", EXPERIMENTS)

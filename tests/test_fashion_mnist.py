@@ -20,7 +20,7 @@ def test_fixture_splits_shapes_and_ranges(fashion_fixture):
     assert sizes == {"train": 500, "val": 100, "test": 200}
     x, y = next(iter(dm.train_dataloader()))
     assert x.shape == (32, 1, 28, 28) and x.dtype == torch.float32
-    assert 0.0 <= float(x.min()) and float(x.max()) <= 1.0
+    assert float(x.min()) >= 0.0 and float(x.max()) <= 1.0
     assert y.dtype == torch.int64 and int(y.max()) < 10
 
 

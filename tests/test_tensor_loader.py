@@ -51,6 +51,6 @@ def test_ddp_shards_are_disjoint_and_equal_sized():
     x = torch.arange(11)
     shards = [_ids(TensorLoader(x, batch_size=2, shuffle=True, seed=0, rank=r, world_size=2))
               for r in (0, 1)]  # fmt: skip
-    flat = [sum(s, []) for s in shards]
+    flat = [[i for batch in s for i in batch] for s in shards]
     assert len(flat[0]) == len(flat[1]) == 5
     assert not set(flat[0]) & set(flat[1])

@@ -23,8 +23,10 @@ def test_short_real_run_beats_chance(require_system_data, tmp_path: Path):
 
 
 def test_eval_reproduces_the_runs_test_accuracy(fashion_fixture, tmp_path: Path):
-    common = ["experiment=lenet_modern", f"data.data_dir={fashion_fixture}", "data.system_dir=null",
-              "data.val_size=100", "data.batch_size=50", "trainer.max_epochs=2", "logger=none"]  # fmt: skip
+    common = [
+        "experiment=lenet_modern", f"data.data_dir={fashion_fixture}", "data.system_dir=null",
+        "data.val_size=100", "data.batch_size=50", "trainer.max_epochs=2", "logger=none",
+    ]  # fmt: skip
     run_dir, eval_dir = tmp_path / "run", tmp_path / "eval"
     trained = run_script([*common, f"hydra.run.dir={run_dir}"])
     assert trained.returncode == 0, trained.stderr[-2000:]

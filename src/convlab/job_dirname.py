@@ -45,11 +45,16 @@ def job_dirname(
         if key in excluded:
             continue
         text = f"{_short_key(key)}={value}" if value else _short_key(key)
-        items.append((key, _UNSAFE.sub("_", text)))
+        items.append((key, _UNSAFE.sub("_", text), "/" in value or len(value) > 24))
+    # Long values (paths) go last, so a cut name keeps the short values that tell jobs apart.
     items.sort(
-        key=lambda item: (leading.index(item[0]) if item[0] in leading else len(leading), item[0])
+        key=lambda item: (
+            leading.index(item[0]) if item[0] in leading else len(leading),
+            item[2],
+            item[0],
+        )
     )
-    name = ",".join(text for _, text in items)
+    name = ",".join(text for _, text, _ in items)
     prefix = f"{num}_" if name else f"{num}"
     if len(prefix) + len(name) > MAX_LENGTH:
         digest = hashlib.sha1(name.encode()).hexdigest()[:8]

@@ -14,6 +14,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig
 
 from convlab.callbacks.hparams import log_hparams_end, log_hparams_start
+from convlab.callbacks.run_progress import RunProgress, progress_counts
 from convlab.instantiate import build_callbacks, build_loggers, build_task
 from convlab.resume import fit, stop_if_interrupted
 from convlab.run_record import write_record
@@ -51,7 +52,8 @@ def _test_ckpt(cfg: DictConfig, trainer: L.Trainer) -> str | None:
 def _status_from_callbacks(callbacks) -> dict[str, Any]:
     """A callback with ``run_status()`` (e.g. a divergence guard) may override the status.
 
-    ``run_status()`` returns ``None`` or a dict such as ``{"status": "diverged", "diverged_at_step": 12}``.
+    ``run_status()`` returns ``None`` or a dict such as
+    ``{"status": "diverged", "diverged_at_step": 12}``.
     """
     for callback in callbacks:
         status = getattr(callback, "run_status", lambda: None)()
@@ -76,6 +78,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     task = build_task(cfg, datamodule)
     loggers = build_loggers(cfg.get("logger"))
     callbacks = build_callbacks(cfg.get("callbacks"), has_logger=bool(loggers))
+    callbacks.append(RunProgress())
     trainer: L.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
 
     log_hparams_start(trainer.loggers, cfg)
@@ -86,12 +89,13 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         trainer.test(task, datamodule=datamodule, ckpt_path=_test_ckpt(cfg, trainer))
         metrics.update(_final_metrics(trainer, ("test/",)))
 
+    epochs, steps = progress_counts(trainer)
     record = {
         "status": "interrupted" if trainer.interrupted else "completed",
         "metrics": metrics,
         "seed": cfg.get("seed"),
-        "epochs": trainer.current_epoch,
-        "steps": trainer.global_step,
+        "epochs": epochs,
+        "steps": steps,
         "duration_s": round(time.perf_counter() - started, 3),
         "overrides": hydra_overrides(),
     }

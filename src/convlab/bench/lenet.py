@@ -54,32 +54,20 @@ def plain_epochs(
     return durations
 
 
-def pipeline_epochs(experiment_name: str, epochs: int, seed: int, workdir: Path) -> list[float]:
+def pipeline_epochs(
+    experiment_name: str, epochs: int, seed: int, workdir: Path, overrides: tuple[str, ...] = ()
+) -> list[float]:
     """A run composed exactly as ``python train.py experiment=<name>`` would, default callbacks
     and TensorBoard logger included; epoch times come from its EpochTimer."""
-    from hydra import compose, initialize_config_dir
-    from hydra.core.global_hydra import GlobalHydra
-    from hydra.core.hydra_config import HydraConfig
-    from omegaconf import open_dict
-
-    from convlab.resolvers import register_resolvers
+    from convlab.compose import compose_run_config
     from convlab.run import train
 
-    register_resolvers()
-    conf_dir = Path(__file__).resolve().parents[3] / "conf"
     run_dir = Path(tempfile.mkdtemp(dir=workdir))
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=str(conf_dir), version_base="1.3"):
-        cfg = compose(
-            config_name="train",
-            overrides=[f"experiment={experiment_name}", f"trainer.max_epochs={epochs}",
-                       f"seed={seed}", f"hydra.run.dir={run_dir}"],
-            return_hydra_config=True,
-        )  # fmt: skip
-    with open_dict(cfg):
-        cfg.hydra.runtime.output_dir = str(run_dir)
-        cfg.hydra.job.num = 0
-    HydraConfig.instance().set_config(cfg)
+    cfg = compose_run_config(
+        [f"experiment={experiment_name}", f"trainer.max_epochs={epochs}", f"seed={seed}",
+         *overrides],
+        run_dir,
+    )  # fmt: skip
     record = train(cfg)
     return record["epoch_durations_s"]
 
@@ -94,7 +82,7 @@ EXPERIMENTS = {
 
 def main(argv: list[str] | None = None) -> dict[str, float]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=3, help="alternations of the two sides")
+    parser.add_argument("--rounds", type=int, default=4, help="alternations of the two sides")
     parser.add_argument("--epochs", type=int, default=2, help="epochs per side per round")
     parser.add_argument("--experiment", default="lenet", choices=sorted(EXPERIMENTS))
     args = parser.parse_args(argv)

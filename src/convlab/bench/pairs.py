@@ -36,7 +36,6 @@ from omegaconf import DictConfig, OmegaConf
 from torch.nn import functional as F
 from torch.utils.data import DataLoader, TensorDataset
 
-CONF_DIR = Path(__file__).resolve().parents[3] / "conf"
 NVML_CHECK = "PYTORCH_NVML_BASED_CUDA_CHECK"
 # The max experiments' speed settings, undone: what a Lightning run gives out of the box.
 STOCK = [
@@ -52,27 +51,9 @@ STOCK = [
 
 def compose(experiment: str, overrides: list[str], run_dir: Path) -> DictConfig:
     """The config ``python train.py experiment=<experiment> <overrides>`` would run."""
-    from hydra import compose as hydra_compose
-    from hydra import initialize_config_dir
-    from hydra.core.global_hydra import GlobalHydra
-    from hydra.core.hydra_config import HydraConfig
-    from omegaconf import open_dict
+    from convlab.compose import compose_run_config
 
-    from convlab.resolvers import register_resolvers
-
-    register_resolvers()
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        cfg = hydra_compose(
-            config_name="train",
-            overrides=[f"experiment={experiment}", *overrides, f"hydra.run.dir={run_dir}"],
-            return_hydra_config=True,
-        )
-    with open_dict(cfg):
-        cfg.hydra.runtime.output_dir = str(run_dir)
-        cfg.hydra.job.num = 0
-    HydraConfig.instance().set_config(cfg)
-    return cfg
+    return compose_run_config([f"experiment={experiment}", *overrides], run_dir)
 
 
 def with_threads(threads: int, function, *args):

@@ -185,7 +185,10 @@ class FashionMNISTDataModule(L.LightningDataModule):
         val_idx, train_idx = order[: self.hparams.val_size], order[self.hparams.val_size :]
         device = torch.device(self.hparams.device)
         self.splits = {
-            "train": (self._images(train_x[train_idx], device), train_y[train_idx].long().to(device)),
+            "train": (
+                self._images(train_x[train_idx], device),
+                train_y[train_idx].long().to(device),
+            ),
             "val": (self._images(train_x[val_idx], device), train_y[val_idx].long().to(device)),
             "test": (self._images(test_x, device), test_y.long().to(device)),
         }

@@ -6,10 +6,9 @@ import math
 from collections import Counter
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")  # files only; never needs a display
-import matplotlib.pyplot as plt
+# The Figure API draws off-screen without touching pyplot's backend, so importing the report
+# in a notebook leaves its inline plots alone.
+from matplotlib.figure import Figure
 
 from convlab.report.curves import Curve, mean_curve
 from convlab.report.summary import Group
@@ -43,7 +42,8 @@ def plot_final(groups: list[Group], metric: str, path: str | Path, title: str = 
     """One row per group: its completed runs as dots, their mean ± std as a bar. Runs that did
     not complete (diverged, failed) have no value; the row's label counts them."""
     height = max(2.4, 0.32 * len(groups) + 1.2)
-    fig, ax = plt.subplots(figsize=(FIGSIZE[0], height), dpi=DPI)
+    fig = Figure(figsize=(FIGSIZE[0], height), dpi=DPI)
+    ax = fig.subplots()
     shown: list[float] = []
     for i, group in enumerate(groups):
         values = [run.metrics.get(metric, math.nan) for run in group.completed]
@@ -63,7 +63,6 @@ def plot_final(groups: list[Group], metric: str, path: str | Path, title: str = 
     fig.tight_layout()
     path = Path(path)
     fig.savefig(path)
-    plt.close(fig)
     return path
 
 
@@ -71,7 +70,8 @@ def plot_curves(
     groups: list[Group], curves: dict[str, dict[str, Curve]], tag: str, path: str | Path
 ) -> Path | None:
     """Mean ± std of ``tag`` per epoch for each group; ``curves``: run name → tag → curve."""
-    fig, ax = plt.subplots(figsize=FIGSIZE, dpi=DPI)
+    fig = Figure(figsize=FIGSIZE, dpi=DPI)
+    ax = fig.subplots()
     shown: list[float] = []
     for i, group in enumerate(groups):
         runs = [curves.get(run.name, {}).get(tag) for run in group.completed]
@@ -87,7 +87,6 @@ def plot_curves(
         ax.fill_between(epochs, low, high, color=color, alpha=0.2)
         shown += means
     if not shown:
-        plt.close(fig)
         return None
     ax.set_xlabel("epoch")
     ax.set_ylabel(tag)
@@ -98,5 +97,4 @@ def plot_curves(
     fig.tight_layout()
     path = Path(path)
     fig.savefig(path)
-    plt.close(fig)
     return path

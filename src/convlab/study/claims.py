@@ -222,7 +222,10 @@ def judge_capacity(report: Report, curves: Curves) -> Verdict:
         f"best: {top.label if top else '–'}."
     ]
     reaches = loss.n > 0 and loss.mean <= 0.05
-    parts.append(f"The largest net {'reaches' if reaches else 'does not reach'} a loss of 0.05.")
+    parts.append(
+        f"The largest net's loss is {'at or below' if reaches else 'above'} 0.05 "
+        "(the original's loss units are not stated; this is the MSE of standardised targets)."
+    )
     if cmp == "better":
         word = "holds" if reaches else "partly holds (bigger is better, loss above 0.05)"
         parts.append("Wider and deeper is clearly better than the smallest net.")
