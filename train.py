@@ -3,8 +3,8 @@
 import hydra
 from omegaconf import DictConfig
 
-from convlab.cli import guarded, launch
-from convlab.run import train
+from convlab.runner.cli import guarded, launch
+from convlab.runner.run import train
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="train")

@@ -28,7 +28,7 @@ fi
 
 if [[ -z "${SKIP_TESTS:-}" ]]; then
   echo "== GPU tests"
-  "$PYTHON" -m pytest -q -p no:cacheprovider tests/test_gpu.py -rs
+  "$PYTHON" -m pytest -q -p no:cacheprovider tests/runner/test_gpu.py -rs
 fi
 
 throughput="++callbacks.throughput._target_=convlab.callbacks.throughput.Throughput"

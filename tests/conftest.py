@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from omegaconf import DictConfig
 
-from convlab.compose import CONF_DIR, compose_run_config  # noqa: F401 (CONF_DIR: for the tests)
 from convlab.data.idx import write_idx
-from convlab.resolvers import register_resolvers
+from convlab.runner.compose import CONF_DIR, compose_run_config  # noqa: F401 (CONF_DIR: for the tests)
+from convlab.runner.resolvers import register_resolvers
 
 ROOT = Path(__file__).resolve().parents[1]
 SYSTEM_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")

@@ -59,8 +59,8 @@ def pipeline_epochs(
 ) -> list[float]:
     """A run composed exactly as ``python train.py experiment=<name>`` would, default callbacks
     and TensorBoard logger included; epoch times come from its EpochTimer."""
-    from convlab.compose import compose_run_config
-    from convlab.run import train
+    from convlab.runner.compose import compose_run_config
+    from convlab.runner.run import train
 
     run_dir = Path(tempfile.mkdtemp(dir=workdir))
     cfg = compose_run_config(

@@ -51,7 +51,7 @@ STOCK = [
 
 def compose(experiment: str, overrides: list[str], run_dir: Path) -> DictConfig:
     """The config ``python train.py experiment=<experiment> <overrides>`` would run."""
-    from convlab.compose import compose_run_config
+    from convlab.runner.compose import compose_run_config
 
     return compose_run_config([f"experiment={experiment}", *overrides], run_dir)
 
@@ -108,7 +108,7 @@ def pipeline_step_times(
     """Seconds per step of ``train.py experiment=<experiment>``, one value per epoch."""
     from hydra.core.utils import env_override
 
-    from convlab.run import train
+    from convlab.runner.run import train
 
     run_dir = Path(tempfile.mkdtemp(dir=workdir))
     overrides = [f"trainer.max_epochs={epochs}", f"seed={seed}", *overrides]

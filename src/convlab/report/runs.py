@@ -11,8 +11,8 @@ from typing import Any
 
 import yaml
 
-from convlab.job_dirname import split_override
-from convlab.run_record import RECORD_NAME
+from convlab.runner.job_dirname import split_override
+from convlab.runner.record import RECORD_NAME
 
 # A job folder without a readable metrics.json: killed, still running, or crashed hard.
 MISSING = "missing"

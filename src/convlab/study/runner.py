@@ -32,7 +32,7 @@ def run_sweep(
     name: str, sweep_dir: Path, extra: tuple[str, ...] = (), train_script: str = "train.py"
 ) -> SweepRun:
     """Run one sweep with its output on the console. A sweep that stops half-way is re-run by
-    the same call: finished jobs are skipped, interrupted ones resume (convlab.sweep_resume)."""
+    the same call: finished jobs are skipped, interrupted ones resume (convlab.runner)."""
     command = sweep_command(name, sweep_dir, extra, train_script)
     print(f"[study] {name}: {shlex.join(command)}", flush=True)
     started = time.perf_counter()

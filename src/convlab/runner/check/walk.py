@@ -1,0 +1,146 @@
+"""Walk a composed config and collect every problem, one line each."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from omegaconf import DictConfig, ListConfig, OmegaConf
+
+from convlab.errors import ConvlabError
+from convlab.runner.check.rules import pair_violations, violation
+from convlab.runner.check.signature import accepts
+from convlab.runner.check.suggest import unknown_key
+from convlab.runner.check.types import mismatch, show
+
+_SKIP = ("hydra",)
+# Groups holding one object per named entry (or null to switch an entry off).
+NAMED_GROUPS = ("callbacks", "logger")
+_MISSING, _UNRESOLVED = object(), object()
+
+
+class ConfigError(ConvlabError):
+    """The composed config cannot run; ``problems`` holds one line per problem."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = list(problems)
+        if len(self.problems) == 1:
+            text = self.problems[0]
+        else:
+            text = f"{len(self.problems)} problems in the config:\n" + "\n".join(
+                f"  - {problem}" for problem in self.problems
+            )
+        super().__init__(text)
+
+
+def _get(node: DictConfig, key: Any) -> Any:
+    if OmegaConf.is_missing(node, key):
+        return _MISSING
+    try:
+        value = node[key]
+    except Exception:
+        return _UNRESOLVED  # an interpolation only Hydra's run can resolve (${hydra:...})
+    if value is None and OmegaConf.is_interpolation(node, key):
+        return _UNRESOLVED  # ${hydra:runtime.output_dir} is null until the run's folder is set
+    return value
+
+
+def _is_special(key: Any) -> bool:
+    return isinstance(key, str) and key.startswith("_") and key.endswith("_")
+
+
+def _check_target(path: str, node: DictConfig) -> list[str]:
+    target = _get(node, "_target_")
+    if not isinstance(target, str):
+        return []
+    try:
+        spec = accepts(target)
+    except ImportError as error:
+        return [f"{path}._target_={target}: cannot be imported ({error})."]
+    problems = []
+    for key in node:
+        if _is_special(key):
+            continue
+        if key not in spec.params:
+            if not spec.open:
+                problems.append(unknown_key(path, str(key), spec.params, spec.name))
+            continue
+        value = _get(node, key)
+        if value is _MISSING:
+            problems.append(f"{path}.{key}: must be set ({path}.{key}=...).")
+            continue
+        if value is _UNRESOLVED or (isinstance(value, DictConfig) and "_target_" in value):
+            continue
+        if value is None and spec.params[key].default is None:
+            continue
+        annotation = spec.hints.get(key)
+        expected = mismatch(value, annotation) if annotation is not None else None
+        if expected:
+            problems.append(f"{path}.{key}={show(value)}: expected {expected} ({spec.name}.{key}).")
+    return problems
+
+
+def _check_named_group(path: str, node: DictConfig) -> list[str]:
+    """``callbacks``/``logger``: each entry builds one object, or is ``null`` (switched off)."""
+    problems = []
+    for name in node:
+        entry = _get(node, name)
+        if entry is None or entry is _UNRESOLVED:
+            continue
+        if not isinstance(entry, DictConfig) or "_target_" not in entry:
+            problems.append(
+                f"{path}.{name}: an entry needs a _target_ (the class it builds), or null to "
+                "switch it off."
+            )
+    return problems
+
+
+def _walk(path: str, node: Any, problems: list[str]) -> None:
+    if isinstance(node, ListConfig):
+        for index in range(len(node)):
+            child = _get(node, index)
+            if isinstance(child, (DictConfig, ListConfig)):
+                _walk(f"{path}[{index}]", child, problems)
+        return
+    if not isinstance(node, DictConfig):
+        return
+    if "_target_" in node:
+        problems += _check_target(path, node)
+    if path in NAMED_GROUPS:
+        problems += _check_named_group(path, node)
+    values = {}
+    for key in node:
+        child = _get(node, key)
+        child_path = f"{path}.{key}" if path else str(key)
+        if isinstance(child, (DictConfig, ListConfig)):
+            _walk(child_path, child, problems)
+        elif child is not _MISSING and child is not _UNRESOLVED:
+            values[str(key)] = child
+            requirement = violation(child_path, child)
+            if requirement:
+                problems.append(f"{child_path}={show(child)}: must be {requirement}.")
+    problems += pair_violations(path, values)
+
+
+def find_problems(cfg: DictConfig) -> list[str]:
+    """Every problem of a composed config (``hydra`` itself excluded), in config order."""
+    from convlab.runner.check.schema import check_top_level  # schema uses this package's helpers
+
+    problems = check_top_level(cfg)
+    for key in cfg:
+        if key in _SKIP:
+            continue
+        value = _get(cfg, key)
+        if isinstance(value, (DictConfig, ListConfig)):
+            _walk(str(key), value, problems)
+        elif value is not _MISSING and value is not _UNRESOLVED:
+            requirement = violation(str(key), value)
+            if requirement:
+                problems.append(f"{key}={show(value)}: must be {requirement}.")
+    return list(dict.fromkeys(problems))
+
+
+def validate_config(cfg: DictConfig) -> None:
+    """Raise ``ConfigError`` naming every problem; return quietly when the config can run."""
+    problems = find_problems(cfg)
+    if problems:
+        raise ConfigError(problems)

@@ -1,0 +1,33 @@
+"""OmegaConf resolvers the configs use; registered before Hydra composes anything."""
+
+from __future__ import annotations
+
+import os
+import secrets
+
+from omegaconf import OmegaConf
+
+_UID_ENV = "CONVLAB_RUN_UID"
+
+
+def run_uid() -> str:
+    """A short random id, fixed for this process and the processes it starts.
+
+    Hydra re-resolves ``hydra.sweep.dir`` for every job (and in launcher workers), so a fresh
+    random value per call would split one sweep over many directories; a per-second timestamp
+    alone lets two sweeps started in the same second collide.
+    """
+    uid = os.environ.get(_UID_ENV)
+    if not uid:
+        uid = secrets.token_hex(3)
+        os.environ[_UID_ENV] = uid
+    return uid
+
+
+def register_resolvers() -> None:
+    if not OmegaConf.has_resolver("uid"):
+        OmegaConf.register_new_resolver("uid", run_uid)
+    if not OmegaConf.has_resolver("job_dirname"):
+        from convlab.runner.job_dirname import job_dirname
+
+        OmegaConf.register_new_resolver("job_dirname", job_dirname)
