@@ -83,7 +83,7 @@ class SupervisedTask(L.LightningModule):
         on_step = split == "train"
         self.log(
             f"{split}/loss", loss.detach(), on_step=on_step, on_epoch=True,
-            prog_bar=True, batch_size=x.shape[0],
+            prog_bar=True, batch_size=x.shape[0], sync_dist=True,
         )  # fmt: skip
         return loss
 
@@ -97,6 +97,7 @@ class SupervisedTask(L.LightningModule):
         self.shared_step(batch, "test")
 
     def _log_epoch_metrics(self, split: str) -> None:
+        # torchmetrics gathers its states over all processes in compute(): already global.
         metrics = self.split_metrics(split)
         self.log_dict(metrics.compute(), prog_bar=split != "train")
         metrics.reset()
@@ -111,7 +112,7 @@ class SupervisedTask(L.LightningModule):
         loss = (torch.stack(losses) * sizes.to(losses[0].device)).sum() / sizes.sum()
         with torch.no_grad():
             self.update_metrics("train", torch.cat(outputs), torch.cat(targets))
-        self.log("train/loss", loss, on_step=False, on_epoch=True, prog_bar=True)
+        self.log("train/loss", loss, on_step=False, on_epoch=True, prog_bar=True, sync_dist=True)
 
     def on_train_epoch_end(self) -> None:
         self._score_train_batches()
