@@ -3,14 +3,14 @@
 import hydra
 from omegaconf import DictConfig
 
-from convlab.runner.cli import guarded, launch
+from convlab.runner.cli import launch
+from convlab.runner.job import run_job
 from convlab.runner.run import evaluate
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="eval")
-@guarded
 def main(cfg: DictConfig) -> None:
-    evaluate(cfg)
+    run_job(evaluate, cfg)
 
 
 if __name__ == "__main__":

@@ -1,18 +1,22 @@
-"""Train a model: ``python train.py experiment=lenet`` (``--help`` lists the config groups)."""
+"""Train a model: ``python train.py experiment=lenet`` (``--help`` lists the config groups).
+
+Read on in ``convlab.runner``: ``cli.launch`` → Hydra composes and checks the config
+(``hydra_hooks``) → ``job.run_job`` owns the run folder → ``run.train`` does the run.
+"""
 
 import hydra
 from omegaconf import DictConfig
 
-from convlab.runner.cli import guarded, launch
+from convlab.runner.cli import launch
+from convlab.runner.job import run_job
 from convlab.runner.run import train
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="train")
-@guarded
 def main(cfg: DictConfig) -> float | None:
-    record = train(cfg)
-    metric = cfg.get("optimized_metric")
-    return record["metrics"].get(metric) if metric else None
+    record = run_job(train, cfg)
+    metric = cfg.get("optimized_metric")  # the objective of a hyper-parameter search
+    return record.metrics.get(metric) if record is not None and metric else None
 
 
 if __name__ == "__main__":

@@ -31,14 +31,13 @@ if [[ -z "${SKIP_TESTS:-}" ]]; then
   "$PYTHON" -m pytest -q -p no:cacheprovider tests/runner/test_gpu.py -rs
 fi
 
-throughput="++callbacks.throughput._target_=convlab.callbacks.throughput.Throughput"
 runs=()
 for precision in $PRECISIONS; do
   echo "== experiment=lenet trainer=$TRAINER precision=$precision data.device=$DATA_DEVICE"
   dir="$OUT_DIR/lenet_$precision"
   # shellcheck disable=SC2086  # EXTRA is a list of overrides
   "$PYTHON" train.py experiment=lenet trainer="$TRAINER" trainer.precision="$precision" \
-    data.device="$DATA_DEVICE" "$throughput" "++callbacks.throughput.path=$dir/throughput.json" \
+    data.device="$DATA_DEVICE" \
     hydra.run.dir="$dir" $EXTRA
   runs+=("$dir")
 done
@@ -47,7 +46,7 @@ echo "== experiment=max_regression trainer=$TRAINER data.batch_size=1"
 dir="$OUT_DIR/max_regression_bs1"
 # shellcheck disable=SC2086
 "$PYTHON" train.py experiment=max_regression trainer="$TRAINER" data.batch_size=1 \
-  "$throughput" "++callbacks.throughput.path=$dir/throughput.json" hydra.run.dir="$dir" $EXTRA
+  hydra.run.dir="$dir" $EXTRA
 runs+=("$dir")
 
 echo "== summary (epoch time and examples/s: median over the epochs after the first)"
@@ -59,16 +58,16 @@ print("| run | status | test metrics | epochs | first epoch s | epoch s | exampl
 print("|---|---|---|---|---|---|---|")
 for run in map(Path, sys.argv[1:]):
     record = json.loads((run / "metrics.json").read_text())
-    epochs = json.loads((run / "throughput.json").read_text())["epochs"]
-    steady = epochs[1:] or epochs  # the first epoch pays for cuDNN autotuning and warm-up
+    times, rates = record["epoch_train_s"], record["train_examples_per_s"]
+    # The first epoch pays for cuDNN autotuning and warm-up.
+    steady_times, steady_rates = times[1:] or times, rates[1:] or rates
     metrics = ", ".join(
         f"{k} {v:.4g}" for k, v in record["metrics"].items() if k.startswith("test/")
     )
     print(
-        f"| {run.name} | {record['status']} | {metrics} | {len(epochs)} "
-        f"| {epochs[0]['epoch_time_s']:.2f} "
-        f"| {statistics.median(e['epoch_time_s'] for e in steady):.2f} "
-        f"| {statistics.median(e['train_examples_per_s'] for e in steady):,.0f} |"
+        f"| {run.name} | {record['status']} | {metrics} | {len(times)} "
+        f"| {times[0]:.2f} | {statistics.median(steady_times):.2f} "
+        f"| {statistics.median(steady_rates):,.0f} |"
     )
 PY
 echo "written: $OUT_DIR/summary.md"

@@ -2,7 +2,7 @@
 
 ``python tests/cli_batch.py cases.json`` where the file holds a list of ``[script, argv]`` pairs
 (script: ``train.py`` or ``eval.py``). Each command line goes through the real entry point
-(``launch`` → ``@hydra.main`` → callbacks → ``guarded``), exactly as ``python train.py ...``
+(``launch`` → ``@hydra.main`` → callbacks → ``run_job``), exactly as ``python train.py ...``
 would, minus the 5 s of imports a fresh interpreter costs per case. Prints a JSON list of
 ``{"argv", "code", "stdout", "stderr"}``.
 """

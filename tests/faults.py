@@ -23,13 +23,18 @@ class SignalAt(Callback):
     run, which repeats the original overrides, finishes.
     """
 
-    def __init__(self, step: int, signal_name: str = "SIGINT") -> None:
+    def __init__(self, step: int, signal_name: str = "SIGINT", once_file: str | None = None) -> None:
         self.step = step
         self.signal_name = signal_name
+        self.once_file = once_file  # fire only in the first process that gets here (a sweep)
         self.fired = False
 
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
         if trainer.ckpt_path is None and not self.fired and trainer.global_step == self.step:
+            if self.once_file:
+                if os.path.exists(self.once_file):
+                    return
+                open(self.once_file, "w").close()
             self.fired = True
             os.kill(os.getpid(), getattr(signal, self.signal_name))
 

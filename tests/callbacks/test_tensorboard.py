@@ -38,7 +38,7 @@ def image_run(tmp_path_factory) -> Path:
          "trainer.enable_model_summary=false"],
         root / "run",
     )  # fmt: skip
-    assert train(cfg)["status"] == "completed"
+    assert train(cfg).status == "completed"
     return root
 
 

@@ -13,9 +13,8 @@ from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from hydra.errors import ConfigCompositionException
 
-from convlab.runner.check import ConfigError, find_problems, validate_config
+from convlab.runner.check import ConfigError, find_problems, unwritable, validate_config
 from convlab.runner.check.composition import explain
-from convlab.runner.check.on_compose import unwritable
 from convlab.runner.check.signature import accepts, locate
 from convlab.runner.check.types import mismatch
 from tests.conftest import CONF_DIR, compose_config

@@ -44,7 +44,7 @@ def test_lenet_trains_on_the_gpu_in_each_precision(precision, fashion_fixture, t
         tmp_path,
     )  # fmt: skip
     record = train(cfg)
-    assert record["status"] == "completed"
-    assert record["steps"] == 2 * 10  # 500 training images, batch 50
+    assert record.status == "completed"
+    assert record.steps == 2 * 10  # 500 training images, batch 50
     # The fixture's classes are bright bars at class-dependent rows: easy after 20 steps.
-    assert record["metrics"]["test/acc"] > 0.5
+    assert record.metrics["test/acc"] > 0.5

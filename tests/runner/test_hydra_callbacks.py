@@ -62,7 +62,7 @@ def job_config(num, overrides, launcher=None, torch_threads=None):
 def test_job_progress_logs_job_number_of_total(monkeypatch, caplog):
     monkeypatch.delenv(hydra_callbacks.TOTAL_ENV, raising=False)
     progress = JobProgress()
-    with caplog.at_level(logging.INFO, logger="convlab.runner.hydra_hooks"):
+    with caplog.at_level(logging.INFO, logger="convlab"):
         progress.on_multirun_start(sweep_config(["seed=1,2", "model.pooling=avg,max,strided"]))
         config = job_config(2, ["seed=1", "model.pooling=strided"])
         progress.on_job_start(config)

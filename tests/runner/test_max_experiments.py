@@ -26,7 +26,7 @@ def _keep_torch_threads():
 def test_fast_dev_run(experiment, tmp_path: Path):
     cfg = compose_config([f"experiment={experiment}", "debug=fdr", "logger=csv"], tmp_path)
     record = train(cfg)
-    assert record["status"] == "completed"
+    assert record.status == "completed"
     metrics = read_record(tmp_path)["metrics"]
     if experiment == "max_classification":
         assert {"val/acc", "test/acc", "test/loss"} <= set(metrics)

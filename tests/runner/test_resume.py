@@ -13,8 +13,9 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import OmegaConf
 
 from convlab.errors import ConvlabError
+from convlab.runner.cli import expand_resume_argument
 from convlab.runner.record import read_record
-from convlab.runner.resume import differences, expand_resume_argument
+from convlab.runner.resume import differences
 from tests.conftest import compose_config, make_fashion_fixture, run_script
 
 STEPS_PER_EPOCH = 10  # 500 training images (600 minus val_size=100) in batches of 50

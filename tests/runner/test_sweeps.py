@@ -138,7 +138,7 @@ def _as_sweep_job(cfg):
 def test_a_finished_job_of_another_config_is_not_reused(tmp_path: Path):
     from convlab.errors import ConvlabError
     from convlab.runner.record import write_record
-    from convlab.runner.sweep_jobs import skip_or_resume
+    from convlab.runner.resume import skip_or_resume
 
     cfg = _as_sweep_job(compose_config(["experiment=max_regression"], tmp_path))
     write_record(tmp_path, {"status": "completed", "metrics": {"test/mae": 1.0}})

@@ -3,6 +3,8 @@
 import json
 from pathlib import Path
 
+import pytest
+
 from convlab.runner.record import read_record
 from convlab.runner.run import train
 from tests.conftest import compose_config, run_script
@@ -16,10 +18,10 @@ def test_short_real_run_beats_chance(require_system_data, tmp_path: Path):
         tmp_path,
     )  # fmt: skip
     record = train(cfg)
-    assert record["status"] == "completed"
-    assert record["metrics"]["test/acc"] > 0.5
-    assert record["metrics"]["val/acc"] > 0.5
-    assert record["steps"] == 40
+    assert record.status == "completed"
+    assert record.metrics["test/acc"] > 0.5
+    assert record.metrics["val/acc"] > 0.5
+    assert record.steps == 40
 
 
 def test_eval_reproduces_the_runs_test_accuracy(fashion_fixture, tmp_path: Path):
@@ -65,3 +67,23 @@ def test_missing_data_is_one_message_and_nonzero_exit(tmp_path: Path):
     assert "error: Fashion-MNIST not found" in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "run" / "checkpoints").exists()
+
+
+def test_ddp_sim_evaluation_equals_one_process(fashion_fixture, tmp_path: Path):
+    """Logged and recorded metrics are global under DDP, not rank 0's shard."""
+    common = [
+        "experiment=lenet_modern", f"data.data_dir={fashion_fixture}", "data.system_dir=null",
+        "data.val_size=100", "data.batch_size=50", "data.eval_batch_size=30",
+        "trainer.max_epochs=1", "logger=none",
+    ]  # fmt: skip
+    trained = run_script([*common, f"hydra.run.dir={tmp_path / 'run'}"])
+    assert trained.returncode == 0, trained.stderr[-2000:]
+    ckpt = f"ckpt_path={tmp_path / 'run' / 'checkpoints' / 'last.ckpt'}"
+    single, ddp = tmp_path / "single", tmp_path / "ddp"
+    for extra, folder in (([], single), (["trainer=ddp_sim"], ddp)):
+        result = run_script([*common, *extra, ckpt, f"hydra.run.dir={folder}"], script="eval.py")
+        assert result.returncode == 0, result.stderr[-3000:]
+    one, two = read_record(single)["metrics"], read_record(ddp)["metrics"]
+    assert set(one) == set(two) == {"test/acc", "test/loss"}
+    assert two["test/acc"] == pytest.approx(one["test/acc"], abs=1e-6)
+    assert two["test/loss"] == pytest.approx(one["test/loss"], rel=1e-5)

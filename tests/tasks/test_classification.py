@@ -19,6 +19,6 @@ def test_deferred_training_scores_match_per_step_scores(tmp_path: Path):
               "logger=csv"]  # fmt: skip
     record = train(compose_config([*common, "task.log_train_steps=false"], tmp_path / "a"))
     reference = train(compose_config([*common, "task.log_train_steps=true"], tmp_path / "b"))
-    assert record["metrics"] == reference["metrics"]
+    assert record.metrics == reference.metrics
     assert _train_acc(tmp_path / "a") == pytest.approx(_train_acc(tmp_path / "b"), abs=1e-6)
     assert len(_train_acc(tmp_path / "a")) == 2

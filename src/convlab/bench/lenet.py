@@ -69,7 +69,7 @@ def pipeline_epochs(
         run_dir,
     )  # fmt: skip
     record = train(cfg)
-    return record["epoch_durations_s"]
+    return record.extras["epoch_durations_s"]
 
 
 EXPERIMENTS = {

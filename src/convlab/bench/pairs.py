@@ -119,8 +119,9 @@ def pipeline_step_times(
             record = train(cfg)
     finally:
         torch.set_num_threads(threads)
-    steps_per_epoch = record["steps"] / len(record["epoch_durations_s"])
-    return [duration / steps_per_epoch for duration in record["epoch_durations_s"]]
+    durations = record.extras["epoch_durations_s"]
+    steps_per_epoch = record.steps / len(durations)
+    return [duration / steps_per_epoch for duration in durations]
 
 
 def _optimizer_kwargs(cfg: DictConfig) -> dict:

@@ -12,7 +12,9 @@ What stock Lightning (2.6) does not guarantee, and this adds:
 - **Random state included.** The torch, numpy and Python generators are saved and restored when
   training resumes, so dropout and other draws continue as if never interrupted.
 - **Ctrl-C stops at a clean point.** The first Ctrl-C lets the running step finish, saves
-  ``last.ckpt`` and stops (the run is recorded as ``interrupted``); a second one stops at once.
+  ``last.ckpt`` and asks the trainer to stop (``Trainer.should_stop``; nothing is saved after
+  that, so ``last.ckpt`` holds the step where it stopped); ``run_status()`` then says
+  ``interrupted``. A second Ctrl-C stops at once.
   SIGTERM (``kill``, a cluster's time limit), which Lightning turns into a stop after the
   running step, saves ``last.ckpt`` the same way.
 """
@@ -114,10 +116,18 @@ class ResumableCheckpoint(ModelCheckpoint):
         self._last_step_saved: int | None = None
         self._pending_rng: dict[str, Any] | None = None
         self._stop_requested = False
+        self.stopped_at: tuple[int, int] | None = None  # (epoch, step) of a Ctrl-C stop
         self._previous_handler: Any = None
+
+    def run_status(self) -> dict[str, Any] | None:
+        if self.stopped_at is None:
+            return None
+        return {"status": "interrupted", "stopped_at": list(self.stopped_at)}
 
     # --- writing -------------------------------------------------------------------------
     def _save_checkpoint(self, trainer: L.Trainer, filepath: str) -> None:
+        if self.stopped_at is not None:
+            return  # what runs after a stop (its validation, epoch end) must not move last.ckpt
         if not _is_local_file_protocol(filepath):
             return super()._save_checkpoint(trainer, filepath)
         partial = filepath + PARTIAL_SUFFIX
@@ -160,16 +170,18 @@ class ResumableCheckpoint(ModelCheckpoint):
     # the epoch's last step after its validation.
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
         super().on_train_batch_end(trainer, pl_module, outputs, batch, batch_idx)
-        stopping = self._stop_requested or _sigterm(trainer)
         if trainer.fit_loop.epoch_loop.batch_progress.is_last_batch:
             # Lightning ends a SIGTERM'd epoch here unless a validation follows.
             if _sigterm(trainer) and not _validation_follows(trainer):
                 self.save_last_now(trainer)
+            if self._stop_requested:  # the epoch ends as usual, with its own last.ckpt
+                self._stop(trainer, save=False)
             return
         due = self.last_every_n_steps and trainer.global_step % self.last_every_n_steps == 0
-        if due or stopping:
+        if due or _sigterm(trainer):
             self.save_last_now(trainer)
-        self._stop_if_requested(trainer)
+        if self._stop_requested:
+            self._stop(trainer, save=True)
 
     def on_validation_end(self, trainer, pl_module) -> None:
         super().on_validation_end(trainer, pl_module)
@@ -179,9 +191,10 @@ class ResumableCheckpoint(ModelCheckpoint):
 
     def on_train_epoch_end(self, trainer, pl_module) -> None:
         super().on_train_epoch_end(trainer, pl_module)
-        if self._should_save_on_train_epoch_end(trainer) or self._stop_requested:
+        if self._should_save_on_train_epoch_end(trainer):
             self.save_last_now(trainer)
-        self._stop_if_requested(trainer)
+        if self._stop_requested and self.stopped_at is None:
+            self._stop(trainer, save=True)  # Ctrl-C came during the epoch's validation
 
     # --- random state --------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
@@ -215,7 +228,9 @@ class ResumableCheckpoint(ModelCheckpoint):
     # --- Ctrl-C --------------------------------------------------------------------------
     def setup(self, trainer, pl_module, stage: str) -> None:
         super().setup(trainer, pl_module, stage)
-        self._stop_requested = False
+        if stage == TrainerFn.FITTING:
+            self._stop_requested = False
+            self.stopped_at = None
         if (
             stage == TrainerFn.FITTING
             and self.stop_on_interrupt
@@ -239,7 +254,12 @@ class ResumableCheckpoint(ModelCheckpoint):
         log.warning("Ctrl-C: stopping after this step with last.ckpt saved "
                     "(press Ctrl-C again to stop at once)")  # fmt: skip
 
-    def _stop_if_requested(self, trainer: L.Trainer) -> None:
-        if self._stop_requested:
-            self._stop_requested = False
-            raise KeyboardInterrupt  # Lightning's clean shutdown; the run is then recorded
+    def _stop(self, trainer: L.Trainer, save: bool) -> None:
+        if save:
+            self.save_last_now(trainer)
+        self._stop_requested = False
+        self.stopped_at = (trainer.current_epoch, trainer.global_step)
+        # A stop the user asked for wins over trainer.min_epochs / min_steps.
+        trainer.fit_loop.min_epochs = 0
+        trainer.fit_loop.epoch_loop.min_steps = None
+        trainer.should_stop = True

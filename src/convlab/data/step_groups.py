@@ -36,6 +36,11 @@ class StepGroups:
     def __len__(self) -> int:
         return len(self.loader)
 
+    @property
+    def sampler(self) -> TensorLoader:
+        """The wrapped loader, whose ``set_epoch`` Lightning calls at each epoch start."""
+        return self.loader
+
     def __iter__(self) -> Iterator[list[tuple[torch.Tensor, ...]]]:
         for group in self.loader:
             yield list(zip(*(t.split(self.batch_size) for t in group), strict=True))

@@ -15,9 +15,12 @@ import torch
 class TensorLoader:
     """Iterate over aligned tensors in batches; shuffled per epoch from a fixed seed.
 
-    The order of epoch ``e`` depends only on ``(seed, e)``, so a run resumed from a checkpoint
-    sees exactly the batches the uninterrupted run would have seen. Implements ``state_dict`` /
-    ``load_state_dict``, which Lightning saves in checkpoints for stateful loaders.
+    The order of epoch ``e`` depends only on ``(seed, e)``. The epoch comes from the trainer:
+    Lightning calls ``sampler.set_epoch(e)`` on every training loader as epoch ``e`` starts, with
+    its own (checkpointed) epoch counter, so a resumed run draws the order of the epoch it is
+    really in. Without a trainer, each full pass moves on to the next epoch. ``state_dict`` /
+    ``load_state_dict`` (saved in checkpoints for stateful loaders) add the position inside an
+    epoch, for a resume mid-epoch.
     """
 
     def __init__(
@@ -77,6 +80,17 @@ class TensorLoader:
             order = order[self.rank :: self.world_size][: self.num_samples]
         return order.to(self.tensors[0].device)
 
+    # Lightning looks for ``set_epoch`` on ``loader.sampler`` (as on a ``DistributedSampler``)
+    # and reads ``batch_sampler`` next to it.
+    batch_sampler = None
+
+    @property
+    def sampler(self) -> TensorLoader:
+        return self
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
     def __iter__(self) -> Iterator[tuple[torch.Tensor, ...]]:
         epoch = self.epoch
         self.epoch += 1
@@ -101,9 +115,6 @@ class TensorLoader:
     def load_state_dict(self, state: dict[str, int]) -> None:
         """Make the next ``iter()`` continue the saved epoch after its last yielded batch."""
         batches = int(state["batches_yielded"])
-        if batches >= len(self):
-            self.epoch = int(state["epoch"]) + 1
-            self._resume_batches = 0
-        else:
-            self.epoch = int(state["epoch"])
-            self._resume_batches = batches
+        finished = batches >= len(self)
+        self.epoch = int(state["epoch"]) + finished
+        self._resume_batches = 0 if finished else batches

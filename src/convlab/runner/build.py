@@ -1,4 +1,4 @@
-"""Build the objects of a run from the composed config."""
+"""Build the objects of a run from the composed config: each config group builds one object."""
 
 from __future__ import annotations
 
@@ -12,6 +12,17 @@ from lightning.pytorch.loggers import Logger
 from omegaconf import DictConfig
 
 log = logging.getLogger(__name__)
+
+
+def build_datamodule(cfg: DictConfig) -> L.LightningDataModule:
+    """The data module, its files located and checked (``prepare_data`` keeps no state)."""
+    datamodule: L.LightningDataModule = instantiate(cfg.data)
+    datamodule.prepare_data()
+    return datamodule
+
+
+def build_trainer(cfg: DictConfig, callbacks: list[Callback], loggers: list[Logger]) -> L.Trainer:
+    return instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
 
 
 def build_callbacks(cfg: DictConfig | None, has_logger: bool) -> list[Callback]:

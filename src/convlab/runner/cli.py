@@ -1,108 +1,57 @@
-"""What the entry points share: one clear message instead of a traceback, and ``resume=``.
+"""``launch(main, config_name)`` starts a ``@hydra.main`` function the way the entry points need:
 
-``launch(main, config_name)`` starts a ``@hydra.main`` function: it expands ``resume=<run dir>``
-and retells Hydra's composition errors (unknown key or option) in one line with the closest
-valid name. ``guarded`` wraps the task function: whatever stops a run is recorded in its
-``metrics.json`` and printed as one line; in a sweep a failed job is recorded and the sweep goes
-on. ``HYDRA_FULL_ERROR=1`` shows the full traceback instead.
+- ``resume=<run dir>`` is expanded into the overrides that continue that run (``runner.resume``);
+- Hydra's composition errors (an unknown key or option) are retold in one line with the
+  closest valid name, and an output folder Hydra cannot create too.
+
+Hydra has no public hook for either, so the two private names used (its argument parser and
+``run_and_report``, which prints composition errors) live in this module alone; if Hydra
+renames them, ``resume=`` still works through the fallback parser and Hydra's own (longer)
+messages come back.
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
-import logging
 import os
 import sys
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from omegaconf import DictConfig
-
 from convlab.errors import ConvlabError
-from convlab.runner.failure import first_line, in_multirun, log_traceback_to_files, record_failure
+from convlab.runner.job import EXIT_USER_ERROR
 from convlab.runner.resolvers import register_resolvers
-from convlab.runner.resume import RunInterrupted, expand_resume_argument
-
-log = logging.getLogger("convlab")
-
-EXIT_USER_ERROR = 2  # bad config, missing or corrupt data
-EXIT_FAILED = 1  # anything else that went wrong inside a run
-EXIT_INTERRUPTED = 130  # Ctrl-C, as shells report it
+from convlab.runner.resume import expand_resume
 
 
-def _full_error() -> bool:
-    return os.environ.get("HYDRA_FULL_ERROR") == "1"
+def split_command_line(argv: list[str]) -> tuple[list[str], list[str]]:
+    """Hydra's own reading of a command line: (flags with their values, overrides)."""
+    from hydra._internal.utils import get_args_parser
+
+    overrides = list(get_args_parser().parse_args(argv).overrides)
+    flags = list(argv)
+    for override in overrides:
+        flags.remove(override)
+    return flags, overrides
 
 
-def _interrupted(cfg: DictConfig, started: float, message: str | None) -> None:
-    if message is None:
-        record_failure(cfg, "interrupted", "KeyboardInterrupt", started)
-        message = "stopped before training finished."
-    print(f"interrupted: {message}", file=sys.stderr)
-    sys.exit(EXIT_INTERRUPTED)
-
-
-def _failed(cfg: DictConfig, error: Exception, started: float) -> None:
-    """Record it; then a single run exits with one line, a sweep's job returns (sweep goes on)."""
-    record_failure(cfg, "failed", first_line(error), started)
-    if isinstance(error, ConvlabError):
-        message, code = str(error), EXIT_USER_ERROR
-    else:
-        files = log_traceback_to_files(error)
-        where = f" (traceback in {files[0]})" if files else ""
-        message, code = f"{first_line(error)}{where}", EXIT_FAILED
-    if in_multirun():
-        log.error("job failed: %s", message)
-        return
-    print(f"error: {message}", file=sys.stderr)
-    sys.exit(code)
-
-
-def guarded(run: Callable) -> Callable:
-    """Turn what stops a run into a record and one line (see the module docstring)."""
-
-    @functools.wraps(run)
-    def wrapper(cfg: DictConfig, *args: Any, **kwargs: Any) -> Any:
-        started = time.perf_counter()
-        try:
-            return run(cfg, *args, **kwargs)
-        except RunInterrupted as stop:  # recorded by the run itself
-            _interrupted(cfg, started, str(stop))
-        except KeyboardInterrupt:
-            _interrupted(cfg, started, None)
-        except SystemExit as exit_:
-            # Lightning answers Ctrl-C outside fit (e.g. in test) with sys.exit(1).
-            if isinstance(exit_.__context__, KeyboardInterrupt):
-                _interrupted(cfg, started, None)
-            raise
-        except Exception as error:
-            if _full_error():
-                record_failure(cfg, "failed", first_line(error), started)
-                raise
-            _failed(cfg, error, started)
-        return None
-
-    return wrapper
+def expand_resume_argument(argv: list[str]) -> list[str]:
+    """``argv`` with ``resume=<run dir>`` replaced by what continues that run."""
+    expanded = expand_resume(*split_command_line(argv))
+    return argv if expanded is None else expanded
 
 
 @contextlib.contextmanager
 def _composition_errors(config_name: str) -> Iterator[None]:
-    """Route Hydra's composition errors through ``convlab.runner.check.composition.explain``;
-    a folder Hydra cannot create becomes one line too.
-
-    Hydra prints them in ``hydra._internal.utils.run_and_report``, which ``hydra.main`` looks up
-    at call time; it is wrapped for the duration of the call. Should Hydra rename it, its own
-    messages are shown unchanged.
-    """
+    """Wrap ``hydra._internal.utils.run_and_report`` (looked up by ``hydra.main`` at call time)
+    so composition errors go through ``runner.check.composition.explain``."""
     import hydra._internal.utils as hydra_utils
     from hydra.errors import ConfigCompositionException
 
     from convlab.runner.check.composition import explain
 
     original = getattr(hydra_utils, "run_and_report", None)
-    if original is None or _full_error():
+    if original is None or os.environ.get("HYDRA_FULL_ERROR") == "1":
         yield
         return
 
@@ -136,6 +85,7 @@ def _composition_errors(config_name: str) -> Iterator[None]:
 
 def launch(main: Callable[[], Any], config_name: str) -> None:
     """Run a ``@hydra.main`` function: ``resume=`` expanded, composition errors in one line."""
+    register_resolvers()
     try:
         expanded = expand_resume_argument(sys.argv[1:])
     except ConvlabError as error:
@@ -146,6 +96,3 @@ def launch(main: Callable[[], Any], config_name: str) -> None:
         sys.argv[1:] = expanded
     with _composition_errors(config_name):
         main()
-
-
-register_resolvers()

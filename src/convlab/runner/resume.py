@@ -1,50 +1,50 @@
-"""Continue a stopped run exactly where its last checkpoint left it.
+"""Continue a stopped run exactly where its last checkpoint left it: single runs and sweeps.
 
-``python train.py resume=<run dir>`` reruns the command that made ``<run dir>``: its overrides
-(from ``<run dir>/.hydra/overrides.yaml``), then any new ones given next to ``resume`` (e.g. a
-larger ``trainer.max_epochs``), in the same folder, from ``<run dir>/checkpoints/last.ckpt``.
-``ckpt_path=<file>`` alone resumes from any checkpoint into a new folder with the config given on
-the command line (a warning lists the settings that differ from the checkpoint's run).
+- ``python train.py resume=<run dir>`` reruns the command that made ``<run dir>``: its overrides
+  (``<run dir>/.hydra/overrides.yaml``), then any new ones given next to ``resume`` (a larger
+  ``trainer.max_epochs``, say), in the same folder, from ``<run dir>/checkpoints/last.ckpt``.
+- ``ckpt_path=<file>`` alone resumes from any checkpoint into a new folder with the config given
+  on the command line (a warning lists the settings that differ from the checkpoint's run).
+- Running a sweep again into the same ``hydra.sweep.dir`` gives every job its old folder (job
+  number + overrides), and the folder tells what happened last time: a ``completed`` or
+  ``diverged`` record stands (the job is skipped); otherwise a ``last.ckpt`` there is resumed;
+  otherwise the job starts from scratch. A folder left by a different config (its fingerprint
+  differs) is refused. To re-train a finished job, delete its folder.
 
-What makes the continuation exact (same final metrics as an uninterrupted run on CPU with
-``trainer.deterministic=true``): the weights, optimizer and loop counters Lightning saves; the
-position of ``TensorLoader`` inside its epoch (its ``state_dict``); the random number generators
-(``ResumableCheckpoint``).
+What makes a continuation exact (same final metrics, epochs and steps as the uninterrupted run
+on CPU with ``trainer.deterministic=true``): the weights, optimizer, schedulers and loop counters
+Lightning saves; the shuffle order, which ``TensorLoader`` derives from the trainer's own epoch,
+plus its position inside the epoch; the random generators (``ResumableCheckpoint``).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
-import sys
 import zipfile
 from pathlib import Path
 from typing import Any
 
-import lightning as L
-from omegaconf import DictConfig, OmegaConf
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
+from omegaconf import DictConfig, OmegaConf, open_dict
 
 from convlab.errors import ConvlabError
+from convlab.runner.constants import (
+    CHECKPOINTS,
+    FINGERPRINT_NAME,
+    FINISHED,
+    LAST_CKPT,
+    LOCATION_KEYS,
+)
+from convlab.runner.record import read_record
 
-log = logging.getLogger(__name__)
-
-LAST_CKPT = "last.ckpt"
-# Keys that say where a run is, not what it computes: they may differ when resuming.
-_WHERE = ("ckpt_path", "resume", "paths", "hydra", "task_name")
+log = logging.getLogger("convlab")
 
 
-class RunInterrupted(KeyboardInterrupt):
-    """Training stopped on Ctrl-C after saving a resumable checkpoint (and the run's record).
-
-    A ``KeyboardInterrupt``, so a sweep stops too instead of starting its next job.
-    """
-
-    def __init__(self, output_dir: str | Path, epoch: int, step: int) -> None:
-        self.output_dir = Path(output_dir)
-        script = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else "train.py"
-        super().__init__(
-            f"stopped at epoch {epoch}, step {step}; the state is saved. "
-            f"Continue with: python {script} resume={self.output_dir}"
-        )
+def in_multirun() -> bool:
+    return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
 
 
 def quote(value: str | Path) -> str:
@@ -56,6 +56,7 @@ def _key(override: str) -> str:
     return override.partition("=")[0].lstrip("+~")
 
 
+# --- resume=<run dir> ---------------------------------------------------------------------
 def run_dir_and_checkpoint(target: str | Path) -> tuple[Path, Path]:
     """``resume=`` takes a run folder (or a ``.ckpt`` inside its ``checkpoints/``)."""
     target = Path(target).expanduser().absolute()
@@ -65,10 +66,10 @@ def run_dir_and_checkpoint(target: str | Path) -> tuple[Path, Path]:
         return target.parent.parent, target
     if not target.is_dir():
         raise ConvlabError(f"resume={target}: no such run folder.")
-    checkpoint = target / "checkpoints" / LAST_CKPT
+    checkpoint = target / CHECKPOINTS / LAST_CKPT
     if not checkpoint.is_file():
         raise ConvlabError(
-            f"resume={target}: no checkpoints/{LAST_CKPT} there (the run stopped before its "
+            f"resume={target}: no {CHECKPOINTS}/{LAST_CKPT} there (the run stopped before its "
             "first checkpoint, or this is not a run folder); start the run again instead."
         )
     return target, checkpoint
@@ -95,17 +96,12 @@ def resume_overrides(target: str | Path, extra: list[str]) -> list[str]:
     ]
 
 
-def expand_resume_argument(argv: list[str]) -> list[str]:
-    """Command-line arguments with ``resume=<run dir>`` replaced by what continues that run."""
-    from hydra._internal.utils import get_args_parser
-
-    overrides = list(get_args_parser().parse_args(argv).overrides)
+def expand_resume(flags: list[str], overrides: list[str]) -> list[str] | None:
+    """The command line (``flags`` then overrides) with ``resume=<run dir>`` replaced by what
+    continues that run; ``None`` when there is no ``resume=``."""
     found = [arg for arg in overrides if arg.startswith("resume=")]
     if not found:
-        return argv
-    flags = list(argv)  # the options and their values, in order (overrides go last)
-    for override in overrides:
-        flags.remove(override)
+        return None
     others = [arg for arg in overrides if not arg.startswith("resume=")]
     value = found[-1].partition("=")[2].strip("'\"")
     if value in ("", "null", "None"):
@@ -118,6 +114,7 @@ def expand_resume_argument(argv: list[str]) -> list[str]:
     return [*flags, *resume_overrides(value, others)]
 
 
+# --- ckpt_path=<file> ---------------------------------------------------------------------
 def check_checkpoint(path: str | Path) -> str | None:
     """Why ``path`` is not a readable checkpoint (truncated, not a checkpoint), or ``None``."""
     try:
@@ -126,6 +123,12 @@ def check_checkpoint(path: str | Path) -> str | None:
     except (zipfile.BadZipFile, OSError, ValueError) as error:
         return f"not a readable checkpoint ({error}); it may have been cut off while being written"
     return None
+
+
+def _what_it_computes(cfg: DictConfig | dict) -> dict[str, Any]:
+    """The config minus where it lives and where it resumes from, as plain data."""
+    plain = OmegaConf.to_container(cfg, resolve=False) if isinstance(cfg, DictConfig) else cfg
+    return {key: value for key, value in plain.items() if key not in LOCATION_KEYS}
 
 
 def _flat(container: Any, prefix: str = "") -> dict[str, Any]:
@@ -142,42 +145,75 @@ def differences(cfg: DictConfig, checkpoint: str | Path) -> list[str]:
     saved = Path(checkpoint).absolute().parent.parent / ".hydra" / "config.yaml"
     if not saved.is_file():
         return []
-    before = _flat(OmegaConf.to_container(OmegaConf.load(saved), resolve=False))
-    now = _flat(OmegaConf.to_container(cfg, resolve=False))
-    changed = []
-    for key in sorted(set(before) | set(now)):
-        if key.split(".")[0] in _WHERE or before.get(key) == now.get(key):
-            continue
-        changed.append(f"{key}: {before.get(key)!r} -> {now.get(key)!r}")
-    return changed
+    before = _flat(_what_it_computes(OmegaConf.to_container(OmegaConf.load(saved))))
+    now = _flat(_what_it_computes(cfg))
+    return [
+        f"{key}: {before.get(key)!r} -> {now.get(key)!r}"
+        for key in sorted(set(before) | set(now))
+        if before.get(key) != now.get(key)
+    ]
 
 
-def fit(
-    trainer: L.Trainer, task: L.LightningModule, datamodule: L.LightningDataModule, cfg: DictConfig
-) -> None:
-    """``trainer.fit``, resuming from ``cfg.ckpt_path`` if set; Ctrl-C returns normally.
-
-    Lightning answers Ctrl-C by cleaning up and calling ``sys.exit(1)``; here that returns with
-    ``trainer.interrupted`` set, so the caller can record the run before stopping.
-    """
+def checkpoint_to_resume(cfg: DictConfig) -> str | None:
+    """``cfg.ckpt_path``, checked, with a warning for settings that changed since."""
     ckpt_path = cfg.get("ckpt_path") or None
     if ckpt_path:
         reason = check_checkpoint(ckpt_path)
         if reason:
             raise ConvlabError(f"ckpt_path={ckpt_path}: {reason}.")
-        changed = differences(cfg, ckpt_path)
-        if changed:
+        if changed := differences(cfg, ckpt_path):
             log.warning("resuming with settings that differ from the checkpoint's run: %s",
                         "; ".join(changed))  # fmt: skip
         log.info("resuming from %s", ckpt_path)
+    return ckpt_path
+
+
+# --- a sweep run again --------------------------------------------------------------------
+def fingerprint(cfg: DictConfig) -> str:
+    """Hash of what the job computes."""
+    text = json.dumps(_what_it_computes(cfg), sort_keys=True, default=str)
+    return hashlib.sha1(text.encode()).hexdigest()[:16]
+
+
+def finished_record(output_dir: str | Path) -> dict[str, Any] | None:
+    """The job's record if it holds a final result; a half-written or unreadable one is none."""
     try:
-        trainer.fit(task, datamodule=datamodule, ckpt_path=ckpt_path)
-    except SystemExit:
-        if not trainer.interrupted:
-            raise
+        record = read_record(output_dir)
+    except (OSError, json.JSONDecodeError):
+        return None
+    return record if record.get("status") in FINISHED else None
 
 
-def stop_if_interrupted(trainer: L.Trainer, output_dir: str | Path) -> None:
-    """After the run's record is written: raise ``RunInterrupted`` if training was stopped."""
-    if trainer.interrupted:
-        raise RunInterrupted(output_dir, trainer.current_epoch, trainer.global_step)
+def last_checkpoint(cfg: DictConfig) -> Path | None:
+    checkpoint_cfg = (cfg.get("callbacks") or {}).get("model_checkpoint") or {}
+    directory = checkpoint_cfg.get("dirpath") or Path(cfg.paths.output_dir) / CHECKPOINTS
+    path = Path(directory) / LAST_CKPT
+    return path if path.is_file() else None
+
+
+def skip_or_resume(cfg: DictConfig) -> dict[str, Any] | None:
+    """For a sweep's job: the earlier record to skip it, or ``None`` to train it (then
+    ``cfg.ckpt_path`` points at the job's ``last.ckpt`` when there is one to resume)."""
+    if not in_multirun():
+        return None
+    output_dir = Path(cfg.paths.output_dir)
+    record = finished_record(output_dir)
+    checkpoint = last_checkpoint(cfg)
+    stamp, current = output_dir / FINGERPRINT_NAME, fingerprint(cfg)
+    reusable = record is not None or checkpoint is not None
+    if reusable and stamp.is_file() and stamp.read_text().strip() != current:
+        raise ConvlabError(
+            f"{output_dir} holds a run of a different config (the sweep's settings changed "
+            "since); run the sweep into a fresh hydra.sweep.dir or delete that folder."
+        )
+    output_dir.mkdir(parents=True, exist_ok=True)
+    stamp.write_text(current + "\n")
+    if record is not None:
+        log.info("skipped %s: already %s in an earlier run of this sweep", output_dir.name,
+                 record["status"])  # fmt: skip
+        return record
+    if checkpoint is not None and not (cfg.get("ckpt_path") or cfg.get("resume")):
+        log.info("resuming %s from %s", output_dir.name, checkpoint)
+        with open_dict(cfg):
+            cfg.ckpt_path = str(checkpoint)
+    return None

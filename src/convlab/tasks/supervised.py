@@ -7,6 +7,7 @@ from typing import Any
 
 import lightning as L
 import torch
+import torchmetrics
 from torch import nn
 
 OptimizerFactory = Callable[..., torch.optim.Optimizer]
@@ -22,10 +23,16 @@ class SupervisedTask(L.LightningModule):
     ``optimizer`` (and ``scheduler``) are Hydra ``_partial_`` factories called in
     ``configure_optimizers``.
 
+    ``{split}/loss`` (the mean over the split's samples) is a metric of the collection like the
+    others: under DDP ``compute()`` gathers every metric's state from all processes, so what is
+    logged and recorded is the global value, computed where every rank takes part (a loss
+    logged with ``sync_dist`` would be reduced when the progress bar reads it, on rank 0 alone,
+    and hang the others).
+
     ``log_train_steps = False`` (a subclass or instance attribute) keeps each training batch's
-    outputs and scores the epoch once at its end: the same epoch metrics and ``train/loss``
-    (mean over samples), no ``train/loss_step`` curve. At batch size 1 a ``self.log`` and a
-    metric update per step cost more than the step itself.
+    outputs and scores the epoch once at its end: the same epoch metrics, no
+    ``train/loss_step`` curve. At batch size 1 a ``self.log`` and a metric update per step cost
+    more than the step itself.
     """
 
     log_train_steps: bool = True
@@ -44,6 +51,9 @@ class SupervisedTask(L.LightningModule):
         # One collection per split, so validation never mixes into the training statistics.
         for split in SPLITS:
             setattr(self, f"{split}_metrics", self.metric_collection(split))
+            # A NaN loss stays NaN (the default drops it with a warning; "disable" would also
+            # drop the batch-size weights, torchmetrics 1.9).
+            setattr(self, f"{split}_loss", torchmetrics.MeanMetric(nan_strategy=float("nan")))
         self._train_batches: list[tuple[torch.Tensor, ...]] = []
 
     # --- to specialise -------------------------------------------------------------------
@@ -79,13 +89,16 @@ class SupervisedTask(L.LightningModule):
             self._train_batches.append((output.detach(), target, loss.detach()))
             return loss
         with torch.no_grad():
-            self.update_metrics(split, output.detach(), target)
-        on_step = split == "train"
-        self.log(
-            f"{split}/loss", loss.detach(), on_step=on_step, on_epoch=True,
-            prog_bar=True, batch_size=x.shape[0], sync_dist=True,
-        )  # fmt: skip
+            self._update(split, output.detach(), target, loss.detach())
+        if split == "train":
+            self.log("train/loss_step", loss.detach(), on_step=True, on_epoch=False,
+                     prog_bar=True)  # fmt: skip
         return loss
+
+    def _update(self, split: str, output, target, loss, batch_sizes=None) -> None:
+        self.update_metrics(split, output, target)
+        weight = len(target) if batch_sizes is None else batch_sizes
+        getattr(self, f"{split}_loss").update(loss, weight)
 
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
         return self.shared_step(batch, "train")
@@ -97,10 +110,10 @@ class SupervisedTask(L.LightningModule):
         self.shared_step(batch, "test")
 
     def _log_epoch_metrics(self, split: str) -> None:
-        # torchmetrics gathers its states over all processes in compute(): already global.
-        metrics = self.split_metrics(split)
-        self.log_dict(metrics.compute(), prog_bar=split != "train")
+        metrics, loss = self.split_metrics(split), getattr(self, f"{split}_loss")
+        self.log_dict({**metrics.compute(), f"{split}/loss": loss.compute()}, prog_bar=True)
         metrics.reset()
+        loss.reset()
 
     def _score_train_batches(self) -> None:
         """The deferred training scores of ``log_train_steps = False``, in one go."""
@@ -108,11 +121,10 @@ class SupervisedTask(L.LightningModule):
             return
         outputs, targets, losses = zip(*self._train_batches, strict=True)
         self._train_batches.clear()
-        sizes = torch.tensor([len(t) for t in targets], dtype=losses[0].dtype)
-        loss = (torch.stack(losses) * sizes.to(losses[0].device)).sum() / sizes.sum()
+        losses = torch.stack(losses)
+        sizes = torch.tensor([len(t) for t in targets], dtype=losses.dtype, device=losses.device)
         with torch.no_grad():
-            self.update_metrics("train", torch.cat(outputs), torch.cat(targets))
-        self.log("train/loss", loss, on_step=False, on_epoch=True, prog_bar=True, sync_dist=True)
+            self._update("train", torch.cat(outputs), torch.cat(targets), losses, sizes)
 
     def on_train_epoch_end(self) -> None:
         self._score_train_batches()
