@@ -23,7 +23,9 @@ class SignalAt(Callback):
     run, which repeats the original overrides, finishes.
     """
 
-    def __init__(self, step: int, signal_name: str = "SIGINT", once_file: str | None = None) -> None:
+    def __init__(
+        self, step: int, signal_name: str = "SIGINT", once_file: str | None = None
+    ) -> None:
         self.step = step
         self.signal_name = signal_name
         self.once_file = once_file  # fire only in the first process that gets here (a sweep)
