@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import io
+import json
 from pathlib import Path
 
 import lightning as L
@@ -14,7 +15,7 @@ from torch import nn
 from convlab.callbacks.optimizer_epoch import OptimizerEpoch
 from convlab.data.tensor_loader import TensorLoader
 from convlab.optim.adam_then_sgd import AdamThenSGD
-from tests.conftest import compose_config
+from tests.conftest import compose_config, run_script
 
 STEPS_PER_EPOCH = 3
 SETTINGS = {"lr": 0.05, "sgd_lr": 0.2, "momentum": 0.9, "switch_epoch": 2}
@@ -187,3 +188,22 @@ def test_config_brings_its_epoch_callback(tmp_path: Path):
     assert cfg.optimizer._target_ == "convlab.optim.adam_then_sgd.AdamThenSGD"
     assert cfg.callbacks.optimizer_epoch._target_.endswith("OptimizerEpoch")
     assert cfg.callbacks.model_checkpoint is not None  # added to, not replacing, the defaults
+
+
+@pytest.mark.slow
+def test_train_py_interrupted_after_the_switch_resumes_exactly(tmp_path: Path):
+    """The promise where users stand: Ctrl-C mid-epoch after the switch, resume, same result."""
+    args = [
+        "experiment=max_regression", "optimizer=adam_then_sgd", "optimizer.switch_epoch=1",
+        "data.n_train=200", "trainer.max_epochs=3", "logger=none", "test_ckpt=last",
+    ]  # fmt: skip
+    straight = run_script([*args, f"hydra.run.dir={tmp_path / 'straight'}"], timeout=120)
+    assert straight.returncode == 0, straight.stderr[-2000:]
+    stop = ["+callbacks.fault._target_=tests.faults.SignalAt", "+callbacks.fault.step=300"]
+    run_script([*args, *stop, f"hydra.run.dir={tmp_path / 'stopped'}"], timeout=120)
+    resumed = run_script([f"resume={tmp_path / 'stopped'}"], timeout=120)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    records = [json.loads((tmp_path / name / "metrics.json").read_text())
+               for name in ("straight", "stopped")]  # fmt: skip
+    assert records[1]["status"] == "completed"
+    assert records[1]["metrics"] == records[0]["metrics"]
