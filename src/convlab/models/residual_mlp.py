@@ -1,0 +1,94 @@
+"""An MLP with skip connections, sized to the plain MLP it is compared with."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from convlab.models.mlp import MLP, Activation, activation_layer
+
+
+class ResidualBlock(nn.Module):
+    """``x + W2 act(W1 act(x))``: the pre-activation block of He et al. (2016, "Identity
+    mappings in deep residual networks"). With ``W2 = 0`` and its bias 0 it is the identity."""
+
+    def __init__(self, width: int, activation: Activation = "relu") -> None:
+        super().__init__()
+        self.branch = nn.Sequential(
+            activation_layer(activation),
+            nn.Linear(width, width),
+            activation_layer(activation),
+            nn.Linear(width, width),
+        )
+
+    @property
+    def last(self) -> nn.Linear:
+        return self.branch[-1]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.branch(x)
+
+
+def residual_parameters(in_features: int, out_features: int, width: int, blocks: int) -> int:
+    stem = (in_features + 1) * width
+    head = (width + 1) * out_features
+    return stem + blocks * 2 * (width + 1) * width + head
+
+
+def plain_parameters(in_features: int, out_features: int, width: int, depth: int) -> int:
+    return sum(p.numel() for p in MLP(in_features, out_features, width, depth).parameters())
+
+
+def matched_width(
+    in_features: int, out_features: int, plain_width: int, plain_depth: int, blocks: int
+) -> int:
+    """The block width whose ``ResidualMLP`` comes closest in parameter count to the plain
+    ``MLP(in_features, out_features, plain_width, plain_depth)``."""
+    target = plain_parameters(in_features, out_features, plain_width, plain_depth)
+    # params = 2 blocks w^2 + (2 blocks + in + 1 + out) w + out: solve for w, try its neighbours.
+    a, b, c = 2 * blocks, 2 * blocks + in_features + 1 + out_features, out_features - target
+    root = (-b + math.sqrt(b * b - 4 * a * c)) / (2 * a) if blocks else -c / b
+    candidates = {max(1, math.floor(root)), max(1, math.ceil(root))}
+    return min(
+        candidates,
+        key=lambda w: abs(residual_parameters(in_features, out_features, w, blocks) - target),
+    )
+
+
+class ResidualMLP(nn.Module):
+    """Linear stem → ``blocks`` residual blocks → activation → linear head; (B, in) → (B, out).
+
+    ``match_plain=True`` (the config's default): ``width`` and ``depth`` describe the plain
+    ``MLP`` this net is compared with, and the blocks take the width that gives about the same
+    number of parameters (``matched_width``): the plain 2-64-64-1 (4,417 parameters) becomes
+    one block of width 46 (4,509, +2.1 %). The experiments that set ``model.width`` and
+    ``model.depth`` (max_regression, the capacity sweep) then compare at equal size.
+    ``match_plain=False``: ``width`` is the blocks' own width and ``depth`` is ignored.
+    """
+
+    def __init__(
+        self,
+        in_features: int = 2,
+        out_features: int = 1,
+        width: int = 64,
+        depth: int = 2,
+        blocks: int = 1,
+        activation: Activation = "relu",
+        match_plain: bool = True,
+    ) -> None:
+        super().__init__()
+        if blocks < 0 or width < 1 or depth < 0:
+            raise ValueError(
+                f"need blocks >= 0, width >= 1, depth >= 0; got {blocks}, {width}, {depth}"
+            )
+        if match_plain:
+            width = matched_width(in_features, out_features, width, depth, blocks)
+        self.width = width
+        self.stem = nn.Linear(in_features, width)
+        self.blocks = nn.Sequential(*(ResidualBlock(width, activation) for _ in range(blocks)))
+        self.head = nn.Sequential(activation_layer(activation), nn.Linear(width, out_features))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.blocks(self.stem(x)))

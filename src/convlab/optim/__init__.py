@@ -1,0 +1,1 @@
+"""Optimizers that ``torch.optim`` does not have (config group ``optimizer``)."""
