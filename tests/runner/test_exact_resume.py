@@ -65,6 +65,8 @@ BUDGETS = {
     "max_gated": Budget(epochs=2, steps_per_epoch=1000, group=20),
     "max_exact": Budget(epochs=2, steps_per_epoch=1000, group=20),
     "edge_kernel": Budget(epochs=4, steps_per_epoch=1),
+    # 10,000 patches in batches of 32.
+    "maxpool_fn": Budget(epochs=2, steps_per_epoch=313),
 }
 # One of each family in the fast suite; the rest in `make test-full`.
 FAST = ("lenet", "max_regression", "edge_kernel")
