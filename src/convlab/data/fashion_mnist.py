@@ -291,9 +291,11 @@ class FashionMNISTDataModule(L.LightningDataModule):
         }
 
     def _warn_if_batch_exceeds_split(self, n_train: int) -> None:
-        world_size = self.trainer.world_size if self.trainer is not None else 1
+        world_size, rank = 1, 0
+        if self.trainer is not None:
+            world_size, rank = self.trainer.world_size, self.trainer.global_rank
         per_process = n_train // world_size
-        if self.hparams.batch_size <= per_process:
+        if self.hparams.batch_size <= per_process or rank != 0:  # said once, by rank 0
             return
         shard = f", {per_process:,} per process" if world_size > 1 else ""
         log.warning(
