@@ -20,7 +20,7 @@ help: ## Show this help
 	grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
 	awk -v c="$$c" -v r="$$r" 'BEGIN {FS = ":.*?## "}; {printf "  %s%-14s%s %s\n", c, $$1, r, $$2}'
 
-install: $(INSTALLED) ## Create .venv with the locked versions (once; ~6 GB, 2-5 min; see README)
+install: $(INSTALLED) ## Create .venv with the locked versions (once; 6 GB with CUDA torch, see README)
 
 $(INSTALLED): pyproject.toml $(LOCK)
 	test -x $(VENV)/bin/python || python3 -m venv $(VENV)
