@@ -1,26 +1,41 @@
 # convlab — `make help` lists the targets.
-PYTHON ?= .venv/bin/python
 VENV ?= .venv
-# The matching torch/torchvision pair; override for another platform, e.g. TORCH_PINS="torch torchvision".
-TORCH_PINS ?= torch==2.14.1 torchvision==0.29.1
+PYTHON ?= $(VENV)/bin/python
+# The exact versions tested (`make lock` writes it; `make install` and CI install with it).
+LOCK ?= constraints.txt
+# Where torch/torchvision come from. Empty: PyPI, whose Linux x86-64 torch bundles the CUDA
+# libraries (a ~6 GB venv). CPU-only wheels, where the platform has them (README, "Install"):
+# make install TORCH_INDEX=https://download.pytorch.org/whl/cpu
+TORCH_INDEX ?=
 PYTEST_WORKERS ?= 2
+# Written after a complete install; `make train`/`make test` install first when it is missing or
+# older than pyproject.toml or the lock.
+INSTALLED := $(VENV)/.convlab-installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install train test test-full lint format tensorboard gpu-check bench study study-quick clean
+.PHONY: help install lock train test test-full lint format tensorboard gpu-check bench study study-quick clean
 
 help: ## Show this help
-	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
+	@if [ -t 1 ]; then c='\033[36m'; r='\033[0m'; else c=''; r=''; fi; \
+	grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
+	awk -v c="$$c" -v r="$$r" 'BEGIN {FS = ":.*?## "}; {printf "  %s%-14s%s %s\n", c, $$1, r, $$2}'
 
-install: ## Create .venv and install convlab with its dev tools
-	test -x $(PYTHON) || python3 -m venv $(VENV)
-	$(PYTHON) -m pip install --upgrade pip
-	$(PYTHON) -m pip install $(TORCH_PINS)
-	$(PYTHON) -m pip install -e '.[dev]'
+install: $(INSTALLED) ## Create .venv with the locked versions (once; 6 GB with CUDA torch, see README)
 
-train: ## Train D2L's LeNet on Fashion-MNIST (ARGS="..." adds overrides)
+$(INSTALLED): pyproject.toml $(LOCK)
+	test -x $(VENV)/bin/python || python3 -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(VENV)/bin/python -m pip install -c $(LOCK) $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX)) torch torchvision
+	$(VENV)/bin/python -m pip install -c $(LOCK) -e '.[dev]'
+	touch $@
+
+lock: ## Re-resolve pyproject.toml's ranges; pin every version in constraints.txt
+	$(PYTHON) scripts/lock.py --output $(LOCK)
+
+train: $(INSTALLED) ## Train D2L's LeNet on Fashion-MNIST (ARGS="..." adds overrides)
 	$(PYTHON) train.py experiment=lenet $(ARGS)
 
-test: ## Fast test suite (a few minutes on 2 cores)
+test: $(INSTALLED) ## Fast test suite (a few minutes on 2 cores)
 	$(PYTHON) -m pytest -n $(PYTEST_WORKERS) $(ARGS)
 
 test-full: ## Fast suite plus the slow real-data runs
@@ -43,7 +58,7 @@ gpu-check: ## On a CUDA machine: GPU tests, LeNet and max(a, b) on the GPU, spee
 bench: ## Speed: train.py vs a plain PyTorch loop, side by side
 	$(PYTHON) -m convlab.bench
 
-study: ## Every sweep of the study (~45 min on 2 cores) → docs/RESULTS.md; re-run resumes
+study: ## Every sweep of the study (~18 min on 2 cores) → docs/RESULTS.md; re-run resumes
 	$(PYTHON) -m convlab.study $(ARGS)
 
 study-quick: ## The study's sweeps at 1 epoch and 2 seeds (minutes) → outputs/study_quick/

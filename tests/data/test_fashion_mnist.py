@@ -1,5 +1,8 @@
 """FashionMNISTDataModule on a tiny generated fixture and on the real system copy."""
 
+import hashlib
+import logging
+
 import pytest
 import torch
 
@@ -74,7 +77,7 @@ def test_label_out_of_range_is_corrupt(fashion_fixture):
 
 
 def test_real_system_data(require_system_data, tmp_path):
-    dm = FashionMNISTDataModule(data_dir=str(tmp_path), system_dir=str(require_system_data),
+    dm = FashionMNISTDataModule(default_dir=str(tmp_path), system_dir=str(require_system_data),
                                 download=False)  # fmt: skip
     dm.prepare_data()
     dm.setup("fit")
@@ -85,3 +88,73 @@ def test_real_system_data(require_system_data, tmp_path):
     assert torch.bincount(dm.splits["test"][1]).tolist() == [1000] * 10
     mean = float(torch.cat([dm.splits["train"][0], dm.splits["val"][0]]).mean())
     assert abs(mean - 0.2860) < 1e-3
+
+
+# --- the data a run uses is the data it names (issue: no silent fallbacks) -------------------
+
+
+def test_explicit_data_dir_missing_a_file_is_an_error_naming_it(fashion_fixture):
+    (fashion_fixture / "t10k-labels-idx1-ubyte").unlink()
+    # Even with a system copy to fall back on, a folder the user named is the only place.
+    dm = FashionMNISTDataModule(data_dir=str(fashion_fixture), system_dir=str(fashion_fixture),
+                                download=False)  # fmt: skip
+    with pytest.raises(DataNotFoundError) as error:
+        dm.prepare_data()
+    message = str(error.value)
+    assert f"data.data_dir={fashion_fixture} (set explicitly)" in message
+    assert "missing t10k-labels-idx1-ubyte[.gz]" in message
+    assert "train-images" not in message.splitlines()[1]  # only what is missing is named
+    assert len(message.splitlines()) <= 5
+
+
+def test_misspelled_data_dir_is_an_error_not_a_fallback(tmp_path, fashion_fixture):
+    typo = tmp_path / "fashon"
+    dm = FashionMNISTDataModule(data_dir=str(typo), default_dir=str(fashion_fixture),
+                                system_dir=str(fashion_fixture), download=True)  # fmt: skip
+    with pytest.raises(DataNotFoundError, match=r"fashon \(set explicitly\): no such folder"):
+        dm.prepare_data()
+    assert not typo.exists()  # nothing downloaded into a misspelled folder
+
+
+def test_default_look_up_says_its_fallback_in_one_line(tmp_path, fashion_fixture, caplog):
+    dm = FashionMNISTDataModule(
+        default_dir=str(tmp_path / "empty"),
+        system_dir=str(fashion_fixture),
+        download=False,
+        val_size=100,
+    )
+    with caplog.at_level(logging.INFO, logger="convlab.data.fashion_mnist"):
+        dm.prepare_data()
+        dm.setup("fit")
+    notices = [r.getMessage() for r in caplog.records if "system copy" in r.getMessage()]
+    assert notices == [f"Fashion-MNIST: using the system copy {fashion_fixture} "
+                       f"(nothing in {tmp_path / 'empty'})"]  # fmt: skip
+    assert dm.record_extras()["data"]["source"] == "system"
+
+
+def test_record_extras_names_the_files_and_their_checksums(fashion_fixture):
+    dm = _module(fashion_fixture)
+    dm.prepare_data()
+    dm.setup("fit")
+    extras = dm.record_extras()["data"]
+    assert extras["dir"] == str(fashion_fixture.resolve())
+    assert extras["source"] == "data_dir"
+    assert set(extras["files"]) == {
+        "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte",
+        "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte",
+    }  # fmt: skip
+    labels = (fashion_fixture / "t10k-labels-idx1-ubyte").read_bytes()
+    assert extras["files"]["t10k-labels-idx1-ubyte"] == hashlib.sha256(labels).hexdigest()[:16]
+
+
+def test_batch_larger_than_the_training_split_is_a_warning(fashion_fixture, caplog):
+    dm = _module(fashion_fixture, batch_size=7000)
+    with caplog.at_level(logging.WARNING, logger="convlab.data.fashion_mnist"):
+        dm.setup("fit")
+    (message,) = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert message.startswith("data.batch_size=7000 is larger than the training split (500 ")
+    assert "data.batch_size=500 or less" in message
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="convlab.data.fashion_mnist"):
+        _module(fashion_fixture, batch_size=500).setup("fit")
+    assert not caplog.records

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +37,11 @@ class FashionMNISTFiles:
     train_labels: Path
     test_images: Path
     test_labels: Path
+    # Where they were found: "data_dir", "system" (the system copy) or "download".
+    source: str = "data_dir"
+
+    def paths(self) -> dict[str, Path]:
+        return {key: getattr(self, key) for key in FILES}
 
 
 def _find_in(directory: Path) -> FashionMNISTFiles | None:
@@ -64,10 +70,70 @@ def _download(directory: Path) -> FashionMNISTFiles | None:
     return _find_in(directory)
 
 
+def _missing(directory: Path) -> str:
+    """What ``directory`` lacks, in a few words."""
+    if not directory.exists():
+        return "no such folder"
+    if not directory.is_dir():
+        return "not a folder"
+    absent = [
+        stem
+        for stem in FILES.values()
+        if not (directory / stem).is_file() and not (directory / f"{stem}.gz").is_file()
+    ]
+    return "missing " + ", ".join(f"{stem}[.gz]" for stem in absent)
+
+
+_NOTICES: set[str] = set()
+
+
+def _notice(message: str) -> None:
+    """Say it once per process (prepare_data and setup both look the files up)."""
+    if message not in _NOTICES:
+        _NOTICES.add(message)
+        log.info(message)
+
+
+def _locate_explicit(data_dir: Path, download: bool) -> FashionMNISTFiles:
+    """A folder the user named: the data is there (or downloaded into it), or it is an error."""
+    found = _find_in(data_dir)
+    if found:
+        return found
+    problem = _missing(data_dir)
+    if not data_dir.is_dir():
+        attempt = "  2. torchvision download into it: not tried (create the folder first)"
+    elif download:
+        _notice(f"Fashion-MNIST: downloading into data.data_dir={data_dir}")
+        found = _download(data_dir)
+        if found:
+            return FashionMNISTFiles(**found.paths(), source="download")
+        attempt = "  2. torchvision download into it: failed (no internet?)"
+    else:
+        attempt = "  2. torchvision download into it: disabled (data.download=false)"
+    raise DataNotFoundError(
+        "Fashion-MNIST not found. Tried:\n"
+        f"  1. data.data_dir={data_dir} (set explicitly): {problem}\n{attempt}\n"
+        "A data_dir you set is the only place looked in (never a silent fallback): fix the "
+        "path, or drop the override to use the default look-up (data/fashion_mnist, then "
+        f"the system copy {SYSTEM_DIR})."
+    )
+
+
 def locate_fashion_mnist(
-    data_dir: str | Path | None, system_dir: str | Path | None = SYSTEM_DIR, download: bool = True
+    data_dir: str | Path | None,
+    system_dir: str | Path | None = SYSTEM_DIR,
+    download: bool = True,
+    *,
+    explicit: bool = False,
 ) -> FashionMNISTFiles:
-    """Find the IDX files: ``data_dir``, then the system copy, then torchvision's downloader."""
+    """Find the IDX files: ``data_dir``, then the system copy, then torchvision's downloader.
+
+    ``explicit=True`` (the user named ``data_dir``): only ``data_dir`` and a download into it;
+    anything else is an error naming the folder and what it lacks. Otherwise a fallback to the
+    system copy or a download is said in one log line.
+    """
+    if explicit and data_dir:
+        return _locate_explicit(Path(data_dir), download)
     tried = []
     if data_dir:
         found = _find_in(Path(data_dir))
@@ -79,7 +145,9 @@ def locate_fashion_mnist(
     if system_dir:
         found = _find_in(Path(system_dir))
         if found:
-            return found
+            where = f"nothing in {data_dir}" if data_dir else "data.data_dir not set"
+            _notice(f"Fashion-MNIST: using the system copy {system_dir} ({where})")
+            return FashionMNISTFiles(**found.paths(), source="system")
         tried.append(
             f"  2. system copy {system_dir}: not installed "
             "(Debian/Ubuntu: apt-get install dataset-fashion-mnist)"
@@ -87,9 +155,10 @@ def locate_fashion_mnist(
     else:
         tried.append("  2. system copy: disabled (data.system_dir=null)")
     if download and data_dir:
+        _notice(f"Fashion-MNIST: downloading into {data_dir}")
         found = _download(Path(data_dir))
         if found:
-            return found
+            return FashionMNISTFiles(**found.paths(), source="download")
         tried.append("  3. torchvision download into data.data_dir: failed (no internet?)")
     else:
         tried.append("  3. torchvision download: disabled (data.download=false)")
@@ -101,12 +170,29 @@ def locate_fashion_mnist(
     )
 
 
+_DIGESTS: dict[tuple, str] = {}
+
+
+def file_digest(path: Path, length: int = 16) -> str:
+    """The first ``length`` hex digits of the file's SHA-256 (of the bytes as stored, so a
+    ``.gz`` file is hashed compressed); computed once per file and process."""
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+    if key not in _DIGESTS:
+        digest = hashlib.sha256()
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        _DIGESTS[key] = digest.hexdigest()
+    return _DIGESTS[key][:length]
+
+
 _DECODED: dict[tuple, tuple[torch.Tensor, ...]] = {}
 
 
 def load_fashion_mnist(files: FashionMNISTFiles) -> tuple[torch.Tensor, ...]:
     """Decode and validate; cached per process so a sweep decodes the files once."""
-    key = tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in vars(files).values())
+    key = tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in files.paths().values())
     if key not in _DECODED:
         train_x = read_idx(files.train_images, expected_ndim=3)
         train_y = read_idx(files.train_labels, expected_ndim=1)
@@ -138,6 +224,11 @@ class FashionMNISTDataModule(L.LightningDataModule):
 
     Images become ``float32`` in [0, 1] (or standardised with ``normalize``) of shape
     ``(N, 1, 28, 28)`` once, in ``setup``; batches are slices of those tensors.
+
+    ``data_dir`` set: the files must be there (or be downloaded into it), or it is an error
+    naming the folder. ``data_dir`` unset: ``default_dir``, then the system copy ``system_dir``,
+    then a download into ``default_dir``; a fallback is said in one log line.
+    ``record_extras()`` names the files used and their checksums (for ``metrics.json``).
     """
 
     class_names = CLASS_NAMES
@@ -146,6 +237,7 @@ class FashionMNISTDataModule(L.LightningDataModule):
     def __init__(
         self,
         data_dir: str | None = None,
+        default_dir: str | None = None,
         system_dir: str | None = SYSTEM_DIR,
         download: bool = True,
         batch_size: int = 256,
@@ -161,11 +253,17 @@ class FashionMNISTDataModule(L.LightningDataModule):
         self.files: FashionMNISTFiles | None = None
         self.splits: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
 
+    def locate(self, download: bool | None = None) -> FashionMNISTFiles:
+        """The four files this module reads (see the class docstring for the look-up)."""
+        hp = self.hparams
+        download = hp.download if download is None else download
+        if hp.data_dir:
+            return locate_fashion_mnist(hp.data_dir, None, download, explicit=True)
+        return locate_fashion_mnist(hp.default_dir, hp.system_dir, download)
+
     def prepare_data(self) -> None:
         """Locate and validate the files (no state kept: may run on one process only)."""
-        files = locate_fashion_mnist(
-            self.hparams.data_dir, self.hparams.system_dir, self.hparams.download
-        )
+        files = self.locate()
         train_x, _, _, _ = load_fashion_mnist(files)
         if not 0 < self.hparams.val_size < train_x.shape[0]:
             raise CorruptDataError(
@@ -176,13 +274,12 @@ class FashionMNISTDataModule(L.LightningDataModule):
     def setup(self, stage: str | None = None) -> None:
         if self.splits:
             return
-        self.files = locate_fashion_mnist(
-            self.hparams.data_dir, self.hparams.system_dir, download=False
-        )
+        self.files = self.locate(download=False)
         train_x, train_y, test_x, test_y = load_fashion_mnist(self.files)
         generator = torch.Generator().manual_seed(self.hparams.split_seed)
         order = torch.randperm(train_x.shape[0], generator=generator)
         val_idx, train_idx = order[: self.hparams.val_size], order[self.hparams.val_size :]
+        self._warn_if_batch_exceeds_split(len(train_idx))
         device = torch.device(self.hparams.device)
         self.splits = {
             "train": (
@@ -191,6 +288,32 @@ class FashionMNISTDataModule(L.LightningDataModule):
             ),
             "val": (self._images(train_x[val_idx], device), train_y[val_idx].long().to(device)),
             "test": (self._images(test_x, device), test_y.long().to(device)),
+        }
+
+    def _warn_if_batch_exceeds_split(self, n_train: int) -> None:
+        world_size, rank = 1, 0
+        if self.trainer is not None:
+            world_size, rank = self.trainer.world_size, self.trainer.global_rank
+        per_process = n_train // world_size
+        if self.hparams.batch_size <= per_process or rank != 0:  # said once, by rank 0
+            return
+        shard = f", {per_process:,} per process" if world_size > 1 else ""
+        log.warning(
+            "data.batch_size=%d is larger than the training split (%s images%s): every epoch "
+            "is one step on the whole split. Use data.batch_size=%d or less.",
+            self.hparams.batch_size, f"{n_train:,}", shard, per_process,
+        )  # fmt: skip
+
+    def record_extras(self) -> dict:
+        """The files this run read, for ``metrics.json``: folder, how they were found, and the
+        first 16 hex digits of each file's SHA-256 (hashed once per process)."""
+        files = self.files or self.locate(download=False)
+        return {
+            "data": {
+                "dir": str(files.train_images.parent.resolve()),
+                "source": files.source,
+                "files": {path.name: file_digest(path) for path in files.paths().values()},
+            }
         }
 
     def _images(self, images: torch.Tensor, device: torch.device) -> torch.Tensor:

@@ -20,6 +20,7 @@ from typing import Any
 
 from convlab.errors import ConvlabError
 from convlab.runner.job import EXIT_USER_ERROR
+from convlab.runner.quiet import quiet_console
 from convlab.runner.resolvers import register_resolvers
 from convlab.runner.resume import expand_resume
 
@@ -85,6 +86,7 @@ def _composition_errors(config_name: str) -> Iterator[None]:
 
 def launch(main: Callable[[], Any], config_name: str) -> None:
     """Run a ``@hydra.main`` function: ``resume=`` expanded, composition errors in one line."""
+    quiet_console()
     register_resolvers()
     try:
         expanded = expand_resume_argument(sys.argv[1:])

@@ -25,6 +25,7 @@ from convlab.runner.build import (
     build_task,
     build_trainer,
 )
+from convlab.runner.check.checkpoint import checkpoint_mismatch
 from convlab.runner.job import RunInterrupted
 from convlab.runner.progress import RunProgress, progress_counts
 from convlab.runner.record import RunRecord
@@ -114,6 +115,8 @@ def evaluate(cfg: DictConfig) -> RunRecord:
     ckpt_path = Path(cfg.ckpt_path)
     if not ckpt_path.is_file():
         raise ConvlabError(f"ckpt_path={ckpt_path}: no such checkpoint file")
+    if problem := checkpoint_mismatch(cfg, ckpt_path):
+        raise ConvlabError(problem)
     datamodule = build_datamodule(cfg)
     if cfg.get("seed") is not None:
         L.seed_everything(cfg.seed, workers=True)

@@ -7,6 +7,7 @@ from typing import Any
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from convlab.errors import ConvlabError
+from convlab.runner.check.environment import environment_problems
 from convlab.runner.check.rules import pair_violations, violation
 from convlab.runner.check.signature import accepts
 from convlab.runner.check.suggest import unknown_key
@@ -136,6 +137,7 @@ def find_problems(cfg: DictConfig) -> list[str]:
             requirement = violation(str(key), value)
             if requirement:
                 problems.append(f"{key}={show(value)}: must be {requirement}.")
+    problems += environment_problems(cfg)  # the machine and the budget (CUDA, cores, epochs)
     return list(dict.fromkeys(problems))
 
 

@@ -1,0 +1,121 @@
+"""Configs that are valid key by key but cannot run as meant on this machine or budget are
+refused through the real entry point, with one line each, before any folder is made."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from convlab.runner.check.environment import available_cores, environment_problems
+from tests.conftest import ROOT, compose_config
+
+# Each case: train.py arguments, and what the one error line must say.
+CASES = {
+    "gpu trainer without cuda": (
+        ["trainer=gpu"],
+        "error: trainer.accelerator=gpu: no CUDA device visible",
+    ),
+    "cuda data without cuda": (
+        ["data.device=cuda"],
+        "error: data.device=cuda: no CUDA device visible",
+    ),
+    "more cpu processes than cores": (
+        ["trainer=cpu", "trainer.devices={too_many}"],
+        "error: trainer.devices={too_many}: {too_many} CPU processes on {cores} cores. Each "
+        "process trains on its own 1/{too_many} of every epoch",
+    ),
+    "endless epochs with a cosine schedule": (
+        ["experiment=max_regression", "trainer.max_epochs=-1"],
+        "error: scheduler.T_max=${{trainer.max_epochs}} needs a finite training budget, but "
+        "trainer.max_epochs=-1 (no limit)",
+    ),
+    "endless epochs in one job of a sweep": (
+        ["-m", "experiment=max_regression", "trainer.max_epochs=2,-1"],
+        "error: scheduler.T_max=${{trainer.max_epochs}} needs a finite training budget",
+    ),
+}
+
+
+def _fill(text: str) -> str:
+    cores = available_cores()
+    return text.format(too_many=cores + 1, cores=cores)
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory) -> dict[str, dict]:
+    """Every case through train.py in one interpreter (tests/cli_batch.py), CUDA hidden."""
+    root = tmp_path_factory.mktemp("environment")
+    cases = []
+    for name, (args, _) in CASES.items():
+        folders = [f"hydra.run.dir={root}/{name}/run", f"hydra.sweep.dir={root}/{name}/sweep"]
+        cases.append(("train.py", [*map(_fill, args), *folders]))
+    (root / "cases.json").write_text(json.dumps(cases))
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "tests" / "cli_batch.py"), str(root / "cases.json")],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+        env={**os.environ, "CUDA_VISIBLE_DEVICES": ""},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    outcome = dict(zip(CASES, json.loads(done.stdout), strict=True))
+    for name in CASES:
+        outcome[name]["made"] = (root / name).exists()
+    return outcome
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_refused_before_anything_is_made(name, results):
+    result = results[name]
+    assert result["code"] == 2, result
+    errors = [line for line in result["stderr"].splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1, result["stderr"]
+    assert errors[0].startswith(_fill(CASES[name][1])), errors[0]
+    assert "Traceback" not in result["stderr"]
+    assert not result["made"]  # no run or sweep folder
+
+
+def test_the_cases_that_fit_pass(tmp_path):
+    cores = available_cores()
+    fits = compose_config(["trainer=cpu", f"trainer.devices={cores}"], tmp_path)
+    assert environment_problems(fits) == []
+    budget = compose_config(["experiment=max_regression", "trainer.max_epochs=3"], tmp_path)
+    assert environment_problems(budget) == []
+    # -1 stays allowed where nothing reads the budget (LeNet has no schedule).
+    endless = compose_config(["experiment=lenet", "trainer.max_epochs=-1"], tmp_path)
+    assert environment_problems(endless) == []
+
+
+def test_a_schedule_length_given_directly_must_be_positive(tmp_path):
+    cfg = compose_config(["experiment=max_regression", "scheduler.T_max=0"], tmp_path)
+    assert environment_problems(cfg) == [
+        "scheduler.T_max=0: the schedule's length must be a positive number."
+    ]
+
+
+def test_machine_checks_wait_for_the_slurm_job(tmp_path, monkeypatch):
+    """On the login node that submits to SLURM there is no GPU; the job's node has one."""
+    monkeypatch.delenv("SLURM_JOB_ID", raising=False)
+    cfg = compose_config(["hydra/launcher=slurm", "trainer=gpu"], tmp_path)
+    monkeypatch.setattr("convlab.runner.check.environment.cuda_devices", lambda: 0)
+    assert environment_problems(cfg) == []
+    monkeypatch.setenv("SLURM_JOB_ID", "42")
+    (problem,) = environment_problems(cfg)
+    assert problem.startswith("trainer.accelerator=gpu: no CUDA device visible")
+
+
+def test_devices_beyond_the_visible_gpus(tmp_path, monkeypatch):
+    monkeypatch.setattr("convlab.runner.check.environment.cuda_devices", lambda: 1)
+    cfg = compose_config(["trainer=ddp", "trainer.devices=4"], tmp_path)
+    assert environment_problems(cfg) == [
+        "trainer.devices=4: only 1 CUDA device(s) visible. Use trainer.devices=1 or fewer."
+    ]
+
+
+def test_checks_read_no_unresolvable_values(tmp_path: Path):
+    """``paths.output_dir`` (${hydra:...}) and ``???`` values do not trip the checks."""
+    cfg = compose_config(["trainer.devices=1"], tmp_path, config_name="eval")
+    assert environment_problems(cfg) == []
