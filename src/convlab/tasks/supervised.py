@@ -22,9 +22,12 @@ class SupervisedTask(L.LightningModule):
     ``optimizer`` (and ``scheduler``) are Hydra ``_partial_`` factories called in
     ``configure_optimizers``.
 
+    Tags: ``{split}/loss`` and the collection's metrics once per epoch (``train/loss`` is the
+    epoch's mean, for every task), and ``train/batch_loss`` per logged training step.
+
     ``log_train_steps = False`` (a subclass or instance attribute) keeps each training batch's
     outputs and scores the epoch once at its end: the same epoch metrics and ``train/loss``
-    (mean over samples), no ``train/loss_step`` curve. At batch size 1 a ``self.log`` and a
+    (mean over samples), no ``train/batch_loss`` curve. At batch size 1 a ``self.log`` and a
     metric update per step cost more than the step itself.
     """
 
@@ -80,11 +83,12 @@ class SupervisedTask(L.LightningModule):
             return loss
         with torch.no_grad():
             self.update_metrics(split, output.detach(), target)
-        on_step = split == "train"
         self.log(
-            f"{split}/loss", loss.detach(), on_step=on_step, on_epoch=True,
+            f"{split}/loss", loss.detach(), on_step=False, on_epoch=True,
             prog_bar=True, batch_size=x.shape[0], sync_dist=True,
         )  # fmt: skip
+        if split == "train":  # the per-step curve, named apart from the epoch's train/loss
+            self.log("train/batch_loss", loss.detach(), on_step=True, on_epoch=False, prog_bar=True)
         return loss
 
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
