@@ -118,7 +118,7 @@ def test_hparams_tab_in_a_browser(sweep: Path, tmp_path: Path):
             [_chromium(), "--headless", "--no-sandbox", "--disable-gpu",
              "--disable-background-networking", "--disable-component-update", "--disable-sync",
              "--no-first-run", f"--user-data-dir={tmp_path / 'chromium'}", "--hide-scrollbars",
-             "--window-size=1400,560", "--virtual-time-budget=20000",
+             "--window-size=2400,440", "--virtual-time-budget=20000",
              f"--screenshot={screenshot}", f"{base}/#hparams"],
             capture_output=True, text=True, timeout=120,
         )  # fmt: skip

@@ -27,7 +27,8 @@ def confusion_figure(counts: torch.Tensor, labels: list[str]) -> Figure:
     shares = counts.float() / counts.sum(dim=1, keepdim=True).clamp_min(1)
     accuracy = counts.diag().sum().item() / max(counts.sum().item(), 1)
     n = len(labels)
-    cell_font = 9 if n <= 10 else max(5, 90 // n)
+    digits = len(str(int(counts.max()))) if counts.numel() else 1
+    cell_font = (9 if digits < 4 else 7) if n <= 10 else max(5, 90 // n)
     figure = Figure(figsize=(4.4, 4.4), dpi=100, layout="constrained")
     ax = figure.subplots()
     image = ax.imshow(shares.numpy(), cmap="Blues", vmin=0, vmax=1)
