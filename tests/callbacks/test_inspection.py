@@ -1,5 +1,7 @@
 """The TensorBoard inspection callbacks and the HParams flattening, on hand-made inputs."""
 
+import numpy as np
+import pytest
 import torch
 from omegaconf import OmegaConf
 from torch import nn
@@ -9,7 +11,7 @@ from convlab.callbacks.confusion_matrix import (
     confusion_figure,
     confusion_markdown,
 )
-from convlab.callbacks.conv_filters import filter_grid, first_conv
+from convlab.callbacks.conv_filters import filter_figure, filter_grid, first_conv
 from convlab.callbacks.hparams import flatten_hparams, session_start_summary
 from convlab.callbacks.misclassified import Misclassified
 from convlab.callbacks.tb_writer import figure_to_chw
@@ -32,19 +34,28 @@ def test_confusion_figure_renders_to_rgb():
     assert image.shape[0] == 3 and image.shape[1] > 100 and image.shape[2] > 100
 
 
-def test_filter_grid_has_one_tile_per_kernel_and_zero_is_neutral():
+def test_filter_grid_has_one_tile_per_kernel_on_one_symmetric_scale():
     net = LeNet()
     conv = first_conv(net)
     assert conv is net.features[0]
-    grid = filter_grid(conv.weight, scale=4)
-    # 6 kernels of 5x5, upsampled 4x, in one row with 2-pixel padding around each tile.
-    assert grid.shape == (3, 2 + 20 + 2, 2 + 6 * (20 + 2))
-    zero = torch.zeros(1, 1, 1, 2)
-    zero[0, 0, 0, 0] = 1.0  # +max and 0 in one kernel: 0 maps to the map's middle (light)
-    tile = filter_grid(zero, scale=1)  # a single tile comes back without padding
-    assert tile.shape == (3, 1, 2)
-    assert tile[:, 0, 1].min() > 0.9  # the 0 weight is near white in RdBu
-    assert tile[0, 0, 0] > 2 * tile[2, 0, 0]  # the positive weight is red, not blue
+    grid, limit = filter_grid(conv.weight)
+    # 6 kernels of 5x5 in one row, one blank (NaN) column between neighbours.
+    assert grid.shape == (5, 6 * 5 + 5)
+    assert np.isnan(grid[:, 5]).all() and not np.isnan(grid[:, :5]).any()
+    assert limit == pytest.approx(conv.weight.abs().max().item())
+    image = figure_to_chw(filter_figure(conv.weight))
+    assert image.shape[0] == 3 and 400 <= image.shape[2] <= 480  # card-sized, colour bar in it
+
+
+def test_filter_figure_puts_zero_at_white_and_positive_in_red():
+    weight = torch.zeros(1, 1, 1, 2)
+    weight[0, 0, 0, 0] = 1.0
+    figure = filter_figure(weight)
+    image = figure.axes[0].get_images()[0]
+    assert image.get_clim() == (-1.0, 1.0)  # symmetric: 0 is the map's (white) middle
+    red, white = image.to_rgba(np.array([1.0, 0.0]))
+    assert red[0] > 2 * red[2] and min(white[:3]) > 0.9
+    assert len(figure.axes) == 2  # the image and its colour bar
 
 
 def test_first_conv_is_none_without_convolutions():
@@ -84,7 +95,7 @@ def test_flatten_hparams_gives_override_paths_and_skips_paths_and_logging():
     flat = flatten_hparams(cfg)
     assert flat == {
         "data.batch_size": 256,
-        "data.shuffle_seed": "null",
+        "data.shuffle_seed": None,
         "model.kernel_size": "[1, 2]",
         "optimizer._target_": "torch.optim.SGD",
         "optimizer.lr": 0.9,

@@ -6,13 +6,6 @@ scalar series and the run's HParams session over its HTTP data API, and stops th
 
 from __future__ import annotations
 
-import json
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -20,10 +13,10 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 from convlab.runner.record import read_record
 from convlab.runner.run import train
+from tests.callbacks.tb_server import get_json, session_groups, tensorboard
 from tests.conftest import compose_config, make_fashion_fixture, run_script
 
-RUN = "run/tensorboard"  # the run's name as TensorBoard lists it under the log dir
-ALL_STATUSES = ["STATUS_UNKNOWN", "STATUS_SUCCESS", "STATUS_FAILURE", "STATUS_RUNNING"]
+RUN = "run"  # the run's name as TensorBoard lists it: its folder, events straight in it
 
 
 @pytest.fixture(scope="module")
@@ -58,79 +51,34 @@ def test_image_run_writes_filters_confusion_matrix_and_mistakes(image_run: Path)
     assert {"perf/epoch_time_s", "perf/train_examples_per_s"} <= set(events.Tags()["scalars"])
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _get(url: str, body: dict | None = None, timeout: float = 10):
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=timeout) as response:
-        return json.loads(response.read())
-
-
 @pytest.fixture
 def tensorboard_server(image_run: Path):
-    """A TensorBoard process on 127.0.0.1; yields its base URL once it lists the run."""
-    for _ in range(3):  # the free port may be taken between probing and binding
-        port = _free_port()
-        process = subprocess.Popen(
-            [sys.executable, "-m", "tensorboard.main", "--logdir", str(image_run),
-             "--host", "127.0.0.1", "--port", str(port), "--load_fast", "false",
-             "--reload_interval", "1"],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        )  # fmt: skip
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 90
-        while process.poll() is None and time.monotonic() < deadline:
-            try:
-                if RUN in _get(f"{base}/data/runs", timeout=2):
-                    break
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
-            time.sleep(0.5)
-        if process.poll() is None:
-            break
-    else:
-        pytest.fail(f"tensorboard did not start: {process.stdout.read()[-2000:]}")
-    try:
+    with tensorboard(image_run) as base:
         yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-    assert process.returncode is not None  # stopped, not left running
 
 
 def test_tensorboard_serves_scalars_and_hparams(image_run: Path, tensorboard_server: str):
     record = read_record(image_run / "run")
-    scalars = _get(
+    scalars = get_json(
         f"{tensorboard_server}/data/plugin/scalars/scalars?run={RUN}&tag=val/acc"
     )  # [[wall_time, step, value], ...], one point per epoch
     steps = [step for _, step, _ in scalars]
     assert len(steps) == 2 and steps[0] < steps[1] < record["steps"]
     assert scalars[-1][2] == pytest.approx(record["metrics"]["val/acc"])
 
-    experiment = _get(f"{tensorboard_server}/data/plugin/hparams/experiment", {})
+    experiment = get_json(f"{tensorboard_server}/data/plugin/hparams/experiment", {})
+    # A single run varies nothing: the columns are the short fixed set and the final metrics.
     hparam_names = {info["name"] for info in experiment["hparamInfos"]}
-    assert {"optimizer.lr", "data.batch_size", "model.activation", "seed"} <= hparam_names
-    assert not any(name.startswith(("paths.", "callbacks.")) for name in hparam_names)
-    metric_names = {info["name"]["tag"] for info in experiment["metricInfos"]}
-    assert {"val/acc", "test/acc"} <= metric_names
+    assert hparam_names == {"model", "optimizer", "optimizer.lr", "data.batch_size", "seed"}
+    metric_names = [info["name"]["tag"] for info in experiment["metricInfos"]]
+    assert metric_names == ["val/acc", "test/acc", "val/loss", "test/loss", "train/loss"]
 
-    groups = _get(
-        f"{tensorboard_server}/data/plugin/hparams/session_groups",
-        {"allowedStatuses": ALL_STATUSES, "startIndex": 0, "sliceSize": 10},
-    )["sessionGroups"]
+    groups = session_groups(tensorboard_server)
     assert len(groups) == 1
     session = groups[0]
     assert session["hparams"]["optimizer.lr"] == pytest.approx(0.003)
-    assert session["hparams"]["model.activation"] == "relu"
+    assert session["hparams"]["model"] == "lenet"
+    assert session["hparams"]["data.batch_size"] == "60"
     assert session["sessions"][0]["status"] == "STATUS_SUCCESS"
     metrics = {value["name"]["tag"]: value["value"] for value in session["metricValues"]}
     assert metrics["test/acc"] == pytest.approx(record["metrics"]["test/acc"])

@@ -19,24 +19,32 @@ def confusion_counts(targets: torch.Tensor, predictions: torch.Tensor, num_class
 def confusion_figure(counts: torch.Tensor, labels: list[str]) -> Figure:
     """Rows are true classes, columns predictions; colour is the row's share (recall), the
     number in each cell the count, so rare classes are as readable as frequent ones.
+
+    Drawn at 440 px wide with 9-10 pt text: TensorBoard shows an image at its card's width
+    (about 335-500 px), so a larger figure would be shrunk until its numbers blur.
     """
     counts = counts.cpu()
     shares = counts.float() / counts.sum(dim=1, keepdim=True).clamp_min(1)
     accuracy = counts.diag().sum().item() / max(counts.sum().item(), 1)
-    size = 1.5 + 0.55 * len(labels)
-    figure = Figure(figsize=(size, size), layout="constrained")
+    n = len(labels)
+    digits = len(str(int(counts.max()))) if counts.numel() else 1
+    cell_font = (9 if digits < 4 else 7) if n <= 10 else max(5, 90 // n)
+    figure = Figure(figsize=(4.4, 4.4), dpi=100, layout="constrained")
     ax = figure.subplots()
-    ax.imshow(shares.numpy(), cmap="Blues", vmin=0, vmax=1)
-    for row in range(len(labels)):
-        for col in range(len(labels)):
+    image = ax.imshow(shares.numpy(), cmap="Blues", vmin=0, vmax=1)
+    for row in range(n):
+        for col in range(n):
             colour = "white" if shares[row, col] > 0.5 else "black"
-            ax.text(col, row, int(counts[row, col]), ha="center", va="center", fontsize=7,
-                    color=colour)  # fmt: skip
-    ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right", fontsize=8)
-    ax.set_yticks(range(len(labels)), labels, fontsize=8)
-    ax.set_xlabel("predicted")
-    ax.set_ylabel("true")
-    ax.set_title(f"test confusion matrix (accuracy {accuracy:.3f})", fontsize=9)
+            ax.text(col, row, int(counts[row, col]), ha="center", va="center",
+                    fontsize=cell_font, color=colour)  # fmt: skip
+    ax.set_xticks(range(n), labels, rotation=45, ha="right", rotation_mode="anchor", fontsize=9)
+    ax.set_yticks(range(n), labels, fontsize=9)
+    ax.set_xlabel("predicted", fontsize=10)
+    ax.set_ylabel("true", fontsize=10)
+    ax.set_title(f"test accuracy {accuracy:.3f}", fontsize=10)
+    colorbar = figure.colorbar(image, ax=ax, shrink=0.8, pad=0.02)
+    colorbar.set_label("share of the true class", fontsize=9)
+    colorbar.ax.tick_params(labelsize=8)
     return figure
 
 

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import logging
+import math
 
 import lightning as L
+import numpy as np
 import torch
 from lightning.pytorch.callbacks import Callback
 from matplotlib import colormaps
+from matplotlib.figure import Figure
 from torch import nn
-from torch.nn import functional as F
-from torchvision.utils import make_grid
 
-from convlab.callbacks.tb_writer import tensorboard_writer
+from convlab.callbacks.tb_writer import figure_to_chw, tensorboard_writer
 
 log = logging.getLogger(__name__)
 
@@ -22,34 +23,59 @@ def first_conv(module: nn.Module) -> nn.Conv2d | None:
     return next((m for m in module.modules() if isinstance(m, nn.Conv2d)), None)
 
 
-def filter_grid(weight: torch.Tensor, scale: int = 8, max_tiles: int = 64) -> torch.Tensor:
-    """``(out, in, kh, kw)`` kernels → ``(3, H, W)`` float image, one tile per (out, in) pair.
+def filter_grid(weight: torch.Tensor, max_tiles: int = 64) -> tuple[np.ndarray, float]:
+    """``(out, in, kh, kw)`` kernels → one ``(H, W)`` array of tiles (NaN between them) and the
+    largest magnitude shown.
 
-    Each tile is divided by its own largest magnitude and coloured with a diverging map, so 0 is
-    the same neutral colour in every tile and the sign of each weight is visible; a plain
-    min-max scaling would put 0 at a different grey in each tile. Rows are output channels.
+    One tile per (out, in) pair, rows of ``in`` tiles (at least 8 wide for a one-channel
+    input, as LeNet's first layer). All tiles share one symmetric scale, so 0 is the same
+    neutral colour everywhere and a colour bar can read in weight units.
     """
+    _, in_channels, kh, kw = weight.shape
+    tiles = weight.detach().float().cpu().reshape(-1, kh, kw)[:max_tiles].numpy()
+    columns = in_channels if in_channels > 1 else min(len(tiles), 8)
+    rows = math.ceil(len(tiles) / columns)
+    gap = 1
+    grid = np.full((rows * (kh + gap) - gap, columns * (kw + gap) - gap), np.nan)
+    for index, tile in enumerate(tiles):
+        row, col = divmod(index, columns)
+        grid[row * (kh + gap) : row * (kh + gap) + kh, col * (kw + gap) : col * (kw + gap) + kw] = (
+            tile
+        )
+    limit = float(np.abs(tiles).max()) if tiles.size else 0.0
+    return grid, max(limit, 1e-12)
+
+
+def filter_figure(weight: torch.Tensor, max_tiles: int = 64) -> Figure:
+    """The kernels in red (positive) and blue (negative) with a colour bar in weight units."""
+    grid, limit = filter_grid(weight, max_tiles)
     out_channels, in_channels, kh, kw = weight.shape
-    tiles = weight.detach().float().cpu().reshape(-1, kh, kw)[:max_tiles]
-    limit = tiles.abs().amax(dim=(1, 2), keepdim=True).clamp_min(1e-12)
-    unit = (tiles / limit + 1) / 2  # [-1, 1] → [0, 1]
-    rgb = torch.from_numpy(colormaps["RdBu_r"](unit.numpy())[..., :3]).float()
-    rgb = rgb.permute(0, 3, 1, 2)  # (tiles, 3, kh, kw)
-    # Nearest-neighbour upsampling keeps each weight a crisp square at readable size.
-    rgb = F.interpolate(rgb, scale_factor=scale, mode="nearest")
-    return make_grid(rgb, nrow=max(in_channels, min(out_channels, 8)), padding=2, pad_value=1.0)
+    height, width = grid.shape
+    figure = Figure(figsize=(4.4, max(1.6, 3.6 * height / width + 0.7)), dpi=100,
+                    layout="constrained")  # fmt: skip
+    ax = figure.subplots()
+    cmap = colormaps["RdBu_r"].with_extremes(bad="white")
+    image = ax.imshow(grid, cmap=cmap, vmin=-limit, vmax=limit, interpolation="nearest")
+    ax.set_axis_off()
+    shown = min(out_channels * in_channels, max_tiles)
+    ax.set_title(f"{shown} kernels {kh}×{kw} (out × in channels {out_channels}×{in_channels})",
+                 fontsize=9)  # fmt: skip
+    colorbar = figure.colorbar(image, ax=ax, shrink=0.9, pad=0.02)
+    colorbar.set_label("weight", fontsize=9)
+    colorbar.ax.tick_params(labelsize=8)
+    return figure
 
 
 class ConvFilters(Callback):
     """Log the first ``Conv2d``'s kernels as ``filters/first_conv`` before training and every
-    ``every_n_epochs`` epochs (red positive, blue negative, each tile scaled to its own range).
+    ``every_n_epochs`` epochs (red positive, blue negative, one scale for all, with its colour
+    bar).
     """
 
-    def __init__(self, every_n_epochs: int = 1, scale: int = 12, max_tiles: int = 64) -> None:
+    def __init__(self, every_n_epochs: int = 1, max_tiles: int = 64) -> None:
         if every_n_epochs < 1:
             raise ValueError(f"every_n_epochs must be >= 1, got {every_n_epochs}")
         self.every_n_epochs = every_n_epochs
-        self.scale = scale
         self.max_tiles = max_tiles
 
     def _log(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
@@ -60,8 +86,8 @@ class ConvFilters(Callback):
         if conv is None:
             log.info("conv_filters: the model has no Conv2d; nothing to draw")
             return
-        grid = filter_grid(conv.weight, scale=self.scale, max_tiles=self.max_tiles)
-        writer.add_image("filters/first_conv", grid, global_step=trainer.global_step)
+        figure = filter_figure(conv.weight, max_tiles=self.max_tiles)
+        writer.add_image("filters/first_conv", figure_to_chw(figure), trainer.global_step)
 
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._log(trainer, pl_module)  # the initial weights, to compare against

@@ -80,7 +80,7 @@ def train(cfg: DictConfig) -> RunRecord:
     loggers = build_loggers(cfg.get("logger"))
     callbacks = [*build_callbacks(cfg.get("callbacks"), has_logger=bool(loggers)), RunProgress()]
     trainer = build_trainer(cfg, callbacks, loggers)
-    log_hparams_start(trainer.loggers, cfg)
+    log_hparams_start(trainer.loggers, cfg, task)
 
     record = RunRecord(status="completed", seed=cfg.get("seed"), overrides=_overrides())
     try:

@@ -23,16 +23,17 @@ class SupervisedTask(L.LightningModule):
     ``optimizer`` (and ``scheduler``) are Hydra ``_partial_`` factories called in
     ``configure_optimizers``.
 
-    ``{split}/loss`` (the mean over the split's samples) is a metric of the collection like the
-    others: under DDP ``compute()`` gathers every metric's state from all processes, so what is
-    logged and recorded is the global value, computed where every rank takes part (a loss
-    logged with ``sync_dist`` would be reduced when the progress bar reads it, on rank 0 alone,
-    and hang the others).
+    ``{split}/loss`` (the mean over the split's samples) is a metric like the others, logged
+    once per epoch with the collection (``train/loss`` for every task); ``train/batch_loss`` is
+    the per-step curve. Under DDP ``compute()`` gathers every metric's state from all processes,
+    so what is logged and recorded is the global value, computed where every rank takes part (a
+    loss logged with ``sync_dist`` would be reduced when the progress bar reads it, on rank 0
+    alone, and hang the others).
 
     ``log_train_steps = False`` (a subclass or instance attribute) keeps each training batch's
     outputs and scores the epoch once at its end: the same epoch metrics, no
-    ``train/loss_step`` curve. At batch size 1 a ``self.log`` and a metric update per step cost
-    more than the step itself.
+    ``train/batch_loss`` curve. At batch size 1 a ``self.log`` and a metric update per step
+    cost more than the step itself.
     """
 
     log_train_steps: bool = True
@@ -90,8 +91,8 @@ class SupervisedTask(L.LightningModule):
             return loss
         with torch.no_grad():
             self._update(split, output.detach(), target, loss.detach())
-        if split == "train":
-            self.log("train/loss_step", loss.detach(), on_step=True, on_epoch=False,
+        if split == "train":  # the per-step curve, named apart from the epoch's train/loss
+            self.log("train/batch_loss", loss.detach(), on_step=True, on_epoch=False,
                      prog_bar=True)  # fmt: skip
         return loss
 

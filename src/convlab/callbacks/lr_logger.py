@@ -1,0 +1,51 @@
+"""One ``lr`` scalar, whatever the optimizer (Lightning's monitor names it ``lr-Adam``, ``lr-SGD``).
+
+Runs with different optimizers then share one chart and one name to compare, at the optimizer
+step the learning rate was used from.
+"""
+
+from __future__ import annotations
+
+import lightning as L
+from lightning.pytorch.callbacks import Callback
+
+INTERVALS = ("epoch", "step")
+
+
+class LearningRateLogger(Callback):
+    """Log ``lr`` at the start of every epoch (``logging_interval: epoch``) or every
+    ``log_every_n_steps`` optimizer steps (``step``), at ``trainer.global_step``.
+
+    A second parameter group with its own rate is logged as ``lr/group1``, and so on.
+    """
+
+    def __init__(self, logging_interval: str = "epoch") -> None:
+        if logging_interval not in INTERVALS:
+            raise ValueError(
+                f"logging_interval must be one of {INTERVALS}, got {logging_interval!r}"
+            )
+        self.logging_interval = logging_interval
+        self._next_step = 0
+
+    def _log(self, trainer: L.Trainer) -> None:
+        if not trainer.loggers or not trainer.optimizers:
+            return
+        groups = trainer.optimizers[0].param_groups
+        metrics = {"lr": float(groups[0]["lr"])}
+        for index, group in enumerate(groups[1:], start=1):
+            metrics[f"lr/group{index}"] = float(group["lr"])
+        for logger in trainer.loggers:
+            logger.log_metrics(metrics, step=trainer.global_step)
+
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._next_step = trainer.global_step
+
+    def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if self.logging_interval == "epoch":
+            self._log(trainer)
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx: int) -> None:
+        # Several optimizer steps may pass per batch (manual optimisation): not a modulo.
+        if self.logging_interval == "step" and trainer.global_step >= self._next_step:
+            self._log(trainer)
+            self._next_step = trainer.global_step + max(trainer.log_every_n_steps, 1)

@@ -1,0 +1,123 @@
+"""The HParams experiment: which columns, in which order, typed how; on hand-made inputs."""
+
+from functools import partial
+
+import pytest
+import torch
+from omegaconf import OmegaConf
+from tensorboard.plugins.hparams import api_pb2, metadata
+
+from convlab.callbacks.hparams import (
+    experiment_summary,
+    hparam_columns,
+    metric_names,
+    scalar_layout,
+    session_start_summary,
+    sweep_domains,
+)
+from convlab.models.mlp import MLP
+from convlab.tasks.regression import RegressionTask
+
+STRING, NUMBER = api_pb2.DATA_TYPE_STRING, api_pb2.DATA_TYPE_FLOAT64
+
+
+def test_sweep_domains_keep_only_the_swept_keys_with_their_values():
+    domains = sweep_domains(
+        ["experiment=max_regression", "optimizer=sgd,adam", "seed=1,2", "torch_threads=null,1",
+         "optimizer.lr=tag(log, interval(0.0001, 0.01))", "+model.width=range(8,24,8)",
+         "hydra.launcher.n_jobs=2,4", "data.batch_size=64"]
+    )  # fmt: skip
+    assert domains == {
+        "optimizer": ["sgd", "adam"],
+        "seed": [1, 2],
+        "torch_threads": [None, 1],
+        "optimizer.lr": (0.0001, 0.01),
+        "model.width": [8, 16],
+    }
+
+
+def test_sweep_domains_are_empty_outside_a_multirun():
+    assert sweep_domains() == {}  # no Hydra app here: a single run varies nothing
+
+
+def _cfg(**overrides):
+    cfg = {
+        "seed": 2,
+        "torch_threads": None,
+        "data": {"batch_size": 64, "normalize": True},
+        "model": {"_target_": "convlab.models.mlp.MLP", "width": 16},
+        "optimizer": {"_target_": "torch.optim.Adam", "lr": 0.001},
+    }
+    cfg.update(overrides)
+    return OmegaConf.create(cfg)
+
+
+def test_columns_put_the_swept_keys_first_and_type_them_for_the_whole_sweep():
+    domains = {"optimizer": ["sgd", "adam"], "seed": [1, 2], "torch_threads": [None, 1]}
+    choices = {"optimizer": "adam", "model": "mlp", "data": "pairs"}
+    columns, values = hparam_columns(_cfg(), domains, choices)
+    assert [(c.name, c.type, c.differs) for c in columns] == [
+        ("optimizer", STRING, True),
+        ("seed", STRING, True),  # whole numbers as their digits, not TensorBoard's "2.0000"
+        ("torch_threads", STRING, True),  # numbers and null: a string column, "null" a value
+        ("model", STRING, False),
+        ("optimizer.lr", NUMBER, False),
+        ("data.batch_size", STRING, False),
+    ]
+    assert columns[2].domain == ["null", "1"]
+    assert values == {"optimizer": "adam", "seed": 2, "torch_threads": None, "model": "mlp",
+                      "optimizer.lr": 0.001, "data.batch_size": 64}  # fmt: skip
+
+    start = metadata.parse_session_start_info_plugin_data(
+        session_start_summary(values, columns).value[0].metadata.plugin_data.content
+    )
+    assert start.hparams["seed"].string_value == "2"  # an int stays an int, not "2.0"
+    assert start.hparams["torch_threads"].string_value == "null"
+    assert start.hparams["optimizer"].string_value == "adam"
+    assert start.hparams["data.batch_size"].string_value == "64"
+    assert start.hparams["optimizer.lr"].number_value == 0.001
+
+
+def test_columns_without_hydra_name_a_group_by_its_class_and_skip_missing_keys():
+    cfg = _cfg()
+    del cfg["seed"]
+    columns, values = hparam_columns(cfg, domains={}, choices={})
+    assert values == {"model": "MLP", "optimizer": "Adam", "optimizer.lr": 0.001,
+                      "data.batch_size": 64}  # fmt: skip
+    assert not any(column.differs for column in columns)
+
+
+def test_experiment_lists_the_columns_and_final_metrics_only():
+    domains = {"seed": [1, 2], "optimizer.lr": (1e-4, 1e-2)}
+    columns, _ = hparam_columns(_cfg(), domains, {"optimizer": "adam", "model": "mlp"})
+    summary = experiment_summary(columns, ["val/acc", "test/acc", "train/loss"])
+    content = summary.value[0].metadata.plugin_data.content
+    experiment = metadata.parse_experiment_plugin_data(content)
+    infos = {info.name: info for info in experiment.hparam_infos}
+    assert [value.string_value for value in infos["seed"].domain_discrete.values] == ["1", "2"]
+    assert infos["optimizer.lr"].domain_interval.max_value == pytest.approx(1e-2)
+    assert infos["seed"].differs and not infos["model"].differs
+    assert [m.name.tag for m in experiment.metric_infos] == ["val/acc", "test/acc", "train/loss"]
+    assert experiment.metric_infos[-1].dataset_type == api_pb2.DATASET_TRAINING
+
+
+def test_metric_names_lead_with_the_monitored_metric_then_pair_val_and_test():
+    task = RegressionTask(MLP(width=4), partial(torch.optim.Adam, lr=1e-3))
+    cfg = OmegaConf.create({"monitor": {"metric": "val/mae"}})
+    assert metric_names(task, cfg) == [
+        "val/mae", "test/mae", "val/mse", "test/mse", "val/loss", "test/loss", "train/loss",
+    ]  # fmt: skip
+    # Without the task: the monitored metric and the loss.
+    assert metric_names(None, OmegaConf.create({"monitor": {"metric": "val/acc"}})) == [
+        "val/acc", "test/acc", "val/loss", "test/loss", "train/loss",
+    ]  # fmt: skip
+
+
+def test_scalar_layout_puts_train_and_val_of_each_metric_on_one_chart():
+    layout = scalar_layout(["val/acc", "test/acc", "val/loss", "test/loss", "train/loss"])
+    assert layout == {
+        "train vs val": {
+            "acc": ["Multiline", ["^train/acc$", "^val/acc$"]],
+            "loss": ["Multiline", ["^train/loss$", "^val/loss$"]],
+        }
+    }
