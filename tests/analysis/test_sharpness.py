@@ -134,7 +134,7 @@ def test_callback_in_a_run_records_the_sharpness(tmp_path: Path):
     assert result.returncode == 0, result.stderr[-2000:]
     record = json.loads((tmp_path / "metrics.json").read_text())
     assert record["sharpness"] > 0  # near a minimum of a regression loss
-    events = list((tmp_path / "tensorboard").rglob("events.out.tfevents.*"))
+    events = list(tmp_path.rglob("events.out.tfevents.*"))
     assert any(b"train/sharpness" in path.read_bytes() for path in events)
 
 
