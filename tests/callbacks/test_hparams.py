@@ -36,7 +36,10 @@ def test_sweep_domains_keep_only_the_swept_keys_with_their_values():
     }
 
 
-def test_sweep_domains_are_empty_outside_a_multirun():
+def test_sweep_domains_are_empty_outside_a_multirun(monkeypatch):
+    from hydra.core.hydra_config import HydraConfig
+
+    monkeypatch.setattr(HydraConfig.instance(), "cfg", None)  # another test's app, if any
     assert sweep_domains() == {}  # no Hydra app here: a single run varies nothing
 
 

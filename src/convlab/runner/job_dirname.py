@@ -30,19 +30,26 @@ def _short_key(key: str) -> str:
 
 
 def job_dirname(
-    num: int | str, overrides: Iterable[str], exclude: Iterable[str] = (), first: Any = None
+    num: int | str,
+    overrides: Iterable[str],
+    exclude: Iterable[str] = (),
+    first: Any = None,
+    only: Iterable[str] = (),
 ) -> str:
     """``3`` and ``["seed=1", "model.pooling=max"]`` → ``"3_pooling=max,seed=1"``.
 
     ``first``: the keys a sweep config varies (``hydra.sweeper.params``); they lead the name, so
     what tells the jobs apart survives when a long name is cut. The others follow, sorted.
+    ``only``: when given, the keys the sweep varies: the overrides every job shares are left out
+    (the folder is also the run's name in TensorBoard).
     """
     excluded = set(exclude)
+    kept = set(only)
     leading = [str(key) for key in (first or ())]
     items = []
     for override in overrides:
         key, value = split_override(str(override))
-        if key in excluded:
+        if key in excluded or (kept and key not in kept):
             continue
         text = f"{_short_key(key)}={value}" if value else _short_key(key)
         items.append((key, _UNSAFE.sub("_", text), "/" in value or len(value) > 24))

@@ -28,6 +28,12 @@ def register_resolvers() -> None:
     if not OmegaConf.has_resolver("uid"):
         OmegaConf.register_new_resolver("uid", run_uid)
     if not OmegaConf.has_resolver("job_dirname"):
-        from convlab.runner.job_dirname import job_dirname
+        OmegaConf.register_new_resolver("job_dirname", _sweep_job_dirname)
 
-        OmegaConf.register_new_resolver("job_dirname", job_dirname)
+
+def _sweep_job_dirname(num, overrides, exclude, first) -> str:
+    """A sweep job's folder: its number and the values of what the sweep varies."""
+    from convlab.callbacks.hparams import sweep_keys
+    from convlab.runner.job_dirname import job_dirname
+
+    return job_dirname(num, overrides, exclude, first, only=sweep_keys())
