@@ -6,7 +6,7 @@ TORCH_PINS ?= torch==2.14.1 torchvision==0.29.1
 PYTEST_WORKERS ?= 2
 
 .DEFAULT_GOAL := help
-.PHONY: help install train test test-full lint format tensorboard gpu-check bench study study-quick clean
+.PHONY: help install train test test-full lint format tensorboard gpu-check bench study study-quick clean mutate
 
 help: ## Show this help
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
@@ -25,6 +25,9 @@ test: ## Fast test suite (a few minutes on 2 cores)
 
 test-full: ## Fast suite plus the slow real-data runs
 	$(PYTHON) -m pytest -n $(PYTEST_WORKERS) -m '' $(ARGS)
+
+mutate: ## Mutation testing of the core, per-module scores (slow; ARGS="data/idx.py models")
+	$(PYTHON) scripts/mutate.py $(ARGS)
 
 lint: ## Ruff lint and format check
 	$(PYTHON) -m ruff check .
