@@ -20,8 +20,8 @@ install: ## Create .venv and install convlab with its dev tools
 train: ## Train D2L's LeNet on Fashion-MNIST (ARGS="..." adds overrides)
 	$(PYTHON) train.py experiment=lenet $(ARGS)
 
-test: ## Fast test suite (a few minutes on 2 cores)
-	$(PYTHON) -m pytest -n $(PYTEST_WORKERS) $(ARGS)
+test: ## Fast test suite (a few minutes on 2 cores), branch coverage of the core >= 90 %
+	$(PYTHON) -m pytest -n $(PYTEST_WORKERS) --cov-fail-under=90 $(ARGS)
 
 test-full: ## Fast suite plus the slow real-data runs
 	$(PYTHON) -m pytest -n $(PYTEST_WORKERS) -m '' $(ARGS)

@@ -12,10 +12,11 @@ import pytest
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from hydra.errors import ConfigCompositionException
+from omegaconf import OmegaConf, open_dict
 
 from convlab.runner.check import ConfigError, find_problems, validate_config
 from convlab.runner.check.composition import explain
-from convlab.runner.check.on_compose import unwritable
+from convlab.runner.check.on_compose import ValidateConfig, unwritable
 from convlab.runner.check.rules import RULES, pair_violations, violation
 from convlab.runner.check.signature import accepts, locate
 from convlab.runner.check.suggest import MAX_LISTED, closest, listing, unknown_key
@@ -275,3 +276,62 @@ def test_unwritable_output_folder_is_detected(tmp_path, monkeypatch):
     assert unwritable(tmp_path / "new" / "run") is None
     monkeypatch.setattr(os, "access", lambda path, mode: False)  # a read-only folder, as non-root
     assert unwritable(tmp_path / "new" / "run") == f"{tmp_path} is not writable"
+
+
+def _sweep_config(tmp_path, task_overrides: list[str], params: dict | None = None):
+    cfg = compose_config([], tmp_path / "run")
+    for node in (cfg, cfg.hydra, cfg.hydra.overrides, cfg.hydra.sweeper, cfg.hydra.sweep):
+        OmegaConf.set_readonly(node, False)
+    with open_dict(cfg):
+        cfg.hydra.overrides.task = task_overrides
+        cfg.hydra.sweeper.params = params
+        cfg.hydra.sweep.dir = str(tmp_path / "sweep")
+    return cfg
+
+
+def test_callback_refuses_a_bad_run_before_any_folder(tmp_path, capsys):
+    cfg = compose_config(["data.batch_size=0"], tmp_path / "run")
+    with pytest.raises(SystemExit) as raised:
+        ValidateConfig().on_run_start(cfg)
+    assert raised.value.code == 2
+    assert capsys.readouterr().err.splitlines() == [
+        "error: data.batch_size=0: must be a positive integer."
+    ]
+    assert not (tmp_path / "run").exists()
+    ValidateConfig().on_run_start(compose_config([], tmp_path / "run"))  # a good one passes
+
+
+def test_callback_refuses_an_unwritable_run_folder(tmp_path, capsys):
+    (tmp_path / "file").write_text("")
+    with pytest.raises(SystemExit):
+        ValidateConfig().on_run_start(compose_config([], tmp_path / "file" / "run"))
+    assert capsys.readouterr().err.startswith(
+        f"error: hydra.run.dir={tmp_path / 'file' / 'run'}: cannot write the run's output there "
+        f"({tmp_path / 'file'} is a file, not a folder)."
+    )
+
+
+def _multirun_start(cfg) -> None:
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        ValidateConfig().on_multirun_start(cfg, config_name="train")
+    GlobalHydra.instance().clear()
+
+
+def test_sweep_jobs_are_checked_up_front(tmp_path, capsys):
+    """A typo in one swept value stops the sweep before its first job, named once."""
+    cfg = _sweep_config(tmp_path, ["data.batch_size=8,0", "seed=1,2"], {"model.pooling": "max"})
+    with pytest.raises(SystemExit):
+        _multirun_start(cfg)
+    err = capsys.readouterr().err.splitlines()
+    assert err == ["error: data.batch_size=0: must be a positive integer."]
+    cfg = _sweep_config(tmp_path, ["data.batch_size=8,16"], {"model.pooling": "avg,median"})
+    with pytest.raises(SystemExit):
+        _multirun_start(cfg)
+    assert "model.pooling=median: expected one of avg, max, strided" in capsys.readouterr().err
+    cfg = _sweep_config(tmp_path, ["experiment=lenet,lenett"])
+    with pytest.raises(SystemExit):
+        _multirun_start(cfg)
+    assert "experiment=lenett: no such experiment config" in capsys.readouterr().err
+    _multirun_start(_sweep_config(tmp_path, ["seed=1,2"]))
+    assert not (tmp_path / "sweep").exists()
