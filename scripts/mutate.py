@@ -123,7 +123,10 @@ def print_table(by_module: dict[str, Counter], target: float) -> list[str]:
         killed = sum(counts[s] for s in KILLED)
         counted = sum(counts[s] for s in COUNTED)
         other = sum(n for s, n in counts.items() if s not in COUNTED)  # not checked, skipped
-        score = 100.0 * killed / counted if counted else 100.0
+        if not counted:
+            print(f"{module:34} {'':7} {'':8} {'':8} {other:6}       –  (not run: time limit?)")
+            continue
+        score = 100.0 * killed / counted
         flag = "" if score >= target else "  < target"
         if other:
             flag += f"  ({other} not run: time limit?)"
