@@ -20,6 +20,7 @@ from convlab.report import (
     group_runs,
     load_curves,
     load_runs,
+    load_series,
     mean_curve,
     summarize,
 )
@@ -269,3 +270,68 @@ def test_cli_help_and_missing_folder(tmp_path):
 def test_record_round_trip_keeps_overrides(sweep):
     job = next(sweep.glob("0_*"))
     assert json.loads((job / "metrics.json").read_text())["overrides"][0] == "model.pooling=avg"
+
+
+def _events(directory: Path, scalars: dict[str, list[tuple[int, float]]]) -> None:
+    from torch.utils.tensorboard import SummaryWriter
+
+    writer = SummaryWriter(str(directory))
+    for tag, points in scalars.items():
+        for step, value in points:
+            writer.add_scalar(tag, value, step)
+    writer.close()
+
+
+def test_curves_from_tensorboard_events_per_epoch(tmp_path):
+    run = tmp_path / "run"
+    _events(run / "tensorboard" / "version_0", {
+        "val/loss": [(9, 0.7), (19, 0.5)], "epoch": [(9, 0.0), (19, 1.0)],
+        "train/loss_step": [(5, 0.9)], "train/loss": [(9, 0.8)], "val/acc": [(9, 0.25)],
+    })  # fmt: skip
+    assert load_curves(run) == {
+        "val/loss": [(1, pytest.approx(0.7)), (2, pytest.approx(0.5))],
+        "val/acc": [(1, 0.25)],
+    }
+    assert load_curves(run, prefix="train/") == {"train/loss": [(1, pytest.approx(0.8))]}
+    assert set(load_series(run)) == {
+        "val/loss",
+        "epoch",
+        "train/loss_step",
+        "train/loss",
+        "val/acc",
+    }
+
+
+def test_resumed_run_the_later_event_file_wins(tmp_path):
+    run = tmp_path / "run"
+    _events(run / "tb" / "a", {"val/loss": [(9, 0.7), (19, 0.6)], "epoch": [(9, 0.0), (19, 1.0)]})
+    _events(run / "tb" / "b", {"val/loss": [(19, 0.4), (29, 0.3)], "epoch": [(19, 1.0), (29, 2.0)]})
+    assert load_curves(run) == {"val/loss": [(1, pytest.approx(0.7)), (2, pytest.approx(0.4)),
+                                             (3, pytest.approx(0.3))]}  # fmt: skip
+
+
+def test_without_an_epoch_series_curves_count_the_points(tmp_path):
+    run = tmp_path / "run"
+    (run / "csv").mkdir(parents=True)
+    (run / "csv" / "metrics.csv").write_text("step,val/mae\n4,3.0\n9,2.0\n,1.5\n")
+    # A row without a step counts as step 0, so it comes first.
+    assert load_curves(run) == {"val/mae": [(1, 1.5), (2, 3.0), (3, 2.0)]}
+    assert load_curves(tmp_path / "nothing") == {}
+
+
+def test_unreadable_events_fall_back_to_the_csv_log(tmp_path, monkeypatch, caplog):
+    from convlab.report import curves
+
+    run = tmp_path / "run"
+    _events(run / "tb", {"val/loss": [(9, 0.7)]})
+    (run / "csv").mkdir()
+    (run / "csv" / "metrics.csv").write_text("epoch,step,val/loss\n0,9,0.25\n")
+
+    def broken(run_dir):
+        raise RuntimeError("truncated record")
+
+    monkeypatch.setattr(curves, "_tensorboard_series", broken)
+    assert load_curves(run) == {"val/loss": [(1, 0.25)]}
+    assert f"{run}: unreadable TensorBoard events (truncated record); trying the CSV log" in [
+        r.getMessage() for r in caplog.records
+    ]
