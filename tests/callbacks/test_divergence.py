@@ -107,6 +107,7 @@ def test_batched_check_catches_an_infinite_loss_alone():
     guard._pending = [(20, torch.tensor([1.0, float("inf"), 3.0]))]
     guard._check_pending(trainer)
     assert guard.run_status() == {"status": "diverged", "diverged_at_step": 21}
+    assert guard.bad_loss == float("inf")
 
 
 def test_grouped_steps_name_the_bad_step_of_the_group():
@@ -130,10 +131,11 @@ def test_losses_waiting_at_the_end_of_the_epoch_are_checked():
 
 def test_under_ddp_every_rank_stops_when_one_diverges():
     # This rank's loss is finite, another rank's is not: all stop at the same step.
-    trainer, guard = _trainer(global_step=8, world_size=2, others_diverged=True), DivergenceGuard()
-    guard.on_train_batch_end(trainer, None, torch.tensor(0.3), None, 7)
+    # A batch of three steps (7, 8, 9): the ranks agree to stop after its last one.
+    trainer, guard = _trainer(global_step=10, world_size=2, others_diverged=True), DivergenceGuard()
+    guard.on_train_batch_end(trainer, None, torch.tensor([0.3, 0.2, 0.1]), None, 7)
     assert trainer.asked == [(False, False)]  # "did any rank diverge?", not "did all?"
-    assert guard.run_status() == {"status": "diverged", "diverged_at_step": 7}
+    assert guard.run_status() == {"status": "diverged", "diverged_at_step": 9}
     assert trainer.should_stop
 
 
@@ -158,6 +160,9 @@ def test_only_rank_zero_writes_the_warning(caplog):
 def test_check_interval_must_be_positive():
     with pytest.raises(ValueError, match="check_every_n_steps must be >= 1, got 0"):
         DivergenceGuard(check_every_n_steps=0)
+    assert DivergenceGuard(check_every_n_steps=1).check_every_n_steps == 1
+    fresh = DivergenceGuard()
+    assert (fresh.check_every_n_steps, fresh.bad_loss, fresh.run_status()) == (50, None, None)
 
 
 def test_diverging_run_exits_0_and_records_the_step(tmp_path):

@@ -40,6 +40,14 @@ def test_reads_a_hand_written_file(tmp_path):
     assert tensor.dtype == torch.uint8 and tensor.tolist() == array.tolist()
 
 
+def test_empty_and_non_uint8_arrays(tmp_path):
+    write_idx(tmp_path / "empty.idx", np.zeros(0, dtype=np.uint8))
+    assert read_idx(tmp_path / "empty.idx", expected_ndim=1).shape == (0,)
+    write_idx(tmp_path / "ints.idx", np.array([1, 2, 250]))  # int64 in, bytes on disk
+    assert (tmp_path / "ints.idx").stat().st_size == 8 + 3
+    assert read_idx(tmp_path / "ints.idx", expected_ndim=1).tolist() == [1, 2, 250]
+
+
 def test_truncated_file_names_the_sizes(tmp_path):
     path = tmp_path / "x.idx"
     write_idx(path, np.zeros((10, 28, 28), dtype=np.uint8))
@@ -70,7 +78,8 @@ def test_bad_magic(tmp_path, magic):
     path = tmp_path / "x.idx"
     # A header otherwise valid for 1x2x2 bytes, so only the magic number can be at fault.
     path.write_bytes(magic + struct.pack(">3I", 1, 2, 2) + bytes(4))
-    with pytest.raises(CorruptDataError, match=f"bad IDX magic number {magic.hex()}"):
+    message = rf"bad IDX magic number {magic.hex()} \(expected 0000 08 03\)"
+    with pytest.raises(CorruptDataError, match=message):
         read_idx(path, expected_ndim=3)
 
 

@@ -75,6 +75,13 @@ def test_mlp_rejects_a_negative_depth_or_an_empty_layer(depth, width):
         MLP(depth=depth, width=width)
 
 
+def test_default_sizes():
+    # MLP: 2 → 64 → 64 → 1; the gate: 2 → 32 → 2.
+    assert sum(p.numel() for p in MLP().parameters()) == (2 * 64 + 64) + (64 * 64 + 64) + 65
+    assert sum(p.numel() for p in GatedMax().parameters()) == (2 * 32 + 32) + (32 * 2 + 2)
+    assert MLP(width=1, depth=1)(torch.zeros(3, 2)).shape == (3, 1)  # the smallest layer
+
+
 def test_mlp_rejects_an_unknown_activation():
     with pytest.raises(ValueError, match=r"activation must be one of \('relu', .*got 'swish'"):
         MLP(activation="swish")
