@@ -80,6 +80,16 @@ def test_groups_are_overrides_minus_seed(sweep):
     assert [len(g.runs) for g in groups] == [3, 4]
     assert [g.short_label for g in groups] == ["pooling=avg", "pooling=max"]
     assert common_settings(load_runs(sweep)) == {"trainer.max_epochs": "2"}
+    one = load_runs(sweep)[:1]
+    assert common_settings(one) == {"model.pooling": "avg", "trainer.max_epochs": "2"}
+    assert common_settings([]) == {}
+
+
+def test_a_completed_run_without_the_metric_is_left_out(tmp_path):
+    runs = [Run(tmp_path / "a", "completed", metrics={"test/acc": 0.5}),
+            Run(tmp_path / "b", "completed", metrics={})]  # fmt: skip
+    stat = Group(settings={}, runs=runs).stat("test/acc")
+    assert (stat.mean, stat.n) == (0.5, 1)
 
 
 def test_summary_statistics_by_hand(sweep):
@@ -117,7 +127,8 @@ def test_stat_of_one_value_and_of_nothing_finite():
     assert (one.mean, one.n) == (0.5, 1) and math.isnan(one.std)
     assert (one.low, one.high) == (0.5, 0.5)
     none = Stat.of([math.nan])
-    assert none.n == 0 and math.isnan(none.mean)
+    assert none.n == 0 and math.isnan(none.mean) and math.isnan(none.std)
+    assert Stat.of([1.0, 2.0]).format(digits=2) == "1.5 ± 0.71"
     three = Stat.of([1.0, 2.0, 6.0])  # mean 3, deviations -2, -1, 3: variance 14/2 = 7
     assert (three.mean, three.std**2) == (3.0, pytest.approx(7.0))
     assert (three.low, three.high) == (pytest.approx(3 - 7**0.5), pytest.approx(3 + 7**0.5))
@@ -283,14 +294,16 @@ def _events(directory: Path, scalars: dict[str, list[tuple[int, float]]]) -> Non
 
 
 def test_curves_from_tensorboard_events_per_epoch(tmp_path):
+    """Validation every second epoch: its points sit at epochs 2 and 4, read from the ``epoch``
+    series logged at the same steps."""
     run = tmp_path / "run"
     _events(run / "tensorboard" / "version_0", {
-        "val/loss": [(9, 0.7), (19, 0.5)], "epoch": [(9, 0.0), (19, 1.0)],
-        "train/loss_step": [(5, 0.9)], "train/loss": [(9, 0.8)], "val/acc": [(9, 0.25)],
+        "val/loss": [(19, 0.7), (39, 0.5)], "epoch": [(9, 0.0), (19, 1.0), (29, 2.0), (39, 3.0)],
+        "train/loss_step": [(5, 0.9)], "train/loss": [(9, 0.8)], "val/acc": [(19, 0.25)],
     })  # fmt: skip
     assert load_curves(run) == {
-        "val/loss": [(1, pytest.approx(0.7)), (2, pytest.approx(0.5))],
-        "val/acc": [(1, 0.25)],
+        "val/loss": [(2, pytest.approx(0.7)), (4, pytest.approx(0.5))],
+        "val/acc": [(2, 0.25)],
     }
     assert load_curves(run, prefix="train/") == {"train/loss": [(1, pytest.approx(0.8))]}
     assert set(load_series(run)) == {
@@ -313,9 +326,10 @@ def test_resumed_run_the_later_event_file_wins(tmp_path):
 def test_without_an_epoch_series_curves_count_the_points(tmp_path):
     run = tmp_path / "run"
     (run / "csv").mkdir(parents=True)
-    (run / "csv" / "metrics.csv").write_text("step,val/mae\n4,3.0\n9,2.0\n,1.5\n")
+    (run / "csv" / "metrics.csv").write_text("step,val/mae\n1,3.0\n9,2.0\n,1.5\n")
     # A row without a step counts as step 0, so it comes first.
     assert load_curves(run) == {"val/mae": [(1, 1.5), (2, 3.0), (3, 2.0)]}
+    assert set(load_series(run)) == {"val/mae"}
     assert load_curves(tmp_path / "nothing") == {}
 
 
