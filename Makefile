@@ -13,7 +13,7 @@ PYTEST_WORKERS ?= 2
 INSTALLED := $(VENV)/.convlab-installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install lock train test test-full lint format tensorboard gpu-check bench study study-quick clean
+.PHONY: help install lock train test test-full lint format tensorboard gpu-check bench study study-quick clean mutate
 
 help: ## Show this help
 	@if [ -t 1 ]; then c='\033[36m'; r='\033[0m'; else c=''; r=''; fi; \
@@ -35,11 +35,14 @@ lock: ## Re-resolve pyproject.toml's ranges; pin every version in constraints.tx
 train: $(INSTALLED) ## Train D2L's LeNet on Fashion-MNIST (ARGS="..." adds overrides)
 	$(PYTHON) train.py experiment=lenet $(ARGS)
 
-test: $(INSTALLED) ## Fast test suite (a few minutes on 2 cores)
-	$(PYTHON) -m pytest -n $(PYTEST_WORKERS) $(ARGS)
+test: $(INSTALLED) ## Fast test suite (a few minutes on 2 cores), branch coverage of the core >= 90 %
+	$(PYTHON) -m pytest -n $(PYTEST_WORKERS) --cov-fail-under=90 $(ARGS)
 
 test-full: ## Fast suite plus the slow real-data runs
 	$(PYTHON) -m pytest -n $(PYTEST_WORKERS) -m '' $(ARGS)
+
+mutate: ## Mutation testing of the core, per-module scores (slow; ARGS="data/idx.py models")
+	$(PYTHON) scripts/mutate.py $(ARGS)
 
 lint: ## Ruff lint and format check
 	$(PYTHON) -m ruff check .

@@ -5,6 +5,7 @@ from functools import partial
 from types import SimpleNamespace
 
 import lightning as L
+import pytest
 import torch
 
 from convlab.callbacks.divergence import DivergenceGuard
@@ -55,6 +56,113 @@ def test_batched_check_reports_the_exact_step():
     guard._check_pending(trainer)
     assert guard.run_status() == {"status": "diverged", "diverged_at_step": 12}
     assert trainer.should_stop and trainer.fit_loop.min_epochs == 0
+
+
+def _trainer(global_step=1, world_size=1, is_global_zero=True, others_diverged=False):
+    """The parts of a Trainer the guard reads and writes; ``others_diverged`` is what the other
+    ranks answer when the guard asks whether any rank saw a non-finite loss."""
+    asked = []
+
+    def reduce_boolean_decision(decision, all=True):
+        asked.append((decision, all))
+        return decision or others_diverged
+
+    return SimpleNamespace(
+        global_step=global_step, world_size=world_size, is_global_zero=is_global_zero,
+        should_stop=False, asked=asked,
+        strategy=SimpleNamespace(reduce_boolean_decision=reduce_boolean_decision),
+        fit_loop=SimpleNamespace(min_epochs=3, epoch_loop=SimpleNamespace(min_steps=10)),
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), float("-inf")])
+@pytest.mark.parametrize("as_dict", [False, True])
+def test_every_non_finite_loss_stops_the_run(bad, as_dict):
+    trainer, guard = _trainer(global_step=5), DivergenceGuard()
+    loss = torch.tensor(bad)
+    guard.on_train_batch_end(trainer, None, {"loss": loss} if as_dict else loss, None, 4)
+    assert guard.run_status() == {"status": "diverged", "diverged_at_step": 4}
+    assert str(guard.bad_loss) == str(bad)
+    assert trainer.should_stop
+    assert (trainer.fit_loop.min_epochs, trainer.fit_loop.epoch_loop.min_steps) == (0, None)
+
+
+def test_finite_losses_and_missing_losses_pass():
+    trainer, guard = _trainer(global_step=3), DivergenceGuard()
+    for outputs in (torch.tensor(1e30), {"loss": torch.tensor(-2.0)}, None, {"other": 1}):
+        guard.on_train_batch_end(trainer, None, outputs, None, 0)
+    assert guard.run_status() is None and not trainer.should_stop
+
+
+def test_only_the_first_divergence_is_recorded():
+    trainer, guard = _trainer(global_step=2), DivergenceGuard()
+    guard.on_train_batch_end(trainer, None, torch.tensor(float("inf")), None, 1)
+    trainer.global_step = 3
+    guard.on_train_batch_end(trainer, None, torch.tensor(float("nan")), None, 2)
+    assert guard.run_status()["diverged_at_step"] == 1 and guard.bad_loss == float("inf")
+
+
+def test_batched_check_catches_an_infinite_loss_alone():
+    trainer, guard = _trainer(), DivergenceGuard(check_every_n_steps=4)
+    guard._pending = [(20, torch.tensor([1.0, float("inf"), 3.0]))]
+    guard._check_pending(trainer)
+    assert guard.run_status() == {"status": "diverged", "diverged_at_step": 21}
+    assert guard.bad_loss == float("inf")
+
+
+def test_grouped_steps_name_the_bad_step_of_the_group():
+    """A batch of several optimizer steps returns one loss per step; the counter is past them."""
+    trainer, guard = _trainer(global_step=30), DivergenceGuard()
+    losses = torch.tensor([0.5] * 7 + [float("inf")] + [0.5] * 12)
+    guard.on_train_batch_end(trainer, None, losses, None, 1)
+    assert guard.run_status() == {"status": "diverged", "diverged_at_step": 17}
+
+
+def test_losses_waiting_at_the_end_of_the_epoch_are_checked():
+    """On an accelerator the losses wait for a full group; the epoch's end checks the rest."""
+    trainer, guard = _trainer(), DivergenceGuard(check_every_n_steps=50)
+    guard._pending = [(40, torch.tensor([1.0])), (41, torch.tensor([float("inf")]))]
+    guard.on_train_epoch_end(trainer, None)
+    assert guard.run_status() == {"status": "diverged", "diverged_at_step": 41}
+    assert guard._pending == []
+    guard.on_train_epoch_end(trainer, None)  # nothing left: no error, no change
+    assert guard.run_status()["diverged_at_step"] == 41
+
+
+def test_under_ddp_every_rank_stops_when_one_diverges():
+    # This rank's loss is finite, another rank's is not: all stop at the same step.
+    # A batch of three steps (7, 8, 9): the ranks agree to stop after its last one.
+    trainer, guard = _trainer(global_step=10, world_size=2, others_diverged=True), DivergenceGuard()
+    guard.on_train_batch_end(trainer, None, torch.tensor([0.3, 0.2, 0.1]), None, 7)
+    assert trainer.asked == [(False, False)]  # "did any rank diverge?", not "did all?"
+    assert guard.run_status() == {"status": "diverged", "diverged_at_step": 9}
+    assert trainer.should_stop
+
+
+def test_under_ddp_a_rank_tells_the_others_of_its_own_divergence():
+    trainer, guard = _trainer(global_step=8, world_size=2), DivergenceGuard()
+    guard.on_train_batch_end(trainer, None, torch.tensor(0.3), None, 7)
+    assert trainer.asked == [(False, False)] and guard.run_status() is None
+    trainer.global_step = 9
+    guard.on_train_batch_end(trainer, None, torch.tensor(float("inf")), None, 8)
+    assert trainer.asked[-1] == (True, False)
+    assert guard.run_status() == {"status": "diverged", "diverged_at_step": 8}
+
+
+def test_only_rank_zero_writes_the_warning(caplog):
+    for rank_zero in (True, False):
+        trainer = _trainer(global_step=5, world_size=1, is_global_zero=rank_zero)
+        DivergenceGuard().on_train_batch_end(trainer, None, torch.tensor(float("inf")), None, 4)
+    lines = [r.getMessage() for r in caplog.records if "diverged" in r.getMessage()]
+    assert lines == ["diverged: training loss is inf at step 4; run stopped, recorded as diverged"]
+
+
+def test_check_interval_must_be_positive():
+    with pytest.raises(ValueError, match="check_every_n_steps must be >= 1, got 0"):
+        DivergenceGuard(check_every_n_steps=0)
+    assert DivergenceGuard(check_every_n_steps=1).check_every_n_steps == 1
+    fresh = DivergenceGuard()
+    assert (fresh.check_every_n_steps, fresh.bad_loss, fresh.run_status()) == (50, None, None)
 
 
 def test_diverging_run_exits_0_and_records_the_step(tmp_path):

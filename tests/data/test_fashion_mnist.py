@@ -3,10 +3,12 @@
 import hashlib
 import logging
 
+import numpy as np
 import pytest
 import torch
 
 from convlab.data.fashion_mnist import FashionMNISTDataModule, locate_fashion_mnist
+from convlab.data.idx import read_idx, write_idx
 from convlab.errors import CorruptDataError, DataNotFoundError
 
 
@@ -37,10 +39,27 @@ def test_split_is_fixed_by_split_seed_not_run_seed(fashion_fixture):
     assert torch.equal(val_images(0), val_images(1))
 
 
+def test_images_are_the_file_bytes_over_255(fashion_fixture):
+    dm = _module(fashion_fixture)
+    dm.setup("test")
+    raw = read_idx(fashion_fixture / "t10k-images-idx3-ubyte.gz", expected_ndim=3)
+    assert dm.splits["test"][0].shape == (200, 1, 28, 28)
+    torch.testing.assert_close(dm.splits["test"][0][:, 0], raw.float() / 255, rtol=0, atol=0)
+    expected = read_idx(fashion_fixture / "t10k-labels-idx1-ubyte", expected_ndim=1).long()
+    assert torch.equal(dm.splits["test"][1], expected)
+
+
 def test_normalize_standardises(fashion_fixture):
-    dm = _module(fashion_fixture, normalize=True)
-    dm.setup("fit")
-    assert float(dm.splits["train"][0].min()) < 0.0
+    """(x / 255 - 0.2860) / 0.3530: the training set's mean and std, for every split."""
+    plain, standard = _module(fashion_fixture), _module(fashion_fixture, normalize=True)
+    plain.setup("fit")
+    standard.setup("fit")
+    for split in ("train", "val", "test"):
+        expected = (plain.splits[split][0] - 0.2860) / 0.3530
+        torch.testing.assert_close(standard.splits[split][0], expected)
+        assert torch.equal(standard.splits[split][1], plain.splits[split][1])
+    # A black pixel (0) and a white one (255) land where the statistics put them.
+    assert float(standard.splits["train"][0].min()) == pytest.approx(-0.2860 / 0.3530, abs=1e-6)
 
 
 def test_torchvision_layout_is_found(tmp_path):
@@ -67,12 +86,44 @@ def test_truncated_images_fail_in_prepare_data(fashion_fixture):
         _module(fashion_fixture).prepare_data()
 
 
+def test_trailing_bytes_fail_in_prepare_data(fashion_fixture):
+    path = fashion_fixture / "t10k-labels-idx1-ubyte"
+    path.write_bytes(path.read_bytes() + b"\x03")
+    with pytest.raises(CorruptDataError, match="holds 201 bytes"):
+        _module(fashion_fixture).prepare_data()
+
+
+@pytest.mark.parametrize(("shape", "split"), [((600, 28, 27), "train"), ((200, 27, 28), "test")])
+def test_images_that_are_not_28x28_are_corrupt(fashion_fixture, shape, split):
+    prefix = "train" if split == "train" else "t10k"
+    write_idx(fashion_fixture / f"{prefix}-images-idx3-ubyte.gz", np.zeros(shape, np.uint8), True)
+    with pytest.raises(CorruptDataError, match=rf"{split} images are \({shape[1]}, {shape[2]}\), "
+                       "not 28x28"):  # fmt: skip
+        _module(fashion_fixture).prepare_data()
+
+
+@pytest.mark.parametrize(("labels", "split"), [(599, "train"), (201, "test")])
+def test_image_and_label_counts_must_agree(fashion_fixture, labels, split):
+    prefix = "train" if split == "train" else "t10k"
+    write_idx(fashion_fixture / f"{prefix}-labels-idx1-ubyte", np.zeros(labels, np.uint8))
+    images = 600 if split == "train" else 200
+    with pytest.raises(CorruptDataError, match=f"{split} has {images} images but {labels} labels"):
+        _module(fashion_fixture).prepare_data()
+
+
+@pytest.mark.parametrize("val_size", [0, 600])
+def test_val_size_must_leave_training_images(fashion_fixture, val_size):
+    message = rf"data\.val_size={val_size} must be between 1 and 599"
+    with pytest.raises(CorruptDataError, match=message):
+        _module(fashion_fixture, val_size=val_size).prepare_data()
+
+
 def test_label_out_of_range_is_corrupt(fashion_fixture):
     path = fashion_fixture / "t10k-labels-idx1-ubyte"
     raw = bytearray(path.read_bytes())
-    raw[-1] = 42
+    raw[-1] = 10  # the first label past the ten classes
     path.write_bytes(bytes(raw))
-    with pytest.raises(CorruptDataError, match="labels range up to 42"):
+    with pytest.raises(CorruptDataError, match=r"test labels range up to 10, expected 0\.\.9"):
         _module(fashion_fixture).prepare_data()
 
 

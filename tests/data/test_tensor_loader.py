@@ -54,3 +54,20 @@ def test_ddp_shards_are_disjoint_and_equal_sized():
     flat = [[i for batch in s for i in batch] for s in shards]
     assert len(flat[0]) == len(flat[1]) == 5
     assert not set(flat[0]) & set(flat[1])
+
+
+def test_unshuffled_ddp_shards_cover_every_sample_exactly_once():
+    """Evaluation under DDP: the ranks' shards together are the split, nothing dropped or
+    repeated, even when the split does not divide by the number of ranks."""
+    for total, world_size in ((11, 2), (10, 3), (7, 4), (3, 4), (12, 3)):
+        x = torch.arange(total)
+        shards = [
+            [i for batch in _ids(TensorLoader(x, batch_size=2, rank=r, world_size=world_size))
+             for i in batch]
+            for r in range(world_size)
+        ]  # fmt: skip
+        assert sorted(i for shard in shards for i in shard) == list(range(total)), shards
+        assert all(shard == sorted(shard) for shard in shards)  # unshuffled: in order
+        sizes = [len(TensorLoader(x, batch_size=2, rank=r, world_size=world_size))
+                 for r in range(world_size)]  # fmt: skip
+        assert sizes == [-(-len(shard) // 2) for shard in shards]

@@ -54,8 +54,36 @@ def test_mlp_depth_width_and_outputs(depth, linears):
     assert net(torch.randn(5, 2)).shape == (5, 2)
 
 
+@pytest.mark.parametrize(
+    ("name", "function"),
+    [("relu", torch.relu), ("leaky_relu", torch.nn.functional.leaky_relu), ("gelu",
+     torch.nn.functional.gelu), ("tanh", torch.tanh), ("sigmoid", torch.sigmoid)],
+)  # fmt: skip
+def test_mlp_is_linear_activation_linear(name, function):
+    torch.manual_seed(0)
+    net = MLP(in_features=3, out_features=2, width=5, depth=2, activation=name)
+    first, second, last = (m for m in net.modules() if isinstance(m, torch.nn.Linear))
+    x = torch.randn(7, 3)
+    expected = last(function(second(function(first(x)))))
+    torch.testing.assert_close(net(x), expected)
+    assert (first.in_features, last.out_features) == (3, 2)
+
+
+@pytest.mark.parametrize(("depth", "width"), [(-1, 8), (1, 0)])
+def test_mlp_rejects_a_negative_depth_or_an_empty_layer(depth, width):
+    with pytest.raises(ValueError, match=f"got depth={depth}, width={width}"):
+        MLP(depth=depth, width=width)
+
+
+def test_default_sizes():
+    # MLP: 2 → 64 → 64 → 1; the gate: 2 → 32 → 2.
+    assert sum(p.numel() for p in MLP().parameters()) == (2 * 64 + 64) + (64 * 64 + 64) + 65
+    assert sum(p.numel() for p in GatedMax().parameters()) == (2 * 32 + 32) + (32 * 2 + 2)
+    assert MLP(width=1, depth=1)(torch.zeros(3, 2)).shape == (3, 1)  # the smallest layer
+
+
 def test_mlp_rejects_an_unknown_activation():
-    with pytest.raises(ValueError, match="activation"):
+    with pytest.raises(ValueError, match=r"activation must be one of \('relu', .*got 'swish'"):
         MLP(activation="swish")
 
 
@@ -69,10 +97,25 @@ def test_gated_net_outputs_a_convex_combination_of_its_inputs():
     assert bool((out <= x.max(1, keepdim=True).values + 1e-5).all())
 
 
+def test_gated_net_weights_its_inputs_by_the_gates_softmax():
+    torch.manual_seed(0)
+    net = GatedMax(in_features=3, width=8, depth=1, activation="tanh")
+    x = torch.randn(6, 3)
+    expected = (torch.softmax(net.gate(x), dim=-1) * x).sum(dim=-1, keepdim=True)
+    torch.testing.assert_close(net(x), expected)
+    assert net.gate.layers[0].in_features == 3 and net.gate.layers[-1].out_features == 3
+    assert isinstance(net.gate.layers[1], torch.nn.Tanh)
+
+
 def test_gated_net_with_a_decisive_gate_is_the_max():
     net = GatedMax(depth=0)
     with torch.no_grad():  # logits 1000 * (a - b) and 1000 * (b - a): softmax picks the larger
         net.gate.layers[0].weight.copy_(torch.tensor([[1000.0, -1000.0], [-1000.0, 1000.0]]))
         net.gate.layers[0].bias.zero_()
-    x = torch.randn(100, 2)
+    # a and b at least 0.05 apart: logits 100 apart or more, a weight of e^-100 for the smaller.
+    generator = torch.Generator().manual_seed(0)
+    a = torch.randn(100, generator=generator)
+    sign = torch.randn(100, generator=generator).sign()
+    gap = (torch.rand(100, generator=generator) + 0.05) * sign
+    x = torch.stack([a, a + gap], dim=1)
     torch.testing.assert_close(net(x), x.max(dim=1, keepdim=True).values)

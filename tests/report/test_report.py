@@ -4,26 +4,42 @@ from __future__ import annotations
 
 import json
 import math
-import statistics
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from matplotlib.collections import PathCollection
+from matplotlib.figure import Figure
 
-from convlab.report import build_report, group_runs, load_curves, load_runs, summarize
+from convlab.report import (
+    Group,
+    Run,
+    build_report,
+    common_settings,
+    group_runs,
+    load_curves,
+    load_runs,
+    load_series,
+    mean_curve,
+    summarize,
+)
+from convlab.report.plots import plot_curves, plot_final
 from convlab.report.summary import Stat, fmt_number
 from convlab.runner.job_dirname import job_dirname
 from convlab.runner.record import write_record
 
 
-def make_job(sweep: Path, num: int, overrides: list[str], status: str, metrics: dict) -> Path:
+def make_job(
+    sweep: Path, num: int, overrides: list[str], status: str, metrics: dict, steps: int = 100
+) -> Path:
     job = sweep / job_dirname(num, overrides)
     (job / ".hydra").mkdir(parents=True)
     (job / ".hydra" / "overrides.yaml").write_text("".join(f"- {o}\n" for o in overrides))
     if status != "missing":
         write_record(job, {"status": status, "metrics": metrics, "overrides": overrides,
-                           "duration_s": 1.5, "steps": 10})  # fmt: skip
+                           "duration_s": 1.5 if status == "completed" else 0.2,
+                           "steps": steps})  # fmt: skip
     return job
 
 
@@ -32,7 +48,8 @@ ACC = {("avg", 1): 0.80, ("avg", 2): 0.82, ("avg", 3): 0.83, ("max", 1): 0.88, (
 
 @pytest.fixture
 def sweep(tmp_path: Path) -> Path:
-    """2 poolings × 3 seeds; max/seed 3 diverged; plus a killed job without a record."""
+    """2 poolings × 3 seeds; max/seed 3 diverged (after a finite test score of 0.10, which must
+    stay out of the statistics); plus a killed job without a record."""
     sweep = tmp_path / "sweep"
     num = 0
     for pooling in ("avg", "max"):
@@ -42,7 +59,8 @@ def sweep(tmp_path: Path) -> Path:
                 metrics = {"test/acc": ACC[pooling, seed], "val/acc": ACC[pooling, seed] - 0.01}
                 make_job(sweep, num, overrides, "completed", metrics)
             else:
-                make_job(sweep, num, overrides, "diverged", {"val/acc": math.nan})
+                metrics = {"test/acc": 0.10, "val/acc": math.nan}
+                make_job(sweep, num, overrides, "diverged", metrics, steps=7)
             num += 1
     make_job(sweep, num, ["model.pooling=max", "seed=4", "trainer.max_epochs=2"], "missing", {})
     return sweep
@@ -53,24 +71,67 @@ def test_runs_keep_every_job_with_its_status(sweep):
     assert [run.status for run in runs] == ["completed"] * 5 + ["diverged", "missing"]
     assert [run.seed for run in runs] == ["1", "2", "3", "1", "2", "3", "4"]
     assert math.isnan(runs[5].metrics["val/acc"])  # NaN stored as "nan" reads back as NaN
+    assert runs[5].metrics["test/acc"] == 0.10 and runs[6].metrics == {}
 
 
 def test_groups_are_overrides_minus_seed(sweep):
     groups = group_runs(load_runs(sweep))
     assert [g.settings for g in groups] == [{"model.pooling": "avg"}, {"model.pooling": "max"}]
     assert [len(g.runs) for g in groups] == [3, 4]
+    assert [g.short_label for g in groups] == ["pooling=avg", "pooling=max"]
+    assert common_settings(load_runs(sweep)) == {"trainer.max_epochs": "2"}
+    one = load_runs(sweep)[:1]
+    assert common_settings(one) == {"model.pooling": "avg", "trainer.max_epochs": "2"}
+    assert common_settings([]) == {}
 
 
-def test_summary_mean_std_and_counts(sweep):
-    rows = summarize(group_runs(load_runs(sweep)), ["test/acc"])
-    avg, mx = rows
-    expected = [ACC["avg", s] for s in (1, 2, 3)]
-    assert avg["test/acc"].mean == pytest.approx(statistics.fmean(expected))
-    assert avg["test/acc"].std == pytest.approx(statistics.stdev(expected))
-    assert avg["test/acc"].n == 3
-    assert (mx["runs"], mx["completed"], mx["diverged"], mx["missing"]) == (4, 2, 1, 1)
-    assert mx["test/acc"].n == 2  # the diverged and the missing run are counted, not averaged
-    assert mx["test/acc"].mean == pytest.approx((0.88 + 0.87) / 2)
+def test_a_completed_run_without_the_metric_is_left_out(tmp_path):
+    runs = [Run(tmp_path / "a", "completed", metrics={"test/acc": 0.5}),
+            Run(tmp_path / "b", "completed", metrics={})]  # fmt: skip
+    stat = Group(settings={}, runs=runs).stat("test/acc")
+    assert (stat.mean, stat.n) == (0.5, 1)
+
+
+def test_summary_statistics_by_hand(sweep):
+    """avg: 0.80, 0.82, 0.83 → mean 0.81667, squared deviations (in 0.01²) 25/9 + 1/9 + 16/9 =
+    42/9, sample variance 7/3, std 0.01·√(7/3) = 0.015275. max: 0.88, 0.87 from the completed
+    runs only (not the diverged run's 0.10) → mean 0.875, std 0.01/√2 = 0.0070711."""
+    avg, mx = summarize(group_runs(load_runs(sweep)))
+    assert (avg["test/acc"].mean, avg["test/acc"].std, avg["test/acc"].n) == (
+        pytest.approx(0.8166667),
+        pytest.approx(0.0152753, rel=1e-5),
+        3,
+    )
+    assert (mx["test/acc"].mean, mx["test/acc"].std, mx["test/acc"].n) == (
+        pytest.approx(0.875),
+        pytest.approx(0.0070711, rel=1e-5),
+        2,
+    )
+    assert mx["val/acc"].mean == pytest.approx(0.865) and mx["val/acc"].n == 2
+    assert (mx["runs"], mx["completed"], mx["diverged"], mx["failed"], mx["missing"]) == (
+        4,
+        2,
+        1,
+        0,
+        1,
+    )
+    # Steps and time per run: completed runs only (the diverged one stopped at step 7).
+    assert (mx["steps"].mean, mx["steps"].n, mx["duration_s"].mean) == (100, 2, 1.5)
+    assert mx["group"] == "model.pooling=max" and mx["model.pooling"] == "max"
+    assert list(summarize(group_runs(load_runs(sweep)))[0]) [:4] == [
+        "group", "model.pooling", "runs", "completed"]  # fmt: skip
+
+
+def test_stat_of_one_value_and_of_nothing_finite():
+    one = Stat.of([0.5, math.nan, math.inf])  # non-finite values do not count
+    assert (one.mean, one.n) == (0.5, 1) and math.isnan(one.std)
+    assert (one.low, one.high) == (0.5, 0.5)
+    none = Stat.of([math.nan])
+    assert none.n == 0 and math.isnan(none.mean) and math.isnan(none.std)
+    assert Stat.of([1.0, 2.0]).format(digits=2) == "1.5 ± 0.71"
+    three = Stat.of([1.0, 2.0, 6.0])  # mean 3, deviations -2, -1, 3: variance 14/2 = 7
+    assert (three.mean, three.std**2) == (3.0, pytest.approx(7.0))
+    assert (three.low, three.high) == (pytest.approx(3 - 7**0.5), pytest.approx(3 + 7**0.5))
 
 
 def test_stat_formatting():
@@ -80,19 +141,122 @@ def test_stat_formatting():
     assert fmt_number(3.1e-7) == "3.10e-07"
     assert fmt_number(0.0123456) == "0.01235"
     assert fmt_number(12345.6) == "12346"
+    assert fmt_number(0.0) == "0" and fmt_number(math.inf) == "inf"
+    assert fmt_number(0.001) == "0.001000" and fmt_number(999999.0) == "999999"
+    assert fmt_number(1e6) == "1.00e+06" and fmt_number(-2.5) == "-2.500"
 
 
 def test_report_writes_table_and_plots(sweep):
     report = build_report(sweep, quiet=True)
     text = (sweep / "report" / "results.md").read_text()
+    assert report.markdown == sweep / "report" / "results.md"
+    assert "# Sweep report: `sweep`" in text
     assert "7 runs in 2 groups: 5 completed, 1 diverged, 1 missing." in text
     assert "Shared by every run: `trainer.max_epochs=2`." in text
-    avg_row = next(line for line in text.splitlines() if line.startswith("| `avg`"))
-    assert Stat.of([0.80, 0.82, 0.83]).format() in avg_row
-    max_row = next(line for line in text.splitlines() if line.startswith("| `max`"))
-    assert max_row.split(" | ")[1:5] == ["4", "2", "1", "1"]  # runs, completed, diverged, missing
-    assert (sweep / "report" / "final_test_acc.png").stat().st_size > 1000
-    assert report.figures  # the final plots exist even without any curves
+    table = [line for line in text.splitlines() if line.startswith("|")]
+    assert table == [
+        "| model.pooling | runs | completed | diverged | missing | test/acc | val/acc | steps "
+        "| time/run (s) |",
+        "|---|---|---|---|---|---|---|---|---|",
+        "| `avg` | 3 | 3 | 0 | 0 | 0.8167 ± 0.015 | 0.8067 ± 0.015 | 100 | 1.5 |",
+        "| `max` | 4 | 2 | 1 | 1 | 0.8750 ± 0.0071 | 0.8650 ± 0.0071 | 100 | 1.5 |",
+    ]
+    # Only the test metric gets a final plot; no logs, so no curves.
+    assert list(report.figures) == ["final test/acc"]
+    assert report.figures["final test/acc"] == sweep / "report" / "final_test_acc.png"
+    assert report.figures["final test/acc"].is_file()
+    assert "![final test/acc](final_test_acc.png)" in text
+
+
+def test_report_of_chosen_metrics_into_another_folder(sweep, tmp_path):
+    report = build_report(sweep, ["val/acc"], tmp_path / "out", quiet=True)
+    text = (tmp_path / "out" / "results.md").read_text()
+    assert report.metrics == ["val/acc"] and "| test/acc |" not in text
+    assert list(report.figures) == ["final val/acc"]  # no test metric: the chosen one is drawn
+    assert not (sweep / "report").exists()
+
+
+@pytest.fixture
+def figures(monkeypatch):
+    """The matplotlib figures the plots save, to read their content back."""
+    saved = []
+    savefig = Figure.savefig
+
+    def keep(self, *args, **kwargs):
+        saved.append(self)
+        return savefig(self, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", keep)
+    return saved
+
+
+def test_final_plot_shows_each_groups_runs_and_mean(sweep, tmp_path, figures):
+    groups = group_runs(load_runs(sweep))
+    path = plot_final(groups, "test/acc", tmp_path / "final.png")
+    assert path == tmp_path / "final.png" and path.is_file()
+    (ax,) = figures[0].axes
+    assert ax.get_xlabel() == "test/acc"
+    assert ax.get_title() == "final test/acc: mean ± std over seeds (dots: runs)"
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels == ["pooling=avg", "pooling=max (1 diverged, 1 missing)"]
+    # One mean marker per group at (mean, row), error bars of ± std, dots at the runs' values.
+    means = [c.lines[0].get_xydata().tolist() for c in ax.containers]
+    assert means == [[[pytest.approx(0.8166667), 0.0]], [[pytest.approx(0.875), 1.0]]]
+    bars = [c.lines[2][0].get_segments()[0][:, 0].tolist() for c in ax.containers]
+    assert bars == [pytest.approx([0.8166667 - 0.0152753, 0.8166667 + 0.0152753]),
+                    pytest.approx([0.875 - 0.0070711, 0.875 + 0.0070711])]  # fmt: skip
+    dots = [c.get_offsets().tolist() for c in ax.collections if isinstance(c, PathCollection)]
+    assert dots == [[[0.80, 0.0], [0.82, 0.0], [0.83, 0.0]], [[0.88, 1.0], [0.87, 1.0]]]
+    assert ax.get_xscale() == "linear"
+    assert ax.get_ylim() == (1.5, -0.5)  # first group on top, as in the table
+
+
+def test_final_plot_of_values_over_decades_is_logarithmic(tmp_path, figures):
+    def group(values):
+        runs = [Run(tmp_path / str(v), "completed", metrics={"test/mae": v}) for v in values]
+        return Group(settings={"model.width": str(len(values))}, runs=runs)
+
+    plot_final([group([0.01, 0.02]), group([5.0, 9.0, 10.0])], "test/mae", tmp_path / "a.png")
+    plot_final([group([0.0, 0.01]), group([5.0])], "test/mae", tmp_path / "b.png", title="T")
+    plot_final([group([1.0, 50.0])], "test/mae", tmp_path / "c.png")
+    scales = [figure.axes[0].get_xscale() for figure in figures]
+    assert scales == ["log", "symlog", "linear"]  # zeros stay visible on symlog
+    assert figures[1].axes[0].get_title() == "T"
+
+
+def test_curve_plot_draws_mean_and_band_per_group(sweep, tmp_path, figures):
+    groups = group_runs(load_runs(sweep))
+    names = [run.name for run in load_runs(sweep)]
+    curves = {  # avg's three runs, max's two completed ones; the diverged run's is ignored
+        names[0]: {"val/loss": [(1, 0.5), (2, 0.7)]},
+        names[1]: {"val/loss": [(1, 0.6), (2, 0.8)]},
+        names[2]: {"val/loss": [(1, 0.7), (2, 0.9)]},
+        names[3]: {"val/loss": [(1, 2.0), (2, 1.0)]},
+        names[4]: {"val/loss": [(1, 4.0)]},
+        names[5]: {"val/loss": [(1, 99.0)]},
+    }
+    path = plot_curves(groups, curves, "val/loss", tmp_path / "curve.png")
+    assert path == tmp_path / "curve.png" and path.is_file()
+    (ax,) = figures[0].axes
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("epoch", "val/loss")
+    assert ax.get_title() == "val/loss per epoch: mean ± std over seeds"
+    lines = [(line.get_xdata().tolist(), line.get_ydata().tolist()) for line in ax.lines]
+    # avg: means 0.6, 0.8 (std 0.1); max: epoch 1 mean of 2 and 4 = 3 (std √2), epoch 2 only 1.
+    assert lines == [([1, 2], pytest.approx([0.6, 0.8])), ([1, 2], [3.0, 1.0])]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        "pooling=avg (n=3)", "pooling=max (n=2)"]  # fmt: skip
+    band = ax.collections[0].get_paths()[0].vertices[:, 1]
+    assert min(band) == pytest.approx(0.5) and max(band) == pytest.approx(0.9)
+    band = ax.collections[1].get_paths()[0].vertices[:, 1]
+    assert min(band) == 1.0 and max(band) == pytest.approx(3 + 2**0.5)  # 3 ± √2, then 1 ± 0
+    assert plot_curves(groups, {}, "val/loss", tmp_path / "none.png") is None
+    assert not (tmp_path / "none.png").exists()
+
+
+def test_mean_curve_by_hand():
+    epochs, means, stds = mean_curve([[(1, 1.0), (2, 3.0)], [(1, 3.0), (2, math.nan)], [(1, 5.0)]])
+    assert epochs == [1, 2] and means == [3.0, 3.0]
+    assert stds == [2.0, 0.0]  # epoch 1: deviations -2, 0, 2 → variance 8/2; epoch 2: one value
 
 
 def test_curves_from_csv_log(tmp_path):
@@ -117,3 +281,71 @@ def test_cli_help_and_missing_folder(tmp_path):
 def test_record_round_trip_keeps_overrides(sweep):
     job = next(sweep.glob("0_*"))
     assert json.loads((job / "metrics.json").read_text())["overrides"][0] == "model.pooling=avg"
+
+
+def _events(directory: Path, scalars: dict[str, list[tuple[int, float]]]) -> None:
+    from torch.utils.tensorboard import SummaryWriter
+
+    writer = SummaryWriter(str(directory))
+    for tag, points in scalars.items():
+        for step, value in points:
+            writer.add_scalar(tag, value, step)
+    writer.close()
+
+
+def test_curves_from_tensorboard_events_per_epoch(tmp_path):
+    """Validation every second epoch: its points sit at epochs 2 and 4, read from the ``epoch``
+    series logged at the same steps."""
+    run = tmp_path / "run"
+    _events(run / "tensorboard" / "version_0", {
+        "val/loss": [(19, 0.7), (39, 0.5)], "epoch": [(9, 0.0), (19, 1.0), (29, 2.0), (39, 3.0)],
+        "train/loss_step": [(5, 0.9)], "train/loss": [(9, 0.8)], "val/acc": [(19, 0.25)],
+    })  # fmt: skip
+    assert load_curves(run) == {
+        "val/loss": [(2, pytest.approx(0.7)), (4, pytest.approx(0.5))],
+        "val/acc": [(2, 0.25)],
+    }
+    assert load_curves(run, prefix="train/") == {"train/loss": [(1, pytest.approx(0.8))]}
+    assert set(load_series(run)) == {
+        "val/loss",
+        "epoch",
+        "train/loss_step",
+        "train/loss",
+        "val/acc",
+    }
+
+
+def test_resumed_run_the_later_event_file_wins(tmp_path):
+    run = tmp_path / "run"
+    _events(run / "tb" / "a", {"val/loss": [(9, 0.7), (19, 0.6)], "epoch": [(9, 0.0), (19, 1.0)]})
+    _events(run / "tb" / "b", {"val/loss": [(19, 0.4), (29, 0.3)], "epoch": [(19, 1.0), (29, 2.0)]})
+    assert load_curves(run) == {"val/loss": [(1, pytest.approx(0.7)), (2, pytest.approx(0.4)),
+                                             (3, pytest.approx(0.3))]}  # fmt: skip
+
+
+def test_without_an_epoch_series_curves_count_the_points(tmp_path):
+    run = tmp_path / "run"
+    (run / "csv").mkdir(parents=True)
+    (run / "csv" / "metrics.csv").write_text("step,val/mae\n1,3.0\n9,2.0\n,1.5\n")
+    # A row without a step counts as step 0, so it comes first.
+    assert load_curves(run) == {"val/mae": [(1, 1.5), (2, 3.0), (3, 2.0)]}
+    assert set(load_series(run)) == {"val/mae"}
+    assert load_curves(tmp_path / "nothing") == {}
+
+
+def test_unreadable_events_fall_back_to_the_csv_log(tmp_path, monkeypatch, caplog):
+    from convlab.report import curves
+
+    run = tmp_path / "run"
+    _events(run / "tb", {"val/loss": [(9, 0.7)]})
+    (run / "csv").mkdir()
+    (run / "csv" / "metrics.csv").write_text("epoch,step,val/loss\n0,9,0.25\n")
+
+    def broken(run_dir):
+        raise RuntimeError("truncated record")
+
+    monkeypatch.setattr(curves, "_tensorboard_series", broken)
+    assert load_curves(run) == {"val/loss": [(1, 0.25)]}
+    assert f"{run}: unreadable TensorBoard events (truncated record); trying the CSV log" in [
+        r.getMessage() for r in caplog.records
+    ]

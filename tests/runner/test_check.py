@@ -12,11 +12,15 @@ import pytest
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from hydra.errors import ConfigCompositionException
+from omegaconf import OmegaConf, open_dict
 
 from convlab.runner.check import ConfigError, find_problems, unwritable, validate_config
 from convlab.runner.check.composition import explain
+from convlab.runner.check.rules import RULES, pair_violations, violation
 from convlab.runner.check.signature import accepts, locate
+from convlab.runner.check.suggest import MAX_LISTED, closest, listing, unknown_key
 from convlab.runner.check.types import mismatch
+from convlab.runner.hydra_hooks import ValidateConfig
 from tests.conftest import CONF_DIR, compose_config
 
 # Groups whose options each build an object; every option must pass validation as shipped.
@@ -55,6 +59,13 @@ def test_every_option_of_every_group_is_valid(choice, tmp_path, any_machine):
     [
         (["+model.widht=8"], "model.widht: no such key for LeNet. "
          "Allowed: activation, in_channels, init, num_classes, pooling."),
+        (["+model.poolin=max"], "model.poolin: no such key for LeNet. Did you mean "
+         "model.pooling? Allowed: activation, in_channels, init, num_classes, pooling."),
+        (["trainer.max_epochs=0", "trainer.min_epochs=0"],
+         "trainer.max_epochs=0: must be a positive integer, or -1 for no limit."),
+        (["trainer.min_epochs=-1"], "trainer.min_epochs=-1: must be an integer >= 0."),
+        (["trainer.min_epochs=5", "trainer.max_epochs=2"], "trainer.min_epochs must not exceed "
+         "trainer.max_epochs (got min_epochs=5, max_epochs=2)."),
         (["+trainer.max_epoch=3"], "trainer.max_epoch: no such key for Trainer. "
          "Did you mean trainer.max_epochs?"),
         (["data.batch_size=abc"], "data.batch_size=abc: expected an integer "
@@ -91,6 +102,105 @@ def test_each_mistake_is_named(overrides, problem, tmp_path):
     problems = find_problems(compose_config(overrides, tmp_path))
     assert len(problems) == 1, problems
     assert problems[0].startswith(problem)
+
+
+# Every value rule: a value it rejects (with the requirement it names) and the edge it accepts.
+RULE_CASES = [
+    ("seed", -1, 0, "an integer in [0, 2**32)"),
+    ("seed", 2**32, 2**32 - 1, "an integer in [0, 2**32)"),
+    ("torch_threads", 0, 1, "a positive integer (or null)"),
+    ("data.batch_size", 0, 1, "a positive integer"),
+    ("data.eval_batch_size", -1, 1, "a positive integer"),
+    ("data.val_size", 0, 1, "a positive integer"),
+    ("data.n_train", 0, 1, "a positive integer"),
+    ("optimizer.lr", 0.0, 1e-9, "a positive number"),
+    ("optimizer.weight_decay", -1e-9, 0.0, "a number >= 0"),
+    ("optimizer.momentum", -0.5, 0, "a number >= 0"),
+    ("model.width", 0, 1, "a positive integer"),
+    ("model.depth", -1, 0, "an integer >= 0"),
+    ("trainer.max_epochs", 0, -1, "a positive integer, or -1 for no limit"),
+    ("trainer.max_epochs", -2, 1, "a positive integer, or -1 for no limit"),
+    ("trainer.max_steps", -2, -1, "a positive integer, or -1 for no limit"),
+    ("trainer.min_epochs", -1, 0, "an integer >= 0"),
+    ("trainer.devices", 0, -1, "a positive integer, -1, 'auto' or a list"),
+    ("trainer.devices", -2, 1, "a positive integer, -1, 'auto' or a list"),
+    ("trainer.accumulate_grad_batches", 0, 1, "a positive integer"),
+    ("trainer.log_every_n_steps", 0, 1, "a positive integer"),
+    ("trainer.check_val_every_n_epoch", 0, 1, "a positive integer (or null)"),
+    ("trainer.gradient_clip_val", -0.1, 0.0, "a number >= 0 (or null)"),
+    ("callbacks.early_stopping.patience", -1, 0, "an integer >= 0"),
+    ("callbacks.model_checkpoint.every_n_train_steps", -1, 0, "an integer >= 0 (or null)"),
+    ("callbacks.model_checkpoint.last_every_n_steps", 0, 1, "a positive integer (or null)"),
+]
+
+
+@pytest.mark.parametrize(("path", "bad", "good", "requirement"), RULE_CASES)
+def test_each_value_rule(path, bad, good, requirement):
+    assert violation(path, bad) == requirement
+    assert violation(path, good) is None
+
+
+def test_every_rule_has_a_case():
+    assert {rule.pattern for rule in RULES} == {
+        next((rule.pattern for rule in RULES if rule.matches(path)), None)
+        for path, *_ in RULE_CASES
+    }
+
+
+@pytest.mark.parametrize("value", ["abc", None, True, [0]])
+def test_rules_leave_other_types_to_the_annotation_check(value):
+    assert violation("data.batch_size", value) is None
+
+
+def test_keys_without_a_rule_take_any_number():
+    assert violation("model.num_classes", -5) is None
+    assert violation("data.batch_size.extra", 0) is None  # globs match whole paths only
+
+
+@pytest.mark.parametrize(
+    ("node", "values", "expected"),
+    [
+        ("data", {"low": 5, "high": 1}, ["data.low must be below data.high (got low=5, high=1)."]),
+        ("data", {"low": 1, "high": 1}, ["data.low must be below data.high (got low=1, high=1)."]),
+        ("data", {"low": 0, "high": 1}, []),
+        ("data", {"low": 0, "high": "${oops}"}, []),  # not numbers: left to other checks
+        ("trainer", {"min_epochs": 3, "max_epochs": 2}, ["trainer.min_epochs must not exceed "
+         "trainer.max_epochs (got min_epochs=3, max_epochs=2)."]),
+        ("trainer", {"min_epochs": 2, "max_epochs": 2}, []),
+        ("trainer", {"min_epochs": 5, "max_epochs": -1}, []),  # -1: no limit
+        ("model", {"low": 5, "high": 1}, []),  # the rule is data's, not any node's
+    ],
+)  # fmt: skip
+def test_pair_rules(node, values, expected):
+    assert pair_violations(node, values) == expected
+
+
+def test_suggestion_keeps_the_allowed_keys_when_they_are_few():
+    allowed = ["width", "depth", "activation"]
+    assert unknown_key("model", "widht", allowed, "MLP") == (
+        "model.widht: no such key for MLP. Did you mean model.width? "
+        "Allowed: activation, depth, width."
+    )
+    assert unknown_key("model", "zzz", allowed, "MLP") == (
+        "model.zzz: no such key for MLP. Allowed: activation, depth, width."
+    )
+    assert unknown_key("", "sed", ["seed", "seed"], "the config") == (
+        "sed: no such key for the config. Did you mean seed? Allowed: seed."
+    )
+
+
+def test_many_allowed_keys_are_shortened():
+    many = sorted(["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota",
+                   "kappa", "lambda", "mu", "nu", "xi", "omicron"])  # fmt: skip
+    assert len(many) == MAX_LISTED + 3
+    assert (
+        unknown_key("x", "bta", many, "Big") == "x.bta: no such key for Big. Did you mean x.beta?"
+    )
+    assert unknown_key("x", "zzz", many, "Big").endswith(
+        f"Allowed: {', '.join(many[:MAX_LISTED])}, … (3 more)."
+    )
+    assert listing(many[:MAX_LISTED]) == ", ".join(many[:MAX_LISTED])
+    assert closest("zzz", many) is None and closest("kapa", many) == "kappa"
 
 
 def test_several_mistakes_are_listed_together(tmp_path):
@@ -174,3 +284,62 @@ def test_unwritable_output_folder_is_detected(tmp_path, monkeypatch):
     assert unwritable(tmp_path / "new" / "run") is None
     monkeypatch.setattr(os, "access", lambda path, mode: False)  # a read-only folder, as non-root
     assert unwritable(tmp_path / "new" / "run") == f"{tmp_path} is not writable"
+
+
+def _sweep_config(tmp_path, task_overrides: list[str], params: dict | None = None):
+    cfg = compose_config([], tmp_path / "run")
+    for node in (cfg, cfg.hydra, cfg.hydra.overrides, cfg.hydra.sweeper, cfg.hydra.sweep):
+        OmegaConf.set_readonly(node, False)
+    with open_dict(cfg):
+        cfg.hydra.overrides.task = task_overrides
+        cfg.hydra.sweeper.params = params
+        cfg.hydra.sweep.dir = str(tmp_path / "sweep")
+    return cfg
+
+
+def test_callback_refuses_a_bad_run_before_any_folder(tmp_path, capsys):
+    cfg = compose_config(["data.batch_size=0"], tmp_path / "run")
+    with pytest.raises(SystemExit) as raised:
+        ValidateConfig().on_run_start(cfg)
+    assert raised.value.code == 2
+    assert capsys.readouterr().err.splitlines() == [
+        "error: data.batch_size=0: must be a positive integer."
+    ]
+    assert not (tmp_path / "run").exists()
+    ValidateConfig().on_run_start(compose_config([], tmp_path / "run"))  # a good one passes
+
+
+def test_callback_refuses_an_unwritable_run_folder(tmp_path, capsys):
+    (tmp_path / "file").write_text("")
+    with pytest.raises(SystemExit):
+        ValidateConfig().on_run_start(compose_config([], tmp_path / "file" / "run"))
+    assert capsys.readouterr().err.startswith(
+        f"error: hydra.run.dir={tmp_path / 'file' / 'run'}: cannot write the run's output there "
+        f"({tmp_path / 'file'} is a file, not a folder)."
+    )
+
+
+def _multirun_start(cfg) -> None:
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        ValidateConfig().on_multirun_start(cfg, config_name="train")
+    GlobalHydra.instance().clear()
+
+
+def test_sweep_jobs_are_checked_up_front(tmp_path, capsys):
+    """A typo in one swept value stops the sweep before its first job, named once."""
+    cfg = _sweep_config(tmp_path, ["data.batch_size=8,0", "seed=1,2"], {"model.pooling": "max"})
+    with pytest.raises(SystemExit):
+        _multirun_start(cfg)
+    err = capsys.readouterr().err.splitlines()
+    assert err == ["error: data.batch_size=0: must be a positive integer."]
+    cfg = _sweep_config(tmp_path, ["data.batch_size=8,16"], {"model.pooling": "avg,median"})
+    with pytest.raises(SystemExit):
+        _multirun_start(cfg)
+    assert "model.pooling=median: expected one of avg, max, strided" in capsys.readouterr().err
+    cfg = _sweep_config(tmp_path, ["experiment=lenet,lenett"])
+    with pytest.raises(SystemExit):
+        _multirun_start(cfg)
+    assert "experiment=lenett: no such experiment config" in capsys.readouterr().err
+    _multirun_start(_sweep_config(tmp_path, ["seed=1,2"]))
+    assert not (tmp_path / "sweep").exists()
