@@ -20,6 +20,8 @@ NETS = {
     "max_exact": ("ExactMax", (2 * 3 + 3) + (3 * 1 + 1)),
     "max_gated": ("GatedMax", (2 * 32 + 32) + (32 * 2 + 2)),
     "max_regression": ("MLP", (2 * 64 + 64) + (64 * 64 + 64) + (64 * 1 + 1)),
+    # 2x2 stride-2 conv to 16 channels, ReLU, 1x1 conv to one channel.
+    "maxpool_fn": ("PatchReLU", (4 * 16 + 16) + (16 * 1 + 1)),
 }
 MONITOR = {"val/acc": "max", "val/loss": "min", "val/mae": "min"}
 
