@@ -67,7 +67,7 @@ def test_normalization_verdict(tmp_path: Path):
 
 
 def _batch_sweep(path: Path, mae: dict[tuple[str, str], list[float]]):
-    groups = {(f"+sweep/batch_arm={arm}", f"optimizer={opt}"): values
+    groups = {(f"sweep/batch_arm@_global_={arm}", f"optimizer={opt}"): values
               for (arm, opt), values in mae.items()}  # fmt: skip
     return make_sweep(path, groups, "test/mae")
 
@@ -86,10 +86,10 @@ def test_batch_size_arms(tmp_path: Path):
     assert judge_batch_arm("steps")(report, {}).word == "not resolved at n = 3"
     lr = judge_batch_arm("lr")(report, {})  # batch size 1 of the lr arm is epochs_1
     assert lr.word == "not resolved at n = 3"
-    assert {c.a for c in lr.contrasts} == {
-        "sweep/batch_arm=epochs_1, optimizer=sgd",
-        "sweep/batch_arm=epochs_1, optimizer=adam",
-    }
+    assert [(c.a, c.b) for c in lr.contrasts] == [
+        ("adam batch 1", "adam batch 16"),
+        ("sgd batch 1", "sgd batch 16"),
+    ]
 
 
 def test_sharpness_verdict_and_rank_correlation(tmp_path: Path):
@@ -100,7 +100,7 @@ def test_sharpness_verdict_and_rank_correlation(tmp_path: Path):
             job = make_job(
                 sweep,
                 num,
-                [f"+sweep/batch_arm={arm}", "optimizer=adam", f"seed={seed}"],
+                [f"sweep/batch_arm@_global_={arm}", "optimizer=adam", f"seed={seed}"],
                 "completed",
                 {"test/mae": value * 2},
             )

@@ -75,9 +75,10 @@ class Group:
 
     @property
     def short_label(self) -> str:
-        """``width=8, depth=1`` for ``model.width=8, model.depth=1`` (for plots)."""
+        """``width=8, depth=1`` for ``model.width=8, model.depth=1`` (for plots); a nested group
+        choice ``sweep/batch_arm@_global_=steps_16`` reads ``batch_arm=steps_16``."""
         items = self.settings.items()
-        return ", ".join(f"{key.rsplit('.', 1)[-1]}={value}" for key, value in items) or "all"
+        return ", ".join(f"{_short(key)}={value}" for key, value in items) or "all"
 
     def count(self, status: str) -> int:
         return sum(run.status == status for run in self.runs)
@@ -88,6 +89,10 @@ class Group:
 
     def stat(self, metric: str) -> Stat:
         return Stat.of([run.metrics.get(metric, math.nan) for run in self.completed])
+
+
+def _short(key: str) -> str:
+    return key.split("@", 1)[0].rsplit("/", 1)[-1].rsplit(".", 1)[-1]
 
 
 def _grouping_overrides(run: Run, ignore: tuple[str, ...]) -> dict[str, str]:

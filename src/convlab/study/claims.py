@@ -285,9 +285,9 @@ BATCH_ARMS = {
 
 
 def _arm(group: Group) -> tuple[str, int] | None:
-    """``("steps", 16)`` for a group of ``+sweep/batch_arm=steps_16``."""
+    """``("steps", 16)`` for a group of ``sweep/batch_arm@_global_=steps_16``."""
     for key, value in group.settings.items():
-        if key.endswith("batch_arm"):
+        if key.split("@")[0].endswith("batch_arm"):
             arm, _, size = value.rpartition("_")
             return arm, int(size)
     return None
@@ -312,7 +312,7 @@ def judge_batch_arm(arm: str) -> Callable[[Report, Curves], Verdict]:
         groups = batch_groups(report, arm)
         optimizers = sorted({opt for opt, _ in groups})
         if not any(size == 1 for _, size in groups) or len(groups) < 2:
-            return _missing(report, f"+sweep/batch_arm={arm}_1 and a larger one")
+            return _missing(report, f"sweep/batch_arm@_global_={arm}_1 and a larger one")
         parts, contrasts = [], []
         for opt in optimizers:
             sizes = sorted(size for o, size in groups if o == opt)
@@ -323,12 +323,14 @@ def judge_batch_arm(arm: str) -> Callable[[Report, Curves], Verdict]:
                 after = f" after {steps.mean:.0f} steps" if steps.n else ""
                 rows.append(f"batch {size}: {describe(group, 'test/mae')}{after}")
                 if size != 1 and (opt, 1) in groups:
-                    contrasts.append(
-                        contrast(groups[opt, 1], group, "test/mae", lower_is_better=True)
-                    )
+                    one = groups[opt, 1]
+                    contrasts.append(contrast_stats(
+                        f"{opt} batch 1", f"{opt} batch {size}", "test/mae",
+                        one.stat("test/mae"), group.stat("test/mae"), lower_is_better=True,
+                    ))  # fmt: skip
             parts.append(f"{opt}: " + "; ".join(rows))
         text = ". ".join(parts) + ". Batch size 1 below each larger batch: " + ", ".join(
-            f"{c.b.split(',')[0]} {c.reading}" for c in contrasts) + "."  # fmt: skip
+            f"{c.b} {c.reading}" for c in contrasts) + "."  # fmt: skip
         learned = [f"{opt} batch {size}" for (opt, size), g in sorted(groups.items())
                    if size > 1 and learns(g)]  # fmt: skip
         if learned:
@@ -349,7 +351,10 @@ def judge_sharpness(report: Report, curves: Curves) -> Verdict:
             if len(sizes) < 2 or sizes[0] != 1:
                 continue
             large, small = groups[opt, sizes[-1]], groups[opt, 1]
-            contrasts.append(contrast(large, small, "sharpness", lower_is_better=False))
+            contrasts.append(contrast_stats(
+                f"{opt} batch {sizes[-1]} ({arm})", f"{opt} batch 1", "sharpness",
+                large.stat("sharpness"), small.stat("sharpness"), lower_is_better=False,
+            ))  # fmt: skip
     if not contrasts:
         return _missing(report, "sharpness of batch size 1 and a larger one")
     runs = [run for group in report.groups if _arm(group) for run in group.completed]
