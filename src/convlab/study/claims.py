@@ -401,7 +401,8 @@ def judge_pooling(report: Report, curves: Curves) -> Verdict:
 
 
 def judge_activation(report: Report, curves: Curves, others: dict[str, Report]) -> Verdict:
-    groups = list(report.groups)
+    # a key every run shares (activation=sigmoid alone) is in report.common, not in the groups
+    groups = [Group({**report.common, **g.settings}, g.runs) for g in report.groups]
     relu_from = others.get("pooling")
     old = find(groups, activation="sigmoid", pooling="avg")
     new = find(groups, activation="relu", pooling="max")
@@ -412,14 +413,19 @@ def judge_activation(report: Report, curves: Curves, others: dict[str, Report]) 
     if old is None or new is None:
         return _missing(report, "sigmoid+avg and relu+max")
     sig_max = find(groups, activation="sigmoid", pooling="max")
-    modern = contrast(new, old, "test/acc", lower_is_better=False)
+
+    def acc(a: Group, b: Group, name_a: str, name_b: str) -> Contrast:
+        return contrast_stats(name_a, name_b, "test/acc", a.stat("test/acc"),
+                              b.stat("test/acc"), lower_is_better=False)  # fmt: skip
+
+    modern = acc(new, old, "ReLU + max", "sigmoid + avg")
     contrasts = [modern]
     text = (
         f"D2L's LeNet (sigmoid, avg): {describe(old, 'test/acc')}; modernised (ReLU, max)"
         f"{source}: {describe(new, 'test/acc')}."
     )
     if sig_max is not None:
-        pooling_only = contrast(sig_max, old, "test/acc", lower_is_better=False)
+        pooling_only = acc(sig_max, old, "sigmoid + max", "sigmoid + avg")
         contrasts.append(pooling_only)
         text += (f" Sigmoid with max pooling: {describe(sig_max, 'test/acc')} (max pooling "
                  f"alone above avg: {pooling_only.reading}).")  # fmt: skip
