@@ -126,8 +126,9 @@ def curves_figure(
     floor = min(positive) / 2 if positive else 0.0
     for i, group, n, epochs, means, stds in drawn:
         color = f"C{i % 10}"
+        style = ("-", "--", ":")[i // 10 % 3]  # more than 10 groups: the colours come back
         ax.plot(epochs, means, marker="." if len(epochs) < 30 else None, color=color,
-                linewidth=2, label=f"{group.short_label} (n={n})")  # fmt: skip
+                linestyle=style, linewidth=2, label=f"{group.short_label} (n={n})")  # fmt: skip
         low = [m - s for m, s in zip(means, stds, strict=True)]
         if error:
             low = [max(v, floor) for v in low]
@@ -141,7 +142,10 @@ def curves_figure(
     band = "mean ± std over seeds" + (" (band clipped at the axis floor)" if error else "")
     ax.set_title(f"{tag} per epoch: {band}", fontsize=FONT)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=FONT - 3, loc="best", ncol=2 if len(drawn) > 6 else 1)
+    if len(drawn) > 6:  # beside the plot, not over the curves
+        ax.legend(fontsize=FONT - 4, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    else:
+        ax.legend(fontsize=FONT - 3, loc="best")
     fig.tight_layout()
     return fig
 
