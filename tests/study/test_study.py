@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from convlab.report import build_report
 from convlab.report.summary import Stat
 from convlab.study.__main__ import main as study_main
-from convlab.study.claims import CLAIMS, judge_batch_size, judge_normalization, judge_pooling
+from convlab.study.claims import (
+    CLAIMS,
+    judge_batch_arm,
+    judge_normalization,
+    judge_pooling,
+    judge_sharpness,
+)
 from convlab.study.rules import compare
 from tests.report.test_report import make_job
 
@@ -24,24 +31,26 @@ def make_sweep(path: Path, groups: dict[tuple[str, ...], list[float | None]], me
     return build_report(path, curves=False, quiet=True)
 
 
-def test_compare_needs_separated_intervals():
+def test_compare_needs_a_resolved_welch_test():
     a, b = Stat.of([1.0, 1.1, 1.2]), Stat.of([2.0, 2.1, 2.2])
     assert compare(a, b, lower_is_better=True) == "better"
     assert compare(a, b, lower_is_better=False) == "worse"
-    assert compare(a, Stat.of([1.1, 1.3, 1.5]), lower_is_better=True) == "no clear difference"
+    assert compare(a, Stat.of([1.1, 1.3, 1.5]), lower_is_better=True) == "not resolved"
     assert compare(a, Stat.of([]), lower_is_better=True) == "unknown"
 
 
 def test_pooling_verdict(tmp_path: Path):
     acc = {
-        ("model.pooling=max",): [0.88, 0.89, 0.90],
-        ("model.pooling=strided",): [0.87, 0.89, 0.9],
+        ("model.pooling=max",): [0.880, 0.885, 0.890, 0.885, 0.880],
+        ("model.pooling=strided",): [0.882, 0.886, 0.889, 0.884, 0.883],
     }
-    assert judge_pooling(make_sweep(tmp_path / "a", acc, "test/acc"), {}).word == "holds"
+    verdict = judge_pooling(make_sweep(tmp_path / "a", acc, "test/acc"), {})
+    assert verdict.word == "holds"  # the CI of strided − max lies above −0.01
     acc[("model.pooling=strided",)] = [0.80, 0.81, 0.82]
     verdict = judge_pooling(make_sweep(tmp_path / "b", acc, "test/acc"), {})
     assert verdict.word == "does not hold"
     assert "test/acc 0.8100 ± 0.010" in verdict.text  # the numbers the table shows
+    assert verdict.contrasts[0].difference.n == "3/5"
 
 
 def test_normalization_verdict(tmp_path: Path):
@@ -51,21 +60,57 @@ def test_normalization_verdict(tmp_path: Path):
         ("data.normalization=standard",): [30.0, 33.0, 36.0],
     }
     verdict = judge_normalization(make_sweep(tmp_path, mae, "test/mae"), {})
-    assert verdict.word.startswith("partly holds")
+    # normalising helps (resolved), unit vs standard is not resolved at 3 seeds
+    assert [c.reading for c in verdict.contrasts] == ["holds", "not resolved at n = 3"]
+    assert verdict.word == "not resolved at n = 3"
     assert "1 of 3 diverged" in verdict.text
 
 
-def test_batch_size_verdict(tmp_path: Path):
+def _batch_sweep(path: Path, mae: dict[tuple[str, str], list[float]]):
+    groups = {(f"sweep/batch_arm@_global_={arm}", f"optimizer={opt}"): values
+              for (arm, opt), values in mae.items()}  # fmt: skip
+    return make_sweep(path, groups, "test/mae")
+
+
+def test_batch_size_arms(tmp_path: Path):
     mae = {}
     for opt in ("sgd", "adam"):
-        mae[(f"optimizer={opt}", "data.batch_size=1")] = [20.0, 25.0, 30.0]
-        mae[(f"optimizer={opt}", "data.batch_size=16")] = [900.0, 950.0, 1000.0]
-    assert judge_batch_size(make_sweep(tmp_path / "a", mae, "test/mae"), {}).word.startswith(
-        "holds"
-    )
-    mae[("optimizer=adam", "data.batch_size=16")] = [50.0, 60.0, 70.0]
-    verdict = judge_batch_size(make_sweep(tmp_path / "b", mae, "test/mae"), {})
-    assert verdict.word == "depends on the optimizer"
+        mae["epochs_1", opt] = [20.0, 25.0, 30.0]
+        mae["epochs_16", opt] = [900.0, 950.0, 1000.0]
+        mae["steps_1", opt] = [40.0, 45.0, 50.0]
+        mae["steps_16", opt] = [41.0, 44.0, 52.0]
+        mae["lr_16", opt] = [22.0, 26.0, 29.0]
+    report = _batch_sweep(tmp_path, mae)
+    epochs = judge_batch_arm("epochs")(report, {})
+    assert epochs.word == "holds" and len(epochs.contrasts) == 2
+    assert judge_batch_arm("steps")(report, {}).word == "not resolved at n = 3"
+    lr = judge_batch_arm("lr")(report, {})  # batch size 1 of the lr arm is epochs_1
+    assert lr.word == "not resolved at n = 3"
+    assert [(c.a, c.b) for c in lr.contrasts] == [
+        ("adam batch 1", "adam batch 16"),
+        ("sgd batch 1", "sgd batch 16"),
+    ]
+
+
+def test_sharpness_verdict_and_rank_correlation(tmp_path: Path):
+    sweep = tmp_path / "s"
+    num = 0
+    for arm, sharp in (("epochs_1", [10.0, 11.0, 12.0]), ("epochs_1000", [30.0, 31.0, 33.0])):
+        for seed, value in enumerate(sharp, 1):
+            job = make_job(
+                sweep,
+                num,
+                [f"sweep/batch_arm@_global_={arm}", "optimizer=adam", f"seed={seed}"],
+                "completed",
+                {"test/mae": value * 2},
+            )
+            record = json.loads((job / "metrics.json").read_text())
+            record["sharpness"] = value
+            (job / "metrics.json").write_text(json.dumps(record))
+            num += 1
+    verdict = judge_sharpness(build_report(sweep, curves=False, quiet=True), {})
+    assert verdict.word == "larger batches sharper: holds"
+    assert "all runs: ρ = 1.000" in verdict.text  # test/mae = 2 × sharpness: ranks agree
 
 
 def test_study_report_only_writes_results(tmp_path: Path, monkeypatch):
@@ -79,6 +124,8 @@ def test_study_report_only_writes_results(tmp_path: Path, monkeypatch):
                        "--report-only"]) == 0  # fmt: skip
     text = doc.read_text()
     assert "| 1 | Strided convolution can replace max pooling | inconclusive (1 of 5 runs " in text
+    assert "| A − B [95 % CI] | Welch p | reading |" in text  # the comparison table
+    assert "## Receptive fields of LeNet" in text and "5 AvgPool2d" in text
     assert "![pooling: final test/acc](figures/pooling_final_test_acc.png)" in text
     assert (doc.parent / "figures" / "pooling_final_test_acc.png").is_file()
 
@@ -87,3 +134,17 @@ def test_every_claim_names_a_sweep_config():
     root = Path(__file__).resolve().parents[2]
     for claim in CLAIMS:
         assert (root / "conf" / "sweep" / f"{claim.sweep}.yaml").is_file(), claim.sweep
+
+
+def test_quick_study_runs_a_new_claim_end_to_end(tmp_path: Path, monkeypatch):
+    """A tiny real sweep (max_residual at --quick: 1 epoch, 2 seeds) through the study code."""
+    root = Path(__file__).resolve().parents[2]
+    monkeypatch.chdir(root)
+    out, doc = tmp_path / "study", tmp_path / "RESULTS.md"
+    assert study_main(["--quick", "--only", "max_residual", "--out", str(out),
+                       "--doc", str(doc)]) == 0  # fmt: skip
+    text = doc.read_text()
+    assert "A residual connection helps at equal parameter count" in text
+    assert "model=residual_mlp below model=mlp | test/mae | 2/2 |" in text
+    assert (doc.parent / "figures" / "max_residual_final_test_mae.png").is_file()
+    assert len(list(out.glob("max_residual/*/metrics.json"))) == 4

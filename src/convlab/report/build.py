@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import math
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from convlab.report.curves import Curve, load_curves
-from convlab.report.runs import REPORT_DIR, Run, load_runs
+from convlab.report.runs import EXTRA_METRICS, REPORT_DIR, Run, load_runs
+from convlab.report.statistics import fmt_p, welch
 from convlab.report.summary import (
     STATUS_ORDER,
     Group,
@@ -69,6 +71,29 @@ def markdown_table(rows: list[dict[str, Any]], metrics: list[str], keys: list[st
     return "\n".join(lines)
 
 
+def comparison_table(groups: list[Group], metrics: list[str]) -> str:
+    """Every group against the first one, per metric: n per group, the difference of means
+    ``group − first`` with its 95 % CI (Welch–Satterthwaite df) and Welch's t-test p."""
+    if len(groups) < 2:
+        return ""
+    first = groups[0]
+    lines = [
+        f"Each group against the first (`{first.label}`): difference of means with its 95 % "
+        "confidence interval (Welch–Satterthwaite degrees of freedom) and Welch's t-test p "
+        "(unequal variances); n counts the completed runs of each group.",
+        "",
+        "| group | metric | n | mean − first [95 % CI] | Welch p |",
+        "|---|---|---|---|---|",
+    ]
+    for metric in metrics:
+        for group in groups[1:]:
+            d = welch(group.stat(metric).values, first.stat(metric).values)
+            diff = "–" if not math.isfinite(d.low) else d.format().rsplit(", p =", 1)[0]
+            lines.append(f"| {group.label} | {metric} | {d.n_a}/{d.n_b} | {diff} "
+                         f"| {fmt_p(d.p)} |")  # fmt: skip
+    return "\n".join(lines)
+
+
 def setting_keys(groups: list[Group]) -> list[str]:
     keys: list[str] = []
     for group in groups:
@@ -95,6 +120,10 @@ def _write_markdown(report: Report, out_dir: Path) -> Path:
         shared = ", ".join(f"`{k}={v}`" for k, v in report.common.items())
         lines += [f"Shared by every run: {shared}.", ""]
     lines += [markdown_table(report.rows, report.metrics, keys), ""]
+    compared = [m for m in report.metrics if m.startswith("test/") and not m.endswith("loss")]
+    table = comparison_table(report.groups, compared or report.metrics[:1])
+    if table:
+        lines += [table, ""]
     for name, path in report.figures.items():
         lines += [f"![{name}]({path.relative_to(out_dir).as_posix()})", ""]
     path = out_dir / "results.md"
@@ -127,7 +156,8 @@ def build_report(
     )
     out = Path(out_dir) if out_dir else sweep_dir / REPORT_DIR
     out.mkdir(parents=True, exist_ok=True)
-    for metric in [m for m in metrics if m.startswith("test/")] or metrics:
+    plotted = [m for m in metrics if m.startswith("test/") or m in EXTRA_METRICS] or metrics
+    for metric in plotted:
         path = plot_final(groups, metric, out / f"final_{metric_filename(metric)}.png")
         report.figures[f"final {metric}"] = path
     if curves and runs:

@@ -1,4 +1,11 @@
-"""Small PNG plots of a sweep: final metric per group, and validation curves per group."""
+"""PNG plots of a sweep, readable at page width: final metric per group, validation curves.
+
+Errors (``*/mae``, ``*/mse``, ``*/loss``, ``sharpness``) are drawn on a log axis, where a
+mean − std below zero has no place: the band's lower edge is clipped to the axis floor
+(half the smallest positive value shown). The final-metric plot draws each group's 95 %
+confidence interval of the mean (t, n − 1 degrees of freedom) as a thick bar, with mean ± std
+as a thin one, so the intervals the verdicts compare are visible.
+"""
 
 from __future__ import annotations
 
@@ -11,21 +18,34 @@ from pathlib import Path
 from matplotlib.figure import Figure
 
 from convlab.report.curves import Curve, mean_curve
+from convlab.report.statistics import mean_ci
 from convlab.report.summary import Group
 
-FIGSIZE = (6.4, 3.6)
-DPI = 90
+FIGSIZE = (11.0, 5.0)  # inches; at DPI 100: 1100 px wide
+DPI = 100
+FONT = 13
+ERROR_NAMES = ("mae", "mse", "loss", "sharpness")
 
 
-def _log_scale(set_scale, values: list[float]) -> None:
-    """Log scale when the values span more than two decades (errors from 0.01 to 1000)."""
+def is_error(metric: str) -> bool:
+    """Lower-is-better, non-negative quantities: drawn on a log axis."""
+    return metric.rsplit("/", 1)[-1] in ERROR_NAMES
+
+
+def _log_scale(set_scale, values: list[float], always: bool = False) -> None:
+    """Log scale for errors (``always``) or when values span more than two decades."""
     positive = [v for v in values if math.isfinite(v) and v > 0]
-    if not positive or max(positive) / min(positive) <= 100:
+    if not positive or (not always and max(positive) / min(positive) <= 100):
         return
     if len(positive) < len([v for v in values if math.isfinite(v)]):
         set_scale("symlog", linthresh=min(positive))  # zeros (the exact net) stay visible
     else:
         set_scale("log")
+
+
+def _figure(height: float) -> Figure:
+    fig = Figure(figsize=(FIGSIZE[0], height), dpi=DPI)
+    return fig
 
 
 def metric_filename(metric: str) -> str:
@@ -38,63 +58,104 @@ def _status_note(group: Group) -> str:
     return f" ({note})" if note else ""
 
 
-def plot_final(groups: list[Group], metric: str, path: str | Path, title: str = "") -> Path:
-    """One row per group: its completed runs as dots, their mean ± std as a bar. Runs that did
-    not complete (diverged, failed) have no value; the row's label counts them."""
-    height = max(2.4, 0.32 * len(groups) + 1.2)
-    fig = Figure(figsize=(FIGSIZE[0], height), dpi=DPI)
+def final_figure(groups: list[Group], metric: str, title: str = "") -> Figure:
+    """One row per group: its completed runs as dots, mean ± std as a thin bar, the 95 % CI of
+    the mean as a thick one. Runs that did not complete (diverged, failed) have no value; the
+    row's label counts them."""
+    fig = _figure(max(3.0, 0.45 * len(groups) + 1.6))
     ax = fig.subplots()
     shown: list[float] = []
     for i, group in enumerate(groups):
         values = [run.metrics.get(metric, math.nan) for run in group.completed]
         stat = group.stat(metric)
-        if stat.n:
-            std = 0.0 if math.isnan(stat.std) else stat.std
-            ax.errorbar(stat.mean, i, xerr=std, fmt="o", color="C0", capsize=4, markersize=6)
-            ax.scatter(values, [i] * len(values), s=12, color="C1", zorder=3)
-            shown += values
+        if not stat.n:
+            continue
+        std = 0.0 if math.isnan(stat.std) else stat.std
+        low, high = stat.mean - std, stat.mean + std
+        if is_error(metric) and low <= 0:
+            low = stat.mean / 2 if stat.mean > 0 else low
+        ax.hlines(i, low, high, color="C0", linewidth=1.5, label="mean ± std" if not i else None)
+        ci_low, ci_high = mean_ci(stat.values)
+        if math.isfinite(ci_low):
+            if is_error(metric) and ci_low <= 0:
+                ci_low = low
+            ax.hlines(i, ci_low, ci_high, color="C3", linewidth=6, alpha=0.6,
+                      label="95 % CI of the mean" if not i else None)  # fmt: skip
+        ax.plot([stat.mean], [i], "o", color="C0", markersize=8)
+        ax.scatter(values, [i] * len(values), s=25, color="C1", zorder=3,
+                   label="runs" if not i else None)  # fmt: skip
+        shown += [v for v in values if math.isfinite(v)]
     labels = [group.short_label + _status_note(group) for group in groups]
-    ax.set_yticks(range(len(groups)), labels, fontsize=7)
+    ax.set_yticks(range(len(groups)), labels, fontsize=FONT - 2)
     ax.set_ylim(len(groups) - 0.5, -0.5)  # first group on top, as in the table
-    ax.set_xlabel(metric)
-    _log_scale(ax.set_xscale, shown)
-    ax.set_title(title or f"final {metric}: mean ± std over seeds (dots: runs)", fontsize=9)
+    ax.set_xlabel(metric + (" (log scale)" if is_error(metric) else ""), fontsize=FONT)
+    ax.tick_params(axis="x", labelsize=FONT - 2)
+    _log_scale(ax.set_xscale, shown, always=is_error(metric))
+    ax.set_title(title or f"final {metric}: runs, mean ± std, 95 % CI of the mean", fontsize=FONT)
     ax.grid(axis="x", alpha=0.3)
+    if shown:
+        ax.legend(fontsize=FONT - 3, loc="best")
     fig.tight_layout()
+    return fig
+
+
+def plot_final(groups: list[Group], metric: str, path: str | Path, title: str = "") -> Path:
     path = Path(path)
-    fig.savefig(path)
+    final_figure(groups, metric, title).savefig(path)
     return path
+
+
+def curves_figure(
+    groups: list[Group], curves: dict[str, dict[str, Curve]], tag: str
+) -> Figure | None:
+    """Mean ± std of ``tag`` per epoch for each group; ``curves``: run name → tag → curve.
+    Errors on a log axis, the band's lower edge clipped to the axis floor (never ≤ 0)."""
+    fig = _figure(FIGSIZE[1])
+    ax = fig.subplots()
+    error = is_error(tag)
+    drawn = []
+    for i, group in enumerate(groups):
+        runs = [curves.get(run.name, {}).get(tag) for run in group.completed]
+        runs = [curve for curve in runs if curve]
+        if runs:
+            drawn.append((i, group, len(runs), *mean_curve(runs)))
+    if not drawn:
+        return None
+    positive = [v for *_, means, stds in drawn for m, s in zip(means, stds, strict=True)
+                for v in (m, m - s) if math.isfinite(v) and v > 0]  # fmt: skip
+    floor = min(positive) / 2 if positive else 0.0
+    for i, group, n, epochs, means, stds in drawn:
+        color = f"C{i % 10}"
+        style = ("-", "--", ":")[i // 10 % 3]  # more than 10 groups: the colours come back
+        ax.plot(epochs, means, marker="." if len(epochs) < 30 else None, color=color,
+                linestyle=style, linewidth=2, label=f"{group.short_label} (n={n})")  # fmt: skip
+        low = [m - s for m, s in zip(means, stds, strict=True)]
+        if error:
+            low = [max(v, floor) for v in low]
+        high = [m + s for m, s in zip(means, stds, strict=True)]
+        ax.fill_between(epochs, low, high, color=color, alpha=0.2)
+    shown = [m for *_, means, _ in drawn for m in means]
+    ax.set_xlabel("epoch", fontsize=FONT)
+    ax.set_ylabel(tag + (" (log scale)" if error else ""), fontsize=FONT)
+    ax.tick_params(labelsize=FONT - 2)
+    _log_scale(ax.set_yscale, shown, always=error)
+    band = "mean ± std over seeds" + (" (band clipped at the axis floor)" if error else "")
+    ax.set_title(f"{tag} per epoch: {band}", fontsize=FONT)
+    ax.grid(alpha=0.3)
+    if len(drawn) > 6:  # beside the plot, not over the curves
+        ax.legend(fontsize=FONT - 4, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    else:
+        ax.legend(fontsize=FONT - 3, loc="best")
+    fig.tight_layout()
+    return fig
 
 
 def plot_curves(
     groups: list[Group], curves: dict[str, dict[str, Curve]], tag: str, path: str | Path
 ) -> Path | None:
-    """Mean ± std of ``tag`` per epoch for each group; ``curves``: run name → tag → curve."""
-    fig = Figure(figsize=FIGSIZE, dpi=DPI)
-    ax = fig.subplots()
-    shown: list[float] = []
-    for i, group in enumerate(groups):
-        runs = [curves.get(run.name, {}).get(tag) for run in group.completed]
-        runs = [curve for curve in runs if curve]
-        if not runs:
-            continue
-        epochs, means, stds = mean_curve(runs)
-        color = f"C{i % 10}"
-        ax.plot(epochs, means, marker="." if len(epochs) < 30 else None, color=color,
-                label=f"{group.short_label} (n={len(runs)})")  # fmt: skip
-        low = [m - s for m, s in zip(means, stds, strict=True)]
-        high = [m + s for m, s in zip(means, stds, strict=True)]
-        ax.fill_between(epochs, low, high, color=color, alpha=0.2)
-        shown += means
-    if not shown:
+    fig = curves_figure(groups, curves, tag)
+    if fig is None:
         return None
-    ax.set_xlabel("epoch")
-    ax.set_ylabel(tag)
-    _log_scale(ax.set_yscale, shown)
-    ax.set_title(f"{tag} per epoch: mean ± std over seeds", fontsize=9)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=6, loc="best", ncol=2 if len(groups) > 6 else 1)
-    fig.tight_layout()
     path = Path(path)
     fig.savefig(path)
     return path

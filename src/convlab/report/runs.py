@@ -17,6 +17,9 @@ from convlab.runner.record import RECORD_NAME
 # A job folder without a readable metrics.json: killed, still running, or crashed hard.
 MISSING = "missing"
 REPORT_DIR = "report"
+# Top-level numbers of metrics.json that callbacks add (convlab.callbacks.sharpness), read as
+# metrics of the run (NaN where the callback could not measure them).
+EXTRA_METRICS = ("sharpness", "epsilon_sharpness")
 
 
 @dataclass
@@ -78,11 +81,13 @@ def load_run(job_dir: str | Path) -> Run:
         record = json.loads((job_dir / RECORD_NAME).read_text())
     except (OSError, json.JSONDecodeError):
         record = {}
+    metrics = {k: _as_float(v) for k, v in (record.get("metrics") or {}).items()}
+    metrics.update({k: _as_float(record[k]) for k in EXTRA_METRICS if k in record})
     return Run(
         path=job_dir,
         status=record.get("status", MISSING),
         overrides=_overrides(job_dir, record),
-        metrics={k: _as_float(v) for k, v in (record.get("metrics") or {}).items()},
+        metrics=metrics,
         record=record,
     )
 

@@ -7,7 +7,7 @@ import statistics
 from dataclasses import dataclass, field
 from typing import Any
 
-from convlab.report.runs import Run
+from convlab.report.runs import EXTRA_METRICS, Run
 
 # Overrides that never define a group: the seed is what a group repeats over; the rest say
 # where a run lives or how it was started, not what it is.
@@ -22,14 +22,16 @@ class Stat:
     mean: float
     std: float
     n: int
+    # the finite values themselves, for tests between groups (convlab.report.statistics)
+    values: tuple[float, ...] = field(default=(), compare=False, repr=False)
 
     @classmethod
     def of(cls, values: list[float]) -> Stat:
-        values = [v for v in values if math.isfinite(v)]
+        values = [float(v) for v in values if math.isfinite(v)]
         if not values:
             return cls(math.nan, math.nan, 0)
         std = statistics.stdev(values) if len(values) > 1 else math.nan
-        return cls(statistics.fmean(values), std, len(values))
+        return cls(statistics.fmean(values), std, len(values), tuple(values))
 
     @property
     def low(self) -> float:
@@ -73,9 +75,10 @@ class Group:
 
     @property
     def short_label(self) -> str:
-        """``width=8, depth=1`` for ``model.width=8, model.depth=1`` (for plots)."""
+        """``width=8, depth=1`` for ``model.width=8, model.depth=1`` (for plots); a nested group
+        choice ``sweep/batch_arm@_global_=steps_16`` reads ``batch_arm=steps_16``."""
         items = self.settings.items()
-        return ", ".join(f"{key.rsplit('.', 1)[-1]}={value}" for key, value in items) or "all"
+        return ", ".join(f"{_short(key)}={value}" for key, value in items) or "all"
 
     def count(self, status: str) -> int:
         return sum(run.status == status for run in self.runs)
@@ -86,6 +89,10 @@ class Group:
 
     def stat(self, metric: str) -> Stat:
         return Stat.of([run.metrics.get(metric, math.nan) for run in self.completed])
+
+
+def _short(key: str) -> str:
+    return key.split("@", 1)[0].rsplit("/", 1)[-1].rsplit(".", 1)[-1]
 
 
 def _grouping_overrides(run: Run, ignore: tuple[str, ...]) -> dict[str, str]:
@@ -119,12 +126,13 @@ def group_runs(runs: list[Run], ignore: tuple[str, ...] = NOT_GROUPING) -> list[
 
 
 def metric_names(runs: list[Run], prefixes: tuple[str, ...] = ("test/", "val/")) -> list[str]:
-    """Final metrics to tabulate: every ``test/*``, then every ``val/*``, each sorted."""
+    """Final metrics to tabulate: every ``test/*``, then every ``val/*``, each sorted, then
+    the callbacks' extras (``sharpness``) where a run recorded them."""
     names = {name for run in runs for name in run.metrics}
     ordered = []
     for prefix in prefixes:
         ordered += sorted(name for name in names if name.startswith(prefix))
-    return ordered
+    return ordered + [name for name in EXTRA_METRICS if name in names]
 
 
 def summarize(groups: list[Group], metrics: list[str] | None = None) -> list[dict[str, Any]]:

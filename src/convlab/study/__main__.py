@@ -32,12 +32,34 @@ QUICK = {
 }  # fmt: skip
 
 
+# Minutes per sweep of the full study on 2 idle CPU cores. LeNet: 6.8 s per epoch-run (the
+# previous study's measured 4.1 min for 36 epoch-runs of the pooling sweep, test included);
+# max(a, b): timed single runs (batch size 1, 10 epochs: 5.6 s; batch 1000 for 1,000 epochs:
+# 8.5 s; maxpool_fn 10 epochs: 7.1 s) plus ~1 s per job, and the previous study's per-sweep
+# times for the unchanged sweeps. Trimmed to fit the hour: LeNet's ReLU rows run once (pooling)
+# and serve lenet_activation too; max_batch_size runs 4 seeds, maxpool_fn 3, the unchanged
+# max_* sweeps keep 3; the new comparisons of cheap runs (optimizer switch, residual) get 5.
+ESTIMATE_MIN = {
+    "max_tasks": 1.5, "max_normalization": 0.9, "max_gated_lr": 1.1, "max_capacity": 2.6,
+    "max_optimizers": 1.8, "max_batch_size": 5.6, "max_optimizer_switch": 3.3,
+    "max_residual": 1.1, "pooling": 17.0, "maxpool_fn": 2.4, "lenet_activation": 11.3,
+}  # fmt: skip
+
+
 def quick_overrides(sweep: str) -> tuple[str, ...]:
     return QUICK["max" if sweep.startswith("max_") else "lenet"]
 
 
+def estimate() -> str:
+    total = sum(ESTIMATE_MIN.get(name, 0.0) for name in SWEEPS)
+    per = ", ".join(f"{name} {ESTIMATE_MIN.get(name, float('nan')):g}" for name in SWEEPS)
+    return f"Estimated cost on 2 idle CPU cores: {total:.0f} min ({per} min)."
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m convlab.study", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m convlab.study", description=__doc__, epilog=estimate()
+    )
     parser.add_argument("--quick", action="store_true", help="CI-sized: 1 epoch, 2 seeds")
     parser.add_argument(
         "--only",
@@ -82,15 +104,20 @@ def _git_commit() -> str:
     return commit + (" with uncommitted changes" if dirty else "")
 
 
-def judge(claim: Claim, report: Report) -> Verdict:
+def judge(claim: Claim, report: Report, others: dict[str, Report] | None = None) -> Verdict:
     """The claim's verdict, unless runs are unfinished: a verdict on part of the seeds could
-    flip once they finish, so it is withheld (divergence is a result and does not count)."""
-    verdict = claim.judge(report, report.curves or read_curves(report.runs))
+    flip once they finish, so it is withheld (divergence is a result and does not count).
+    ``others``: the reports of the claim's ``also`` sweeps (those that exist)."""
+    curves = report.curves or read_curves(report.runs)
+    if claim.also:
+        verdict = claim.judge(report, curves, others or {})
+    else:
+        verdict = claim.judge(report, curves)
     unfinished = [run for run in report.runs if run.status in UNFINISHED]
     if unfinished:
         word = f"inconclusive ({len(unfinished)} of {len(report.runs)} runs unfinished)"
         note = " Re-run the same command to finish them (finished jobs are skipped)."
-        return Verdict(word, verdict.text + note)
+        return Verdict(word, verdict.text + note, verdict.contrasts)
     return verdict
 
 
@@ -121,16 +148,18 @@ def _main(argv: list[str] | None = None) -> int:
 
     judged = []
     reports = {}
-    for name in sweeps:
+    claims = [c for c in CLAIMS if c.sweep in sweeps]
+    for name in dict.fromkeys([*sweeps, *(s for c in claims for s in c.also)]):
         if (out / name).is_dir():
             reports[name] = build_report(out / name)
-    for number, claim in enumerate((c for c in CLAIMS if c.sweep in sweeps), 1):
+    for number, claim in enumerate(claims, 1):
         report = reports.get(claim.sweep)
+        others = {name: reports[name] for name in claim.also if name in reports}
         if report is None:
             verdict = Verdict("not run", f"No runs in {out / claim.sweep}.")
         else:
-            verdict = judge(claim, report)
-        judged.append(Judged(number, claim, report, verdict))
+            verdict = judge(claim, report, others)
+        judged.append(Judged(number, claim, report, verdict, others))
         print(f"[study] {number}. {claim.title}: {verdict.word}. {verdict.text}", flush=True)
         if report is not None:
             print(claim_table(claim, report), flush=True)
@@ -146,6 +175,7 @@ def _main(argv: list[str] | None = None) -> int:
         f"logs under `{out}/` by `convlab.report`; `python -m convlab.report {out}/<sweep>` "
         "prints the full tables.",
     ]  # fmt: skip
+    header.append(estimate().replace("Estimated cost", "Estimated cost of `make study`"))
     if args.quick:
         header.append(
             "**Quick variant: 1 epoch, 2 seeds, a sliver of the data. These numbers "

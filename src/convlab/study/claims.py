@@ -6,21 +6,26 @@ a paragraph built only from the numbers, with the rules of ``convlab.study.rules
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from omegaconf import OmegaConf
 
 from convlab.report import Report
 from convlab.report.curves import Curve
+from convlab.report.statistics import fmt_p, spearman
 from convlab.report.summary import Group, Stat
 from convlab.study.rules import (
     EASY_ACC,
     LEARNS_MAE,
+    Contrast,
     all_completed,
     best,
-    compare,
+    combine,
+    contrast,
+    contrast_stats,
     describe,
     find,
     fmt,
@@ -33,8 +38,10 @@ Curves = dict[str, dict[str, Curve]]
 
 @dataclass
 class Verdict:
-    word: str  # holds | does not hold | partly holds | depends on ... | reproduced | inconclusive
+    word: str  # holds | does not hold | not resolved at n = k | ... | reproduced | inconclusive
     text: str
+    # the comparisons behind the word (difference, 95 % CI, Welch p, n), a table in RESULTS.md
+    contrasts: list[Contrast] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -44,13 +51,16 @@ class Claim:
     original: str
     sweep: str
     metrics: tuple[str, ...]
-    judge: Callable[[Report, Curves], Verdict]
-    # metrics whose final-value plot and validation curve go into RESULTS.md (default: the first)
-    plots: tuple[str, ...] = ()
+    judge: Callable[..., Verdict]
+    # metrics whose final-value plot and validation curve go into RESULTS.md (None: the first)
+    plots: tuple[str, ...] | None = None
+    # other sweeps the claim also reads; its judge then gets them as a third argument,
+    # ``{sweep name: Report}`` (e.g. the ReLU rows of lenet_activation are the pooling sweep's)
+    also: tuple[str, ...] = ()
 
     @property
     def plotted(self) -> tuple[str, ...]:
-        return self.plots or self.metrics[:1]
+        return self.metrics[:1] if self.plots is None else self.plots
 
 
 def _missing(report: Report, *names: str) -> Verdict:
@@ -105,38 +115,18 @@ def judge_normalization(report: Report, curves: Curves) -> Verdict:
     none, unit, standard = groups["none"], groups["unit"], groups["standard"]
     metric = "test/mae"
     normalised = best([unit, standard], metric, lower_is_better=True) or unit
-    helps = compare(normalised.stat(metric), none.stat(metric), lower_is_better=True)
-    if not all_completed(none) and all_completed(normalised):
-        helps = "better"
-    positive = compare(unit.stat(metric), standard.stat(metric), lower_is_better=True)
+    helps = contrast(normalised, none, metric, lower_is_better=True)
+    positive = contrast(unit, standard, metric, lower_is_better=True)
     parts = [
         f"Without normalisation: {describe(none, metric)}; unit (inputs in [0, 1], all "
         f"positive): {describe(unit, metric)}; standard (zero mean, half the inputs negative): "
-        f"{describe(standard, metric)}."
+        f"{describe(standard, metric)}.",
+        f"Normalising helps ({normalised.label} below none): {helps.reading}.",
+        f"All-positive inputs help (unit below standard): {positive.reading}.",
     ]
-    if helps == "better":
-        parts.append(f"Normalising helps: {normalised.label} beats no normalisation.")
-    elif helps == "worse":
-        parts.append("Normalising hurts here: no normalisation has the lower error.")
-    else:
-        parts.append("Normalised and raw inputs show no clear difference.")
-    if positive == "better":
-        parts.append("All-positive inputs (unit) beat zero-mean inputs (standard), as claimed.")
-    elif positive == "worse":
-        parts.append("Zero-mean inputs (standard) beat all-positive ones (unit): the ReLU net "
-                     "does not need positive inputs, it needs a sensible scale.")  # fmt: skip
-    else:
-        parts.append("Unit and standard show no clear difference, so positive inputs are not "
-                     "what matters: the scale is.")  # fmt: skip
-    if helps == "better" and positive == "better":
-        word = "holds"
-    elif helps == "better":
-        word = "partly holds (normalising helps; positive inputs are not needed)"
-    elif positive == "better":
-        word = "partly holds (positive inputs help; normalising as such does not)"
-    else:
-        word = "does not hold"
-    return Verdict(word, " ".join(parts))
+    if not all_completed(none) and all_completed(normalised):
+        parts.append("Runs on raw pairs diverged where normalised ones did not.")
+    return Verdict(combine([helps, positive]), " ".join(parts), [helps, positive])
 
 
 def judge_tasks(report: Report, curves: Curves) -> Verdict:
@@ -159,13 +149,10 @@ def judge_tasks(report: Report, curves: Curves) -> Verdict:
         parts.append("The classifier trains easily and the regressor does not reach the "
                      "threshold in the same budget.")  # fmt: skip
         return Verdict("holds", " ".join(parts))
-    slower = compare(reg_epochs, clf_epochs, lower_is_better=True) == "worse"
-    if slower:
-        parts.append("Both get there, the regressor clearly later.")
-        return Verdict("holds (regression is slower)", " ".join(parts))
-    parts.append("Both train within the budget, the regressor no clearly later than the "
-                 "classifier: at these settings regression is not harder.")  # fmt: skip
-    return Verdict("does not hold", " ".join(parts))
+    later = contrast_stats("regression", "classification", "epochs to threshold", reg_epochs,
+                           clf_epochs, lower_is_better=False)  # fmt: skip
+    parts.append(f"Both get there; the regressor takes more epochs: {later.reading}.")
+    return Verdict(later.reading, " ".join(parts), [later])
 
 
 def judge_gated(report: Report, curves: Curves) -> Verdict:
@@ -214,25 +201,22 @@ def judge_capacity(report: Report, curves: Curves) -> Verdict:
 
     small, large = min(sized, key=size), max(sized, key=size)
     top = best(sized, "test/mae", lower_is_better=True)
-    cmp = compare(large.stat("test/mae"), small.stat("test/mae"), lower_is_better=True)
+    bigger = contrast(large, small, "test/mae", lower_is_better=True)
     loss = large.stat("test/loss")
     parts = [
         f"Smallest ({small.label}): {describe(small, 'test/mae')}; largest ({large.label}): "
         f"{describe(large, 'test/mae')}, test/loss {loss.format()} (MSE in normalised units); "
-        f"best: {top.label if top else '–'}."
+        f"best: {top.label if top else '–'}. Wider and deeper is better: {bigger.reading}."
     ]
     reaches = loss.n > 0 and loss.mean <= 0.05
     parts.append(
         f"The largest net's loss is {'at or below' if reaches else 'above'} 0.05 "
         "(the original's loss units are not stated; this is the MSE of standardised targets)."
     )
-    if cmp == "better":
-        word = "holds" if reaches else "partly holds (bigger is better, loss above 0.05)"
-        parts.append("Wider and deeper is clearly better than the smallest net.")
-    else:
-        word = "does not hold"
-        parts.append(f"Wider and deeper is {cmp} compared with the smallest net.")
-    return Verdict(word, " ".join(parts))
+    word = bigger.reading
+    if word == "holds" and not reaches:
+        word = "partly holds (bigger is better, loss above 0.05)"
+    return Verdict(word, " ".join(parts), [bigger])
 
 
 def _best_setting(groups: list[Group], metric: str = "test/mae") -> Group | None:
@@ -255,7 +239,7 @@ def _matching(groups: list[Group], **settings: str) -> list[Group]:
 
 def judge_optimizers(report: Report, curves: Curves) -> Verdict:
     norms = sorted({g.settings.get("data.normalization", "-") for g in report.groups})
-    per_norm, parts = {}, []
+    per_norm, parts, contrasts = {}, [], []
     for norm in norms:
         where = {} if norm == "-" else {"normalization": norm}
         sgd = _best_setting(_matching(report.groups, optimizer="sgd", **where))
@@ -263,63 +247,138 @@ def judge_optimizers(report: Report, curves: Curves) -> Verdict:
         if sgd is None or adam is None:
             return _missing(report, f"optimizer=sgd|adam at normalization={norm}")
         per_norm[norm] = (learns(sgd), learns(adam))
+        contrasts.append(contrast(adam, sgd, "test/mae", lower_is_better=True))
         parts.append(
             f"normalization={norm}: SGD{_at_lr(sgd)} {describe(sgd, 'test/mae')}; "
             f"Adam{_at_lr(adam)} {describe(adam, 'test/mae')}"
         )
-    text = "; ".join(parts) + "."
+    text = (
+        "; ".join(parts)
+        + ". Adam below SGD: "
+        + ", ".join(f"{norm} {c.reading}" for norm, c in zip(norms, contrasts, strict=True))
+        + "."
+    )
     outcomes = set(per_norm.values())
     if outcomes == {(False, True)}:
-        return Verdict("holds", text + " Only Adam learns the max, with or without normalising.")
+        text += " Only Adam learns the max, with or without normalising."
+        return Verdict("holds", text, contrasts)
     if len(outcomes) > 1:
         word = {True: "learns", False: "fails"}
         detail = ", ".join(f"{n}: SGD {word[s]}, Adam {word[a]}" for n, (s, a) in per_norm.items())
-        return Verdict("depends on the normalisation", f"{text} ({detail}).")
+        return Verdict("depends on the normalisation", f"{text} ({detail}).", contrasts)
     sgd_ok, adam_ok = outcomes.pop()
     if sgd_ok and adam_ok:
-        return Verdict("does not hold", text + " Both optimizers learn the max.")
-    if sgd_ok:
-        return Verdict("does not hold", text + " SGD learns the max and Adam does not.")
-    return Verdict("does not hold", text + " Neither optimizer learns the max in this budget.")
+        text += " Both optimizers learn the max."
+    elif sgd_ok:
+        text += " SGD learns the max and Adam does not."
+    else:
+        text += " Neither optimizer learns the max in this budget."
+    return Verdict("does not hold", text, contrasts)
 
 
-def judge_batch_size(report: Report, curves: Curves) -> Verdict:
-    optimizers = sorted({g.settings.get("optimizer", "-") for g in report.groups})
-    sizes = sorted({int(g.settings["data.batch_size"]) for g in report.groups
-                    if "data.batch_size" in g.settings})  # fmt: skip
-    if 1 not in sizes or len(sizes) < 2:
-        return _missing(report, "data.batch_size=1 and a larger one")
-    parts, outcome = [], {}
-    for opt in optimizers:
-        where = {} if opt == "-" else {"optimizer": opt}
-        learned = []
-        for size in sizes:
-            group = find(report.groups, batch_size=size, **where)
-            if group is None:
+# --- batch size: three arms in one sweep (conf/sweep/batch_arm/<arm>_<size>.yaml) ----------
+BATCH_ARMS = {
+    "epochs": "at equal epochs (lr not scaled)",
+    "steps": "at equal optimizer steps (~1,000, constant lr)",
+    "lr": "with the lr scaled linearly with the batch size",
+}
+
+
+def _arm(group: Group) -> tuple[str, int] | None:
+    """``("steps", 16)`` for a group of ``sweep/batch_arm@_global_=steps_16``."""
+    for key, value in group.settings.items():
+        if key.split("@")[0].endswith("batch_arm"):
+            arm, _, size = value.rpartition("_")
+            return arm, int(size)
+    return None
+
+
+def batch_groups(report: Report, arm: str) -> dict[tuple[str, int], Group]:
+    """``(optimizer, batch size) → group`` of one arm; the lr arm's batch size 1 is the epochs
+    arm's (lr 1e-3 × 1 is the unscaled lr)."""
+    found = {}
+    for group in report.groups:
+        where = _arm(group)
+        if where is None:
+            continue
+        opt = group.settings.get("optimizer", "-")
+        if where[0] == arm or (arm == "lr" and where == ("epochs", 1)):
+            found[opt, where[1]] = group
+    return found
+
+
+def judge_batch_arm(arm: str) -> Callable[[Report, Curves], Verdict]:
+    def judge(report: Report, curves: Curves) -> Verdict:
+        groups = batch_groups(report, arm)
+        optimizers = sorted({opt for opt, _ in groups})
+        if not any(size == 1 for _, size in groups) or len(groups) < 2:
+            return _missing(report, f"sweep/batch_arm@_global_={arm}_1 and a larger one")
+        parts, contrasts = [], []
+        for opt in optimizers:
+            sizes = sorted(size for o, size in groups if o == opt)
+            rows = []
+            for size in sizes:
+                group = groups[opt, size]
+                steps = Stat.of([float(r.record.get("steps") or "nan") for r in group.completed])
+                after = f" after {steps.mean:.0f} steps" if steps.n else ""
+                rows.append(f"batch {size}: {describe(group, 'test/mae')}{after}")
+                if size != 1 and (opt, 1) in groups:
+                    one = groups[opt, 1]
+                    contrasts.append(contrast_stats(
+                        f"{opt} batch 1", f"{opt} batch {size}", "test/mae",
+                        one.stat("test/mae"), group.stat("test/mae"), lower_is_better=True,
+                    ))  # fmt: skip
+            parts.append(f"{opt}: " + "; ".join(rows))
+        text = ". ".join(parts) + ". Batch size 1 below each larger batch: " + ", ".join(
+            f"{c.b} {c.reading}" for c in contrasts) + "."  # fmt: skip
+        learned = [f"{opt} batch {size}" for (opt, size), g in sorted(groups.items())
+                   if size > 1 and learns(g)]  # fmt: skip
+        if learned:
+            text += f" Larger batches that learn the max: {', '.join(learned)}."
+        return Verdict(combine(contrasts), text, contrasts)
+
+    judge.__name__ = f"judge_batch_{arm}"
+    return judge
+
+
+def judge_sharpness(report: Report, curves: Curves) -> Verdict:
+    """Keskar et al.: larger batches reach sharper minima, and sharper minima generalise worse."""
+    contrasts, parts = [], []
+    for arm in BATCH_ARMS:
+        groups = batch_groups(report, arm)
+        for opt in sorted({o for o, _ in groups}):
+            sizes = sorted(size for o, size in groups if o == opt)
+            if len(sizes) < 2 or sizes[0] != 1:
                 continue
-            steps = Stat.of([float(r.record.get("steps") or "nan") for r in group.completed])
-            after = f" after {steps.mean:.0f} steps" if steps.n else ""
-            parts.append(f"{opt}, batch {size}: {describe(group, 'test/mae')}{after}")
-            if learns(group):
-                learned.append(size)
-        if learned == [1]:
-            outcome[opt] = "only batch size 1 learns"
-        elif not learned:
-            outcome[opt] = "no batch size learns"
-        else:
-            outcome[opt] = f"batch sizes {', '.join(map(str, learned))} learn"
-    text = "; ".join(parts) + ". " + "; ".join(f"{o}: {v}" for o, v in outcome.items()) + "."
-    results = set(outcome.values())
-    if results == {"only batch size 1 learns"}:
-        return Verdict("holds at equal epochs", text + " At equal epochs batch size 1 makes the "
-                       "most updates; larger batches make proportionally fewer.")  # fmt: skip
-    if "only batch size 1 learns" in results and all(
-        r in ("only batch size 1 learns", "no batch size learns") for r in results
-    ):
-        return Verdict("holds where anything learns", text)
-    if "only batch size 1 learns" in results:
-        return Verdict("depends on the optimizer", text)
-    return Verdict("does not hold", text)
+            large, small = groups[opt, sizes[-1]], groups[opt, 1]
+            contrasts.append(contrast_stats(
+                f"{opt} batch {sizes[-1]} ({arm})", f"{opt} batch 1", "sharpness",
+                large.stat("sharpness"), small.stat("sharpness"), lower_is_better=False,
+            ))  # fmt: skip
+    if not contrasts:
+        return _missing(report, "sharpness of batch size 1 and a larger one")
+    runs = [run for group in report.groups if _arm(group) for run in group.completed]
+    for label, subset in [("all runs", runs)] + [
+        (opt, [r for r in runs if r.overrides.get("optimizer") == opt])
+        for opt in sorted({r.overrides.get("optimizer", "-") for r in runs})
+    ]:
+        rho, p, n = spearman([r.metrics.get("sharpness", math.nan) for r in subset],
+                             [r.metrics.get("test/mae", math.nan) for r in subset])  # fmt: skip
+        parts.append(f"{label}: ρ = {fmt(rho) if math.isfinite(rho) else '–'}, "
+                     f"p = {fmt_p(p)}, n = {n}")  # fmt: skip
+    sharper = combine(contrasts)
+    text = (
+        "Largest batch sharper than batch size 1 (top Hessian eigenvalue of the training loss, "
+        "in the standardised units the net trains in), per arm and optimizer: "
+        + "; ".join(f"{c.a} vs {c.b}: {c.reading}" for c in contrasts)
+        + ". Does sharpness track the test error? Spearman's rank correlation of sharpness "
+        "with test/mae over the completed runs of all arms: " + "; ".join(parts) + "."
+    )
+    return Verdict(f"larger batches sharper: {sharper}", text, contrasts)
+
+
+# --- LeNet ---------------------------------------------------------------------------------
+POOLING_MARGIN = 0.01  # test accuracy: "can replace" = not worse by more than 1 point
 
 
 def judge_pooling(report: Report, curves: Curves) -> Verdict:
@@ -327,35 +386,145 @@ def judge_pooling(report: Report, curves: Curves) -> Verdict:
     if strided is None or maxpool is None:
         return _missing(report, "model.pooling=strided|max")
     avg = find(report.groups, pooling="avg")
-    cmp = compare(strided.stat("test/acc"), maxpool.stat("test/acc"), lower_is_better=False)
+    replace = contrast(strided, maxpool, "test/acc", False, margin=POOLING_MARGIN)
+    contrasts = [replace] + ([contrast(maxpool, avg, "test/acc", False)] if avg else [])
     text = (
         f"Strided convolution: {describe(strided, 'test/acc')}; max pooling: "
         f"{describe(maxpool, 'test/acc')}"
         + (f"; average pooling: {describe(avg, 'test/acc')}." if avg else ".")
+        + f" Strided not worse than max pooling by more than {POOLING_MARGIN} accuracy: "
+        f"{replace.reading}."
     )
-    if cmp == "worse":
-        return Verdict("does not hold", text + " Strided convolution is clearly worse.")
-    return Verdict("holds", text + f" Strided vs max pooling: {cmp}.")
+    if avg:
+        text += f" Max above average pooling: {contrasts[1].reading}."
+    return Verdict(replace.reading, text, contrasts)
 
 
-def judge_activation(report: Report, curves: Curves) -> Verdict:
-    old = find(report.groups, activation="sigmoid", pooling="avg")
-    new = find(report.groups, activation="relu", pooling="max")
+def judge_activation(report: Report, curves: Curves, others: dict[str, Report]) -> Verdict:
+    # a key every run shares (activation=sigmoid alone) is in report.common, not in the groups
+    groups = [Group({**report.common, **g.settings}, g.runs) for g in report.groups]
+    relu_from = others.get("pooling")
+    old = find(groups, activation="sigmoid", pooling="avg")
+    new = find(groups, activation="relu", pooling="max")
+    source = ""
+    if new is None and relu_from is not None:
+        new = find(relu_from.groups, pooling="max")
+        source = " (ReLU runs from the pooling sweep)"
     if old is None or new is None:
         return _missing(report, "sigmoid+avg and relu+max")
-    top = best(report.groups, "test/acc", lower_is_better=False)
-    cmp = compare(new.stat("test/acc"), old.stat("test/acc"), lower_is_better=False)
+    sig_max = find(groups, activation="sigmoid", pooling="max")
+
+    def acc(a: Group, b: Group, name_a: str, name_b: str) -> Contrast:
+        return contrast_stats(name_a, name_b, "test/acc", a.stat("test/acc"),
+                              b.stat("test/acc"), lower_is_better=False)  # fmt: skip
+
+    modern = acc(new, old, "ReLU + max", "sigmoid + avg")
+    contrasts = [modern]
     text = (
-        f"D2L's LeNet (sigmoid, avg): {describe(old, 'test/acc')}; modernised (ReLU, max): "
-        f"{describe(new, 'test/acc')}; best group: {top.label if top else '–'}. "
-        f"Modernised vs original: {cmp}."
+        f"D2L's LeNet (sigmoid, avg): {describe(old, 'test/acc')}; modernised (ReLU, max)"
+        f"{source}: {describe(new, 'test/acc')}."
     )
-    return Verdict("holds" if cmp == "better" else "does not hold", text)
+    if sig_max is not None:
+        pooling_only = acc(sig_max, old, "sigmoid + max", "sigmoid + avg")
+        contrasts.append(pooling_only)
+        text += (f" Sigmoid with max pooling: {describe(sig_max, 'test/acc')} (max pooling "
+                 f"alone above avg: {pooling_only.reading}).")  # fmt: skip
+    text += f" Modernised above D2L's: {modern.reading}."
+    return Verdict(modern.reading, text, contrasts)
+
+
+# --- optimizers and architecture on max(a, b) -------------------------------------------------
+def judge_switch(report: Report, curves: Curves) -> Verdict:
+    norms = sorted({g.settings.get("data.normalization", "-") for g in report.groups})
+    contrasts, parts = [], []
+    for norm in norms:
+        where = {} if norm == "-" else {"normalization": norm}
+        by = {opt: find(report.groups, optimizer=opt, **where)
+              for opt in ("adam_then_sgd", "adam", "sgd")}  # fmt: skip
+        if any(g is None for g in by.values()):
+            return _missing(report, f"optimizer=adam_then_sgd|adam|sgd at normalization={norm}")
+        switch = by["adam_then_sgd"]
+        pair = [contrast(switch, by[o], "test/mae", lower_is_better=True) for o in ("adam", "sgd")]
+        contrasts += pair
+        parts.append(
+            f"normalization={norm}: Adam then SGD {describe(switch, 'test/mae')}, Adam only "
+            f"{describe(by['adam'], 'test/mae')}, SGD only {describe(by['sgd'], 'test/mae')} "
+            f"(below Adam: {pair[0].reading}; below SGD: {pair[1].reading})"
+        )
+    return Verdict(combine(contrasts), "; ".join(parts) + ".", contrasts)
+
+
+def judge_residual(report: Report, curves: Curves) -> Verdict:
+    residual, plain = find(report.groups, model="residual_mlp"), find(report.groups, model="mlp")
+    if residual is None or plain is None:
+        return _missing(report, "model=mlp|residual_mlp")
+    c = contrast(residual, plain, "test/mae", lower_is_better=True)
+    text = (f"Residual MLP: {describe(residual, 'test/mae')}; plain MLP: "
+            f"{describe(plain, 'test/mae')}, at equal parameter count (4,509 vs 4,417). "
+            f"Residual below plain: {c.reading}.")  # fmt: skip
+    return Verdict(c.reading, text, [c])
+
+
+PATCH_CLOSE = 0.01  # mean absolute error, 1 % of the (0, 1) range of the patches
+
+
+def judge_maxpool(report: Report, curves: Curves, others: dict[str, Report]) -> Verdict:
+    sources = sorted({g.settings.get("data.source", "-") for g in report.groups})
+    contrasts, parts, close = [], [], {}
+    for source in sources:
+        where = {} if source == "-" else {"source": source}
+        models = {m: find(report.groups, model=m, **where)
+                  for m in ("patch_linear", "patch_relu", "patch_exact")}  # fmt: skip
+        linear, relu = models["patch_linear"], models["patch_relu"]
+        if linear is None or relu is None:
+            return _missing(report, f"model=patch_linear|patch_relu at data.source={source}")
+        for name, group in models.items():
+            if group is None:
+                continue
+            val, test = group.stat("val/mae"), group.stat("test/mae")
+            parts.append(f"{source}, {name}: val/mae {val.format()}, test/mae {test.format()}")
+            if name != "patch_exact":
+                close[source, name] = (val.n > 0 and val.mean <= PATCH_CLOSE,
+                                       test.n > 0 and test.mean <= PATCH_CLOSE)  # fmt: skip
+        for metric in ("val/mae", "test/mae"):
+            contrasts.append(contrast(relu, linear, metric, lower_is_better=True))
+    text = "; ".join(parts) + (
+        f". Close to max pooling: mean MAE at most {PATCH_CLOSE} (1 % of the patch range). "
+        + "; ".join(f"{src} {m}: in range {'yes' if v else 'no'}, out of range "
+                    f"{'yes' if t else 'no'}" for (src, m), (v, t) in close.items())
+        + ". ReLU layer below the linear one: "
+        + ", ".join(f"{c.metric} {c.reading}" for c in contrasts) + "."
+    )  # fmt: skip
+    relu_ok = [v and t for (src, m), (v, t) in close.items() if m == "patch_relu"]
+    linear_ok = [v for (src, m), (v, t) in close.items() if m == "patch_linear"]
+    if relu_ok and all(relu_ok):
+        word = "holds (a conv + ReLU layer, in and out of range)"
+    elif any(v for (src, m), (v, t) in close.items() if m == "patch_relu"):
+        word = "holds in range only (a conv + ReLU layer)"
+    else:
+        word = "does not hold"
+    if any(linear_ok):
+        word += "; a strided convolution alone gets close"
+    pooling = others.get("pooling")
+    if pooling is not None:
+        strided, maxpool = (find(pooling.groups, pooling=p) for p in ("strided", "max"))
+        if strided is not None and maxpool is not None:
+            tie = contrast(strided, maxpool, "test/acc", False, margin=POOLING_MARGIN)
+            text += (
+                " Tie to LeNet (pooling sweep): a strided convolution is linear, so it cannot "
+                "compute the max, yet as LeNet's down-sampling it reaches "
+                f"{describe(strided, 'test/acc')} against max pooling's "
+                f"{describe(maxpool, 'test/acc')} (not worse by more than {POOLING_MARGIN}: "
+                f"{tie.reading}): the classifier does not need the max itself."
+            )
+            contrasts.append(tie)
+    return Verdict(word, text, contrasts)
 
 
 CLAIMS = (
     Claim("setup", "The data: 1,000 pairs uniform in (0, 20000)",
-          "1,000 pairs sampled uniformly from (0, 20000).", "max_tasks", (), judge_setup),
+          "1,000 pairs sampled uniformly from (0, 20000).", "max_tasks",
+          ("test/acc", "test/mae"), judge_setup, plots=()),
     Claim("normalization", "ReLU nets need positive inputs; normalising helps",
           "ReLU nets need mostly positive inputs; normalising the data helps a lot.",
           "max_normalization", ("test/mae", "test/mse"), judge_normalization),
@@ -372,15 +541,38 @@ CLAIMS = (
           "max_capacity", ("test/mae", "test/loss"), judge_capacity),
     Claim("optimizers", "SGD fails, only Adam works",
           "SGD failed and only Adam worked.", "max_optimizers", ("test/mae",), judge_optimizers),
-    Claim("batch_size", "Mini-batches fail, only batch size 1 works",
+    Claim("batch_epochs", "Mini-batches fail, only batch size 1 works: at equal epochs",
           "Mini-batches failed and only batch size 1 worked.", "max_batch_size",
-          ("test/mae",), judge_batch_size),
+          ("test/mae", "sharpness"), judge_batch_arm("epochs")),
+    Claim("batch_steps", "Mini-batches fail: at equal optimizer steps",
+          "Mini-batches failed and only batch size 1 worked. (Fair version: every batch size "
+          "gets the same number of optimizer steps.)", "max_batch_size",
+          ("test/mae", "sharpness"), judge_batch_arm("steps"), plots=()),
+    Claim("batch_lr", "Mini-batches fail: with the lr scaled linearly",
+          "Mini-batches failed and only batch size 1 worked. (Fair version: the learning rate "
+          "scaled linearly with the batch size, Goyal et al. 2017.)", "max_batch_size",
+          ("test/mae", "sharpness"), judge_batch_arm("lr"), plots=()),
+    Claim("sharpness", "Larger batches reach sharper minima, which generalise worse",
+          "Keskar et al. (2017): large-batch training converges to sharp minima, and sharp "
+          "minima generalise worse.", "max_batch_size", ("sharpness", "test/mae"),
+          judge_sharpness),
+    Claim("optimizer_switch", "Adam then SGD beats Adam only and SGD only",
+          "Switching from Adam to SGD (Keskar & Socher 2017) combines Adam's fast start with "
+          "SGD's better final solution.", "max_optimizer_switch", ("test/mae",), judge_switch),
+    Claim("residual", "A residual connection helps at equal parameter count",
+          "Residual connections make a plain MLP easier to train (He et al. 2016), here at the "
+          "same number of parameters.", "max_residual", ("test/mae",), judge_residual),
     Claim("pooling", "Strided convolution can replace max pooling",
           "Max pooling can be replaced by a learnable layer (All-CNN: a strided convolution).",
           "pooling", ("test/acc",), judge_pooling),
+    Claim("maxpool_fn", "A learnable layer can be max pooling",
+          "Max pooling is a function a small learnable layer can learn (the question behind "
+          "All-CNN's replacement).", "maxpool_fn", ("val/mae", "test/mae"), judge_maxpool,
+          plots=("test/mae",), also=("pooling",)),
     Claim("activation", "D2L's exercise: ReLU and max pooling modernise LeNet",
           "D2L §6.6 exercises: replacing sigmoid and average pooling by ReLU and max pooling "
-          "improves LeNet.", "lenet_activation", ("test/acc",), judge_activation),
+          "improves LeNet.", "lenet_activation", ("test/acc",), judge_activation,
+          also=("pooling",)),
 )  # fmt: skip
 
 SWEEPS = tuple(dict.fromkeys(claim.sweep for claim in CLAIMS))

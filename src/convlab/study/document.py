@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from omegaconf import OmegaConf
@@ -11,8 +11,11 @@ from omegaconf import OmegaConf
 from convlab.report import Report
 from convlab.report.build import markdown_table, setting_keys
 from convlab.report.plots import metric_filename
+from convlab.report.statistics import fmt_p
+from convlab.report.summary import fmt_number
 from convlab.study import rules
 from convlab.study.claims import Claim, Verdict
+from convlab.study.rules import Contrast
 
 
 @dataclass
@@ -21,6 +24,8 @@ class Judged:
     claim: Claim
     report: Report | None
     verdict: Verdict
+    # reports of the claim's ``also`` sweeps
+    others: dict[str, Report] = field(default_factory=dict)
 
 
 def sweep_comment(sweep_file: Path) -> str:
@@ -78,6 +83,59 @@ def claim_table(claim: Claim, report: Report) -> str:
     return markdown_table(report.rows, metrics, setting_keys(report.groups))
 
 
+def contrast_table(contrasts: list[Contrast]) -> str:
+    """One row per comparison: the claim, metric, n per group, both means ± std, the
+    difference A − B with its 95 % CI, Welch's p and the reading."""
+    lines = [
+        "| claim (A vs B) | metric | n (A/B) | A mean ± std | B mean ± std "
+        "| A − B [95 % CI] | Welch p | reading |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for c in contrasts:
+        d = c.difference
+        if d.n_a < 2 or d.n_b < 2:
+            diff = "–"
+        else:
+            diff = f"{_signed(d.diff)} [{_signed(d.low)}, {_signed(d.high)}]"
+        lines.append(
+            f"| {c.claim} | {c.metric} | {d.n_a}/{d.n_b} | {c.mean_a.format()} "
+            f"| {c.mean_b.format()} | {diff} | {fmt_p(d.p)} | {c.reading} |"
+        )
+    return "\n".join(lines)
+
+
+def _signed(value: float) -> str:
+    text = fmt_number(value, 3)
+    return text if text.startswith("-") or text == "0" else "+" + text
+
+
+def receptive_field_section() -> str:
+    """LeNet's receptive fields, layer by layer (``python -m convlab.basics.receptive_field``)."""
+    from convlab.basics.receptive_field import format_table, receptive_fields
+    from convlab.models.lenet import LeNet
+
+    table = format_table(receptive_fields(LeNet().features, 28))
+    return "\n".join([
+        "## Receptive fields of LeNet",
+        "",
+        "What one unit of each layer of LeNet's feature extractor sees of the 28x28 input "
+        "(D2L §6.2.6): `jump` is the input distance between neighbouring units, `field` the "
+        "side of the square a unit sees, `start` the centre of the first unit's field (input "
+        "pixels; negative where padding reaches past the border). Printed by "
+        "`python -m convlab.basics.receptive_field` (`convlab.basics.receptive_field`).",
+        "",
+        "```text",
+        table,
+        "```",
+        "",
+        "So the last pooling layer's units each see a 16x16 window of the 28x28 image, and "
+        "max pooling vs a strided convolution (the pooling claims) decides how each 2x2 "
+        "window of the layers below is summarised, not how far a unit sees: both have the same "
+        "kernel and stride, hence the same receptive fields.",
+        "",
+    ])  # fmt: skip
+
+
 def claim_section(judged: Judged, figures_dir: Path, doc_dir: Path, command: str) -> str:
     claim, report, verdict = judged.claim, judged.report, judged.verdict
     lines = [
@@ -100,7 +158,11 @@ def claim_section(judged: Judged, figures_dir: Path, doc_dir: Path, command: str
         lines.append(
             "Shared overrides: " + ", ".join(f"`{k}={v}`" for k, v in report.common.items()) + "."
         )
+    if verdict.contrasts:
+        lines += ["", contrast_table(verdict.contrasts)]
     lines += ["", claim_table(claim, report), ""]
+    for name, other in judged.others.items():
+        lines += [f"Rows read from the `{name}` sweep:", "", claim_table(claim, other), ""]
     for label, link in copy_figures(judged, figures_dir, doc_dir):
         lines += [f"![{claim.sweep}: {label}]({link})", ""]
     return "\n".join(lines)
@@ -133,5 +195,6 @@ def write_results(
     ]
     for item in judged:
         lines += [claim_section(item, figures_dir, doc_dir, command), ""]
+    lines.append(receptive_field_section())
     path.write_text("\n".join(lines))
     return path

@@ -1,8 +1,13 @@
 """The rules that turn a sweep's numbers into words. Every verdict of the study uses only these.
 
-- Two groups differ when their mean ± std intervals (sample std over seeds) do not overlap;
-  overlapping intervals are "no clear difference". With 3 seeds this is a deliberately cautious
-  rule: it calls a difference only when every seed-to-seed spread is smaller than the gap.
+- A **comparison** of two groups of seeds is the difference of their means with a 95 %
+  confidence interval and Welch's t-test p (``convlab.report.statistics``; the CI from the
+  Welch–Satterthwaite degrees of freedom). A claim that one group is better *holds* when
+  p < 0.05 and the CI excludes 0 on the claimed side, *does not hold* when p < 0.05 and the CI
+  excludes 0 on the other side, and is *not resolved at n = k* otherwise (k seeds per group).
+- A claim that one setting *can replace* another (is not worse by more than a stated margin)
+  holds when the whole CI of the difference lies above −margin, does not hold when the whole
+  CI lies below −margin, and is not resolved otherwise.
 - A max(a, b) regressor *learns* when every run of the group completed (none diverged or failed)
   and its mean test MAE is at most ``LEARNS_MAE`` (1 % of the input range (0, 20000)). For
   scale: answering (a + b) / 2, which a net that cannot tell a from b ends up doing, has an MAE
@@ -14,8 +19,10 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Literal
 
+from convlab.report.statistics import ALPHA, Difference, welch
 from convlab.report.summary import Group, Stat, fmt_number
 
 RANGE = 20000.0
@@ -23,15 +30,27 @@ LEARNS_MAE = 0.01 * RANGE
 EASY_ACC = 0.99
 MIDPOINT_MAE = RANGE / 6
 
-Comparison = Literal["better", "worse", "no clear difference", "unknown"]
+Comparison = Literal["better", "worse", "not resolved", "unknown"]
 
 
 def explain() -> list[str]:
     """The rules above as markdown bullets, with their numbers, for RESULTS.md."""
     return [
-        "- **Clear difference**: two groups differ only when their mean ± std intervals (sample "
-        'std over the seeds) do not overlap; overlapping intervals read "no clear difference". '
-        "With 3 seeds this is cautious on purpose.",
+        "- **Comparisons**: every comparison of two groups gives the difference of their means "
+        f"with a {1 - ALPHA:.0%} confidence interval (t with the Welch–Satterthwaite degrees of "
+        "freedom) and Welch's t-test p (`scipy.stats.ttest_ind(equal_var=False)`), with n, "
+        "the completed runs per group. Diverged runs have no value; they are counted in the "
+        "tables and fail the *learns* rule below.",
+        f"- **Verdict of a comparison**: a claim that A is better than B **holds** when "
+        f"p < {ALPHA} and the CI of A − B excludes 0 on the claimed side; it **does not hold** "
+        f"when p < {ALPHA} and the CI excludes 0 on the other side; otherwise it is **not "
+        "resolved at n = k** (more seeds could still decide it). For Welch's test the CI "
+        "excludes 0 exactly when p < 0.05, so the two conditions agree. A claim made of "
+        "several comparisons holds when all of them hold and does not hold when one of them "
+        "does not.",
+        "- **Can replace** (not worse by more than a stated margin): holds when the whole CI "
+        "of A − B lies above −margin (in the better direction), does not hold when the whole "
+        "CI lies below −margin, else not resolved.",
         f"- **Learns max(a, b)**: every run of the group completed (none diverged or failed) "
         f"and the mean test MAE is at most {LEARNS_MAE:g} (1 % of the range (0, {RANGE:g})). "
         f"For scale, answering (a + b) / 2 has an MAE of {MIDPOINT_MAE:.0f}.",
@@ -42,15 +61,82 @@ def explain() -> list[str]:
     ]
 
 
+@dataclass(frozen=True)
+class Contrast:
+    """One comparison of a claim: group ``a`` against group ``b`` on ``metric``; the claim says
+    the difference ``a − b`` has sign ``claimed`` (or, with ``margin``, is above −margin in
+    the better direction)."""
+
+    a: str
+    b: str
+    metric: str
+    mean_a: Stat
+    mean_b: Stat
+    difference: Difference
+    claimed: int
+    margin: float | None = None
+
+    @property
+    def reading(self) -> str:
+        d = self.difference
+        if self.margin is None:
+            return d.reading(self.claimed)
+        if not (math.isfinite(d.low) and math.isfinite(d.high)):
+            return f"not resolved at n = {d.n}"
+        # in the better direction: claimed * (a - b); worse than -margin is a failure
+        low, high = sorted((self.claimed * d.low, self.claimed * d.high))
+        if low > -self.margin:
+            return "holds"
+        if high < -self.margin:
+            return "does not hold"
+        return f"not resolved at n = {d.n}"
+
+    @property
+    def claim(self) -> str:
+        if self.margin is not None:
+            return f"{self.a} not worse than {self.b} by more than {fmt_number(self.margin)}"
+        return f"{self.a} {'above' if self.claimed > 0 else 'below'} {self.b}"
+
+
+def contrast_stats(
+    a: str, b: str, metric: str, stat_a: Stat, stat_b: Stat, lower_is_better: bool,
+    margin: float | None = None,
+) -> Contrast:  # fmt: skip
+    """The claim "``a`` is better than ``b``" on two sets of values (``Stat.values``)."""
+    difference = welch(stat_a.values, stat_b.values)
+    return Contrast(a, b, metric, stat_a, stat_b, difference, -1 if lower_is_better else 1, margin)
+
+
+def contrast(
+    a: Group, b: Group, metric: str, lower_is_better: bool, margin: float | None = None
+) -> Contrast:
+    """The claim "``a`` is better than ``b`` on ``metric``" (or "not worse by ``margin``")."""
+    return contrast_stats(
+        a.label, b.label, metric, a.stat(metric), b.stat(metric), lower_is_better, margin
+    )
+
+
+def combine(contrasts: list[Contrast]) -> str:
+    """All hold: holds; one does not: does not hold; else not resolved at the smallest n."""
+    readings = [c.reading for c in contrasts]
+    if not readings:
+        return "not resolved at n = 0"
+    if any(r == "does not hold" for r in readings):
+        return "does not hold"
+    if all(r == "holds" for r in readings):
+        return "holds"
+    return next(r for r in readings if r.startswith("not resolved"))
+
+
 def compare(a: Stat, b: Stat, lower_is_better: bool) -> Comparison:
-    """Is ``a`` better than ``b``? Only when their mean ± std intervals do not overlap."""
+    """Is ``a`` better than ``b``? Only when Welch's test resolves the difference (p < 0.05,
+    the 95 % CI of ``a − b`` excludes 0); "unknown" when a group has no value."""
     if a.n == 0 or b.n == 0:
         return "unknown"
-    if a.high < b.low:
-        return "better" if lower_is_better else "worse"
-    if a.low > b.high:
-        return "worse" if lower_is_better else "better"
-    return "no clear difference"
+    sign = welch(a.values, b.values).sign()
+    if sign == 0:
+        return "not resolved"
+    return "better" if (sign < 0) == lower_is_better else "worse"
 
 
 def all_completed(group: Group) -> bool:
