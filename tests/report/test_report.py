@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from matplotlib.collections import PathCollection
+from matplotlib.collections import LineCollection, PathCollection
 from matplotlib.figure import Figure
 
 from convlab.report import (
@@ -160,6 +160,12 @@ def test_report_writes_table_and_plots(sweep):
         "|---|---|---|---|---|---|---|---|---|",
         "| `avg` | 3 | 3 | 0 | 0 | 0.8167 ± 0.015 | 0.8067 ± 0.015 | 100 | 1.5 |",
         "| `max` | 4 | 2 | 1 | 1 | 0.8750 ± 0.0071 | 0.8650 ± 0.0071 | 100 | 1.5 |",
+        # Welch by hand: max [0.88, 0.87] − avg [0.80, 0.82, 0.83] = 0.05833; variances
+        # 5e-5 and 2.333e-4, se² = 1.0278e-4, df = 2.894, t(0.975, 2.894) = 3.259:
+        # half-width 0.0330; t = 5.754 → p = 0.0115.
+        "| group | metric | n | mean − first [95 % CI] | Welch p |",
+        "|---|---|---|---|---|",
+        "| model.pooling=max | test/acc | 2/3 | +0.0583 [+0.0254, +0.0913] | 0.01 |",
     ]
     # Only the test metric gets a final plot; no logs, so no curves.
     assert list(report.figures) == ["final test/acc"]
@@ -196,15 +202,21 @@ def test_final_plot_shows_each_groups_runs_and_mean(sweep, tmp_path, figures):
     assert path == tmp_path / "final.png" and path.is_file()
     (ax,) = figures[0].axes
     assert ax.get_xlabel() == "test/acc"
-    assert ax.get_title() == "final test/acc: mean ± std over seeds (dots: runs)"
+    assert ax.get_title() == "final test/acc: runs, mean ± std, 95 % CI of the mean"
     labels = [t.get_text() for t in ax.get_yticklabels()]
     assert labels == ["pooling=avg", "pooling=max (1 diverged, 1 missing)"]
-    # One mean marker per group at (mean, row), error bars of ± std, dots at the runs' values.
-    means = [c.lines[0].get_xydata().tolist() for c in ax.containers]
+    # One mean marker per group at (mean, row), a bar of ± std, a thick bar of the 95 % CI of
+    # the mean, dots at the runs' values.
+    means = [line.get_xydata().tolist() for line in ax.lines]
     assert means == [[[pytest.approx(0.8166667), 0.0]], [[pytest.approx(0.875), 1.0]]]
-    bars = [c.lines[2][0].get_segments()[0][:, 0].tolist() for c in ax.containers]
+    bars = [c.get_segments()[0][:, 0].tolist() for c in ax.collections
+            if isinstance(c, LineCollection)]  # fmt: skip
+    # t(0.975, 2) = 4.3027, t(0.975, 1) = 12.706: CI half-widths 4.3027·0.0152753/√3 and
+    # 12.706·0.0070711/√2.
     assert bars == [pytest.approx([0.8166667 - 0.0152753, 0.8166667 + 0.0152753]),
-                    pytest.approx([0.875 - 0.0070711, 0.875 + 0.0070711])]  # fmt: skip
+                    pytest.approx([0.8166667 - 0.0379466, 0.8166667 + 0.0379466], rel=1e-4),
+                    pytest.approx([0.875 - 0.0070711, 0.875 + 0.0070711]),
+                    pytest.approx([0.875 - 0.0635310, 0.875 + 0.0635310], rel=1e-4)]  # fmt: skip
     dots = [c.get_offsets().tolist() for c in ax.collections if isinstance(c, PathCollection)]
     assert dots == [[[0.80, 0.0], [0.82, 0.0], [0.83, 0.0]], [[0.88, 1.0], [0.87, 1.0]]]
     assert ax.get_xscale() == "linear"
@@ -220,7 +232,8 @@ def test_final_plot_of_values_over_decades_is_logarithmic(tmp_path, figures):
     plot_final([group([0.0, 0.01]), group([5.0])], "test/mae", tmp_path / "b.png", title="T")
     plot_final([group([1.0, 50.0])], "test/mae", tmp_path / "c.png")
     scales = [figure.axes[0].get_xscale() for figure in figures]
-    assert scales == ["log", "symlog", "linear"]  # zeros stay visible on symlog
+    # Positive values over a decade or more: log; zeros stay visible on symlog.
+    assert scales == ["log", "symlog", "log"]
     assert figures[1].axes[0].get_title() == "T"
 
 
@@ -238,8 +251,11 @@ def test_curve_plot_draws_mean_and_band_per_group(sweep, tmp_path, figures):
     path = plot_curves(groups, curves, "val/loss", tmp_path / "curve.png")
     assert path == tmp_path / "curve.png" and path.is_file()
     (ax,) = figures[0].axes
-    assert (ax.get_xlabel(), ax.get_ylabel()) == ("epoch", "val/loss")
-    assert ax.get_title() == "val/loss per epoch: mean ± std over seeds"
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("epoch", "val/loss (log scale)")
+    assert (
+        ax.get_title()
+        == "val/loss per epoch: mean ± std over seeds (band clipped at the axis floor)"
+    )
     lines = [(line.get_xdata().tolist(), line.get_ydata().tolist()) for line in ax.lines]
     # avg: means 0.6, 0.8 (std 0.1); max: epoch 1 mean of 2 and 4 = 3 (std √2), epoch 2 only 1.
     assert lines == [([1, 2], pytest.approx([0.6, 0.8])), ([1, 2], [3.0, 1.0])]

@@ -19,7 +19,8 @@ from tests.conftest import CONF_DIR, compose_config, run_script
 SWEEPS = sorted(p.stem for p in (CONF_DIR / "sweep").glob("*.yaml"))
 STUDY_SWEEPS = {
     "pooling", "lenet_activation", "max_normalization", "max_optimizers", "max_batch_size",
-    "max_tasks", "max_capacity", "max_gated_lr",
+    "max_tasks", "max_capacity", "max_gated_lr", "max_optimizer_switch", "max_residual",
+    "maxpool_fn",
 }  # fmt: skip
 
 
