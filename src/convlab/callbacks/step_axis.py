@@ -30,9 +30,11 @@ class OptimizerStepAxis(Callback):
     batches Lightning writes, and the ends of the training, validation and test epochs."""
 
     def _log(self, pl_module: L.LightningModule, trainer: L.Trainer, on_step: bool) -> None:
+        # Every rank has the same global_step: no sync (a synced value would be reduced when
+        # rank 0's progress bar reads it, on rank 0 alone, and hang the other ranks).
         pl_module.log(
             "step", float(trainer.global_step), on_step=on_step, on_epoch=not on_step,
-            reduce_fx="max", logger=True, prog_bar=False, sync_dist=not on_step,
+            reduce_fx="max", logger=True, prog_bar=False,
         )  # fmt: skip
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx: int) -> None:
