@@ -4,6 +4,8 @@
 #
 #   scripts/gpu_check.sh                  # from the repository root, with .venv installed
 #   OUT_DIR=/tmp/gpu PRECISIONS="32-true bf16-mixed" scripts/gpu_check.sh
+#   DATA_DIR=<folder with the four Fashion-MNIST .gz files>  # else the usual lookup
+#   MAX_EPOCHS=3    # max(a, b) at batch size 1: epochs timed (1,000 steps each)
 #
 # Needs CUDA and the real Fashion-MNIST (apt-get install dataset-fashion-mnist). Takes ~2-5 min
 # on a recent GPU. D2L's book build reports ~55k examples/s for LeNet on its GPU.
@@ -17,6 +19,9 @@ TRAINER=${TRAINER:-gpu}
 DATA_DEVICE=${DATA_DEVICE:-cuda}
 PRECISIONS=${PRECISIONS:-32-true}
 EXTRA=${EXTRA:-}
+MAX_EPOCHS=${MAX_EPOCHS:-3}
+DATA=()
+[[ -n "${DATA_DIR:-}" ]] && DATA=("data.data_dir=$DATA_DIR")
 mkdir -p "$OUT_DIR"
 
 if [[ "$TRAINER" == gpu ]]; then
@@ -37,7 +42,7 @@ for precision in $PRECISIONS; do
   dir="$OUT_DIR/lenet_$precision"
   # shellcheck disable=SC2086  # EXTRA is a list of overrides
   "$PYTHON" train.py experiment=lenet trainer="$TRAINER" trainer.precision="$precision" \
-    data.device="$DATA_DEVICE" \
+    data.device="$DATA_DEVICE" "${DATA[@]}" \
     hydra.run.dir="$dir" $EXTRA
   runs+=("$dir")
 done
@@ -46,7 +51,7 @@ echo "== experiment=max_regression trainer=$TRAINER data.batch_size=1"
 dir="$OUT_DIR/max_regression_bs1"
 # shellcheck disable=SC2086
 "$PYTHON" train.py experiment=max_regression trainer="$TRAINER" data.batch_size=1 \
-  hydra.run.dir="$dir" $EXTRA
+  trainer.max_epochs="$MAX_EPOCHS" hydra.run.dir="$dir" $EXTRA
 runs+=("$dir")
 
 echo "== summary (epoch time and examples/s: median over the epochs after the first)"
@@ -54,8 +59,9 @@ echo "== summary (epoch time and examples/s: median over the epochs after the fi
 import json, statistics, sys
 from pathlib import Path
 
-print("| run | status | test metrics | epochs | first epoch s | epoch s | examples/s |")
-print("|---|---|---|---|---|---|---|")
+print("| run | status | test metrics | epochs | first epoch s | epoch s | examples/s "
+      "| µs per step |")
+print("|---|---|---|---|---|---|---|---|")
 for run in map(Path, sys.argv[1:]):
     record = json.loads((run / "metrics.json").read_text())
     times, rates = record["epoch_train_s"], record["train_examples_per_s"]
@@ -64,10 +70,12 @@ for run in map(Path, sys.argv[1:]):
     metrics = ", ".join(
         f"{k} {v:.4g}" for k, v in record["metrics"].items() if k.startswith("test/")
     )
+    steps_per_epoch = record["steps"] / record["epochs"]
+    step_us = statistics.median(steady_times) / steps_per_epoch * 1e6
     print(
         f"| {run.name} | {record['status']} | {metrics} | {len(times)} "
         f"| {times[0]:.2f} | {statistics.median(steady_times):.2f} "
-        f"| {statistics.median(steady_rates):,.0f} |"
+        f"| {statistics.median(steady_rates):,.0f} | {step_us:,.0f} |"
     )
 PY
 echo "written: $OUT_DIR/summary.md"

@@ -114,3 +114,16 @@ def test_bad_choice_is_rejected():
     with pytest.raises(ValueError, match=r"activation must be one of \('sigmoid', 'relu'\), "
                        "got 'tanh'"):  # fmt: skip
         LeNet(activation="tanh")
+
+
+@pytest.mark.parametrize("pooling", ["avg", "max", "strided"])
+def test_channels_last_is_the_same_network(pooling):
+    torch.manual_seed(0)
+    reference = LeNet(pooling=pooling)
+    torch.manual_seed(0)
+    nhwc = LeNet(pooling=pooling, channels_last=True)
+    assert nhwc.first_conv.weight.is_contiguous(memory_format=torch.channels_last)
+    assert not nhwc.features[3].weight.is_contiguous()  # 6 input channels: NHWC differs
+    x = torch.rand(8, 1, 28, 28)
+    assert torch.allclose(nhwc(x), reference(x), atol=1e-5)
+    reference.load_state_dict(nhwc.state_dict())  # checkpoints load across layouts

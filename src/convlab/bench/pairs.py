@@ -12,10 +12,10 @@ kernels, no NVML check) from what the trainer costs.
 The pipeline side is ``python train.py experiment=<name>`` composed with Hydra's Compose API and
 run in this process, default callbacks and TensorBoard logger included; its per-step time is its
 epoch time (``EpochTimer``) over the steps of an epoch. ``--with-stock`` adds the same run with
-the experiment's speed settings undone (``STOCK``: one trainer batch per step, a metric update and
-a ``self.log`` per step, the Rich progress bar, the default Adam kernels and thread count, the
-per-step NVML check). The sides alternate, so machine noise hits all of them; medians over
-every epoch are printed with ratios.
+the experiment's speed settings undone (``STOCK``: one trainer batch per step, the Rich progress
+bar, the default Adam kernels and thread count, the
+per-step NVML check). The sides alternate, so machine noise hits all of them; min / median / max
+of each side and of the pipeline's ratio to each, round by round, are printed.
 
     python -m convlab.bench.pairs --rounds 3 --epochs 2 [--with-stock]
 """
@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -36,11 +35,12 @@ from omegaconf import DictConfig, OmegaConf
 from torch.nn import functional as F
 from torch.utils.data import DataLoader, TensorDataset
 
+from convlab.bench.spread import report
+
 NVML_CHECK = "PYTORCH_NVML_BASED_CUDA_CHECK"
 # The max experiments' speed settings, undone: what a Lightning run gives out of the box.
 STOCK = [
     "data.steps_per_batch=1",
-    "task.log_train_steps=true",
     "callbacks.progress_bar=null",
     "callbacks.rich_progress_bar={_target_: lightning.pytorch.callbacks.RichProgressBar}",
     "~optimizer.fused",
@@ -175,26 +175,17 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
                     args.experiment, args.epochs, r, Path(workdir), STOCK
                 ),
             )
-        times: dict[str, list[float]] = {name: [] for name in sides}
+        rounds: dict[str, list[list[float]]] = {name: [] for name in sides}
         for round_ in range(args.rounds):
             for name, (_, run) in sides.items():
-                times[name] += run(round_)
-            last = {k: [round(t * 1e6) for t in v[-args.epochs :]] for k, v in times.items()}
+                rounds[name].append(run(round_))
+            last = {k: [round(t * 1e6) for t in v[-1]] for k, v in rounds.items()}
             print(f"round {round_ + 1}/{args.rounds} (us/step): {last}", flush=True)
 
-    result = {f"{name}_us": statistics.median(v) * 1e6 for name, v in times.items()}
-    for name in sides:
-        if name != "pipeline":
-            result[f"pipeline_vs_{name}"] = result["pipeline_us"] / result[f"{name}_us"]
-    print(
-        f"{args.experiment}, batch size 1: time per step, median of {len(times['pipeline'])} "
-        "epochs (training + validation)"
-    )
-    for name, (label, _) in sides.items():
-        ratio = result.get(f"pipeline_vs_{name}")
-        suffix = f"   pipeline / this = {ratio:.3f}" if ratio else ""
-        print(f"  {result[f'{name}_us']:7.0f} us  {label}{suffix}")
-    return result
+    print(f"{args.experiment}, batch size 1: time per step (training + validation), "
+          f"{args.rounds} rounds x {args.epochs} epochs:")  # fmt: skip
+    labels = {name: label for name, (label, _) in sides.items()}
+    return report(rounds, labels, unit="us per step", scale=1e6)
 
 
 if __name__ == "__main__":

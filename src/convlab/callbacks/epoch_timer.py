@@ -16,10 +16,12 @@ def _now(pl_module: L.LightningModule) -> float:
 
 
 class EpochTimer(L.Callback):
-    """Logs ``time/epoch_s`` (validation included), ``perf/epoch_time_s`` and
-    ``perf/train_examples_per_s`` (training only, comparable with a plain loop and D2L's
-    "examples/sec"; under DDP the examples of all ranks count), and puts every epoch's figures
-    in ``metrics.json``.
+    """Logs ``time/epoch_s`` (validation included, up to the logging of the epoch's metrics),
+    ``perf/epoch_time_s`` and ``perf/train_examples_per_s`` (training only, comparable with a
+    plain loop and D2L's "examples/sec"; under DDP the examples of all ranks count), and puts
+    every epoch's figures in ``metrics.json``: there ``epoch_durations_s`` is the whole wall time
+    from one epoch's start to the next one's (or to the end of training), so the work done
+    between epochs (checkpoints, figures, logger writes) counts too.
     """
 
     def __init__(self) -> None:
@@ -27,12 +29,14 @@ class EpochTimer(L.Callback):
         self.train_durations: list[float] = []
         self.examples_per_s: list[float] = []
         self._started: float | None = None
+        self._whole_started: float | None = None
         self._paused_at: float | None = None
         self._validation_s = 0.0
         self._examples = 0
 
     def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        self._started = _now(pl_module)
+        self._close_epoch(pl_module)
+        self._started = self._whole_started = _now(pl_module)
         self._validation_s = 0.0
         self._examples = 0
 
@@ -58,7 +62,6 @@ class EpochTimer(L.Callback):
         train_s = elapsed - self._validation_s
         self._started = None
         per_s = self._examples * trainer.world_size / train_s if train_s > 0 else float("nan")
-        self.durations.append(elapsed)
         self.train_durations.append(train_s)
         self.examples_per_s.append(per_s)
         # Rank 0's clock: the ranks step in lock-step, so it is the run's (a synced log here
@@ -69,6 +72,15 @@ class EpochTimer(L.Callback):
             ("perf/train_examples_per_s", per_s),
         ):
             pl_module.log(name, value, on_epoch=True)
+
+    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._close_epoch(pl_module)
+
+    def _close_epoch(self, pl_module: L.LightningModule) -> None:
+        # Only an epoch that reached its end (an interrupted one has no train time either).
+        if self._whole_started is not None and len(self.durations) < len(self.train_durations):
+            self.durations.append(_now(pl_module) - self._whole_started)
+        self._whole_started = None
 
     def record_extras(self) -> dict[str, list[float]]:
         return {

@@ -22,12 +22,9 @@ class ClassificationTask(SupervisedTask):
         num_classes: int,
         class_names: Sequence[str] | None = None,
         scheduler=None,
-        log_train_steps: bool = True,
     ) -> None:
         self.num_classes = num_classes
         super().__init__(net=net, optimizer=optimizer, scheduler=scheduler)
-        # False: score the training epoch once at its end (cheaper for tiny batches).
-        self.log_train_steps = log_train_steps
         self.class_names = list(class_names) if class_names else None
 
     def metric_collection(self, split: str) -> nn.Module:

@@ -59,6 +59,7 @@ class KernelFitTask(SupervisedTask):
         self.initial_kernel = self.kernel.clone()
 
     def on_train_batch_end(self, outputs, batch, batch_idx: int) -> None:
+        super().on_train_batch_end(outputs, batch, batch_idx)
         kernel = self.kernel
         if kernel.numel() <= MAX_KERNEL_CURVES:
             # One curve per entry, named by its position: kernel/0_1 is K[0, 1].

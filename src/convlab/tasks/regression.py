@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import torch
 import torchmetrics
+from lightning.pytorch.plugins.precision import DoublePrecision, Precision
+from lightning.pytorch.strategies import SingleDeviceStrategy
 from torch import nn
 from torch.nn import functional as F
 
@@ -15,9 +17,7 @@ class RegressionTask(SupervisedTask):
     ``{split}/mae`` are in original units, so runs with different normalisations compare.
 
     ``target_shift`` and ``target_scale`` come from the data module (``x = x' * scale + shift``)
-    and are saved in the checkpoint. ``log_train_steps`` is off by default: the max-function
-    experiments train at batch size 1, where per-step logging would dominate the step time
-    (see ``SupervisedTask``).
+    and are saved in the checkpoint.
 
     Two cases take Lightning's manual optimization, with the same steps as the automatic one
     (``shared_step``, zero_grad, backward, step, in that order):
@@ -38,13 +38,11 @@ class RegressionTask(SupervisedTask):
         target_shift: float = 0.0,
         target_scale: float = 1.0,
         steps_per_batch: int = 1,
-        log_train_steps: bool = False,
         scheduler=None,
     ) -> None:
         super().__init__(net=net, optimizer=optimizer, scheduler=scheduler)
         if steps_per_batch < 1:
             raise ValueError(f"steps_per_batch must be >= 1, got {steps_per_batch}")
-        self.log_train_steps = log_train_steps
         self.target_shift = float(target_shift)
         self.target_scale = float(target_scale)
         self.steps_per_batch = steps_per_batch
@@ -73,6 +71,7 @@ class RegressionTask(SupervisedTask):
         if self.automatic_optimization:
             return self.shared_step(batch, "train")
         optimizer = self.optimizers()
+        backward = self._backward()
         max_steps = self.trainer.max_steps
         per_step = any(c.interval == "step" for c in self.trainer.lr_scheduler_configs)
         losses = []
@@ -80,7 +79,7 @@ class RegressionTask(SupervisedTask):
             loss = self.shared_step(step_batch, "train")
             if self.trainable:
                 optimizer.zero_grad()
-                self.manual_backward(loss)
+                backward(loss)
             optimizer.step()
             losses.append(loss.detach())
             if per_step:
@@ -89,6 +88,19 @@ class RegressionTask(SupervisedTask):
                 break  # mid-group: stop where an ungrouped run would
         # One loss per optimizer step: the divergence guard finds the exact step in there.
         return torch.stack(losses)
+
+    def _backward(self):
+        """``manual_backward``, or plain ``loss.backward`` where that is all it would do.
+
+        On one device at full precision Lightning's backward adds only the ``on_before_backward``
+        and ``on_after_backward`` hooks of every callback (README, "Batch size 1"); grouped
+        steps skip them (``on_before_optimizer_step``, where gradients are final, still runs).
+        Loss scaling (16-bit) and DDP's gradient sync need Lightning's.
+        """
+        plain = isinstance(self.trainer.strategy, SingleDeviceStrategy) and type(
+            self.trainer.precision_plugin
+        ) in (Precision, DoublePrecision)
+        return torch.Tensor.backward if plain and self.steps_per_batch > 1 else self.manual_backward
 
     def on_train_epoch_end(self) -> None:
         super().on_train_epoch_end()

@@ -10,6 +10,8 @@ import torch
 import torchmetrics
 from torch import nn
 
+from convlab.callbacks.step_axis import step_metrics_due
+
 OptimizerFactory = Callable[..., torch.optim.Optimizer]
 SchedulerFactory = Callable[..., Any]
 SPLITS = ("train", "val", "test")
@@ -30,13 +32,12 @@ class SupervisedTask(L.LightningModule):
     loss logged with ``sync_dist`` would be reduced when the progress bar reads it, on rank 0
     alone, and hang the others).
 
-    ``log_train_steps = False`` (a subclass or instance attribute) keeps each training batch's
-    outputs and scores the epoch once at its end: the same epoch metrics, no
-    ``train/batch_loss`` curve. At batch size 1 a ``self.log`` and a metric update per step
-    cost more than the step itself.
+    Training batches are scored once, at the epoch's end, from the outputs each step keeps (the
+    same epoch metrics; a metric update and a ``self.log`` per step cost more than a batch-size-1
+    step, and ~3 % of a LeNet step). ``train/batch_loss`` is logged on the steps Lightning
+    writes to the loggers (every ``trainer.log_every_n_steps``), so the curve is the same and the
+    progress bar shows the last value written.
     """
-
-    log_train_steps: bool = True
 
     def __init__(
         self,
@@ -86,15 +87,18 @@ class SupervisedTask(L.LightningModule):
         x, target = batch
         output = self.net(x)
         loss = self.compute_loss(output, target)
-        if split == "train" and not self.log_train_steps:
+        if split == "train":
             self._train_batches.append((output.detach(), target, loss.detach()))
             return loss
         with torch.no_grad():
             self._update(split, output.detach(), target, loss.detach())
-        if split == "train":  # the per-step curve, named apart from the epoch's train/loss
-            self.log("train/batch_loss", loss.detach(), on_step=True, on_epoch=False,
-                     prog_bar=True)  # fmt: skip
         return loss
+
+    def on_train_batch_end(self, outputs, batch, batch_idx: int) -> None:
+        # The per-step curve, named apart from the epoch's train/loss.
+        if self._train_batches and step_metrics_due(self.trainer):
+            self.log("train/batch_loss", self._train_batches[-1][2], on_step=True, on_epoch=False,
+                     prog_bar=True)  # fmt: skip
 
     def _update(self, split: str, output, target, loss, batch_sizes=None) -> None:
         self.update_metrics(split, output, target)
@@ -117,7 +121,7 @@ class SupervisedTask(L.LightningModule):
         loss.reset()
 
     def _score_train_batches(self) -> None:
-        """The deferred training scores of ``log_train_steps = False``, in one go."""
+        """The epoch's training scores, in one go."""
         if not self._train_batches:
             return
         outputs, targets, losses = zip(*self._train_batches, strict=True)

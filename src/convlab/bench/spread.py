@@ -1,0 +1,51 @@
+"""How a side-by-side bench reports: min / median / max of each side and of each ratio.
+
+Ratios are taken round by round (the sides of one round ran back to back, under the same
+machine load), so their spread says how far one invocation can be trusted.
+"""
+
+from __future__ import annotations
+
+import statistics
+
+# A ratio whose rounds spread wider than this (max - min, over the median) is not to be trusted.
+TRUSTED_SPREAD = 0.10
+
+
+def round_ratios(numerator: list[list[float]], denominator: list[list[float]]) -> list[float]:
+    """Per round: the median of one side's epochs over the median of the other's."""
+    return [statistics.median(n) / statistics.median(d)
+            for n, d in zip(numerator, denominator, strict=True)]  # fmt: skip
+
+
+def spread(values: list[float]) -> tuple[float, float, float]:
+    return min(values), statistics.median(values), max(values)
+
+
+def untrusted(ratios: list[float]) -> bool:
+    low, median, high = spread(ratios)
+    return (high - low) / median > TRUSTED_SPREAD
+
+
+def report(
+    rounds: dict[str, list[list[float]]], labels: dict[str, str], unit: str, scale: float,
+    against: str = "pipeline",
+) -> dict[str, float]:  # fmt: skip
+    """Print each side's min / median / max per epoch and ``against`` / side per round; return
+    the medians (``<side>``) and median ratios (``<against>_vs_<side>``)."""
+    result: dict[str, float] = {}
+    print(f"{'':9}{'min':>9}{'median':>9}{'max':>9}  ({unit}; ratios per round)")
+    for side, per_round in rounds.items():
+        low, median, high = spread([t for epochs in per_round for t in epochs])
+        result[side] = median
+        print(f"  {'':7}{low * scale:9.3g}{median * scale:9.3g}{high * scale:9.3g}  {labels[side]}")
+    for side, per_round in rounds.items():
+        if side == against:
+            continue
+        ratios = round_ratios(rounds[against], per_round)
+        low, median, high = spread(ratios)
+        result[f"{against}_vs_{side}"] = median
+        warning = "  spread too wide to trust: rerun on a quiet machine"
+        warning = warning if untrusted(ratios) else ""
+        print(f"  ratio  {low:9.3f}{median:9.3f}{high:9.3f}  {against} / {side}{warning}")
+    return result
