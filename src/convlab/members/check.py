@@ -1,0 +1,65 @@
+"""What ``members=K`` refuses before anything is built: settings that would couple the members.
+
+Stacking is exact only when every operation on the stacked parameters acts on each member's
+slice alone. Each refusal is one line naming the setting.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from omegaconf import DictConfig
+
+# Optimizers whose update of an element depends on that element's gradient and state only.
+ELEMENTWISE_OPTIMIZERS = (
+    "torch.optim.SGD",
+    "torch.optim.Adam",
+    "torch.optim.AdamW",
+    "convlab.optim.adam_then_sgd.AdamThenSGD",
+)
+NETS = ("convlab.models.mlp.MLP", "convlab.models.gated.GatedMax", "convlab.models.exact.ExactMax")
+TASKS = (
+    "convlab.tasks.regression.RegressionTask",
+    "convlab.tasks.classification.ClassificationTask",
+)
+DATA = "convlab.data.pairs.PairDataModule"
+
+
+def _target(cfg: DictConfig, key: str) -> Any:
+    node = cfg.get(key)
+    return node.get("_target_") if isinstance(node, DictConfig) else None
+
+
+def members_problems(cfg: DictConfig) -> list[str]:
+    members = cfg.get("members", 1)
+    if not isinstance(members, int) or isinstance(members, bool) or members <= 1:
+        return []  # members=1 is a plain run; a non-integer is the schema check's line
+    head = f"members={members}"
+    problems = []
+    if cfg.get("seed") is None:
+        problems.append(f"{head} needs a seed (the members are seed, seed+1, ...).")
+    if _target(cfg, "data") != DATA:
+        problems.append(f"{head} stacks the max(a, b) runs only (data=pairs).")
+    if _target(cfg, "model") not in NETS:
+        problems.append(f"{head}: model={_target(cfg, 'model')} cannot be stacked "
+                        "(mlp, gated and exact can).")  # fmt: skip
+    if _target(cfg, "task") not in TASKS:
+        problems.append(f"{head}: only task=regression and task=classification are stacked.")
+    if _target(cfg, "optimizer") not in ELEMENTWISE_OPTIMIZERS:
+        problems.append(f"{head}: optimizer {_target(cfg, 'optimizer')} is not known to act on "
+                        "each parameter element alone (SGD, Adam, AdamW are).")  # fmt: skip
+    scheduler = _target(cfg, "scheduler") or ""
+    if scheduler.endswith("ReduceLROnPlateau"):
+        problems.append(f"{head}: ReduceLROnPlateau watches one metric for all members.")
+    trainer = cfg.get("trainer") or {}
+    if trainer.get("gradient_clip_val"):
+        problems.append(f"{head}: trainer.gradient_clip_val clips by the norm over all members' "
+                        "gradients, which couples them; leave it null.")  # fmt: skip
+    if (trainer.get("accumulate_grad_batches") or 1) > 1:
+        problems.append(f"{head}: trainer.accumulate_grad_batches is not available.")
+    if "ddp" in str(trainer.get("strategy", "")) or (trainer.get("num_nodes") or 1) > 1:
+        problems.append(f"{head} runs in one process; use trainer=default, cpu or gpu.")
+    if (cfg.get("callbacks") or {}).get("early_stopping"):
+        problems.append(f"{head}: early stopping would stop every member on one metric; "
+                        "use callbacks=default.")  # fmt: skip
+    return problems
