@@ -22,6 +22,12 @@ def member_losses(kind: str, output: torch.Tensor, target: torch.Tensor) -> torc
     return losses.view(members, batch).mean(dim=1)
 
 
+def objective(losses: torch.Tensor) -> torch.Tensor:
+    """What backward sees: the sum of the members' losses, so member k's gradient is exactly
+    its own loss's gradient (a mean would scale every gradient by 1/K)."""
+    return losses.sum()
+
+
 class MemberSums:
     """Sums over an epoch's batches, per member; ``compute`` turns them into the split's means.
 

@@ -23,7 +23,7 @@ import lightning as L
 import torch
 from torch import nn
 
-from convlab.members.scores import MemberSums, member_losses
+from convlab.members.scores import MemberSums, member_losses, objective
 
 log = logging.getLogger("convlab")
 
@@ -99,7 +99,7 @@ class MembersTask(L.LightningModule):
             step_losses = member_losses(self.kind, self.net(x), target)
             if self.trainable:
                 optimizer.zero_grad()
-                self.manual_backward(step_losses.sum())
+                self.manual_backward(objective(step_losses))
             optimizer.step()
             losses.append(step_losses.detach())
             size = x.shape[1]

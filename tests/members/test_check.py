@@ -1,0 +1,45 @@
+"""What members=K refuses, one line each, before anything is built."""
+
+from __future__ import annotations
+
+import pytest
+
+from convlab.runner.check import find_problems
+from tests.conftest import compose_config
+
+
+@pytest.mark.parametrize(
+    ("overrides", "problem"),
+    [
+        (["trainer.gradient_clip_val=1.0"], "trainer.gradient_clip_val clips by the norm"),
+        (["callbacks=early_stopping"], "early stopping would stop every member"),
+        (["optimizer._target_=torch.optim.LBFGS"], "is not known to act on each parameter"),
+        (["+trainer.accumulate_grad_batches=2"], "accumulate_grad_batches is not available"),
+        (["seed=null"], "needs a seed"),
+        (["model=residual_mlp"], "cannot be stacked"),
+    ],
+)
+def test_coupling_settings_are_refused(overrides, problem, tmp_path):
+    cfg = compose_config(["experiment=max_regression", "members=4", *overrides], tmp_path)
+    problems = [p for p in find_problems(cfg) if p.startswith("members=4")]
+    assert len(problems) == 1 and problem in problems[0], problems
+
+
+def test_other_families_are_refused(tmp_path):
+    cfg = compose_config(["experiment=lenet", "members=2"], tmp_path)
+    assert "members=2 stacks the max(a, b) runs only (data=pairs)." in find_problems(cfg)
+
+
+@pytest.mark.parametrize(
+    "experiment", ["max_regression", "max_classification", "max_gated", "max_exact"]
+)
+def test_the_max_experiments_stack_as_shipped(experiment, tmp_path):
+    cfg = compose_config([f"experiment={experiment}", "members=8"], tmp_path)
+    assert not [p for p in find_problems(cfg) if "members" in p]
+
+
+@pytest.mark.parametrize(("value", "problem"), [(0, "must be a positive integer"),
+                                                ("two", "expected an integer")])  # fmt: skip
+def test_members_must_be_a_positive_integer(value, problem, tmp_path):
+    cfg = compose_config(["experiment=max_regression", f"members={value}"], tmp_path)
+    assert any(p.startswith(f"members={value}") and problem in p for p in find_problems(cfg))
