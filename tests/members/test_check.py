@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from omegaconf import OmegaConf, open_dict
 
 from convlab.runner.check import find_problems
 from tests.conftest import compose_config
@@ -43,3 +44,13 @@ def test_the_max_experiments_stack_as_shipped(experiment, tmp_path):
 def test_members_must_be_a_positive_integer(value, problem, tmp_path):
     cfg = compose_config(["experiment=max_regression", f"members={value}"], tmp_path)
     assert any(p.startswith(f"members={value}") and problem in p for p in find_problems(cfg))
+
+
+@pytest.mark.parametrize(("seeds", "refused"), [("1,2,3", True), ("1,11,21", False), ("5", False)])
+def test_swept_seeds_closer_than_members_are_refused(seeds, refused, tmp_path):
+    cfg = compose_config(["experiment=max_regression", "members=10"], tmp_path)
+    OmegaConf.set_readonly(cfg.hydra, False)
+    with open_dict(cfg):  # what Hydra records for `-m ... seed=<seeds>`
+        cfg.hydra.overrides.task = ["members=10", f"seed={seeds}"]
+    problems = [p for p in find_problems(cfg) if "trains some seeds twice" in p]
+    assert bool(problems) == refused, problems

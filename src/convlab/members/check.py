@@ -6,9 +6,12 @@ slice alone. Each refusal is one line naming the setting.
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
+
+from convlab.callbacks.hparams import sweep_domains
 
 # Optimizers whose update of an element depends on that element's gradient and state only.
 ELEMENTWISE_OPTIMIZERS = (
@@ -59,7 +62,38 @@ def members_problems(cfg: DictConfig) -> list[str]:
         problems.append(f"{head}: trainer.accumulate_grad_batches is not available.")
     if "ddp" in str(trainer.get("strategy", "")) or (trainer.get("num_nodes") or 1) > 1:
         problems.append(f"{head} runs in one process; use trainer=default, cpu or gpu.")
+    if problem := _repeated_seeds(cfg, members):
+        problems.append(problem)
     if (cfg.get("callbacks") or {}).get("early_stopping"):
         problems.append(f"{head}: early stopping would stop every member on one metric; "
                         "use callbacks=default.")  # fmt: skip
     return problems
+
+
+def _swept_seeds(cfg: DictConfig) -> list | None:
+    """The seeds a multirun sweeps: the command line's, else the sweep config's."""
+    hydra = cfg.get("hydra") if "hydra" in cfg else None
+    if hydra is None:
+        return None
+    command_line = list(OmegaConf.select(hydra, "overrides.task", default=None) or [])
+    params = OmegaConf.select(hydra, "sweeper.params", default=None) or {}
+    for definitions in (command_line, [f"{key}={value}" for key, value in params.items()]):
+        if any(str(d).partition("=")[0].lstrip("+~") == "seed" for d in definitions):
+            seeds = sweep_domains(definitions).get("seed")
+            return seeds if isinstance(seeds, list) else None
+    return None
+
+
+def _repeated_seeds(cfg: DictConfig, members: int) -> str | None:
+    """Each job trains seed .. seed+members-1: swept seeds closer than that repeat runs."""
+    seeds = _swept_seeds(cfg)
+    if not seeds or len(seeds) < 2:
+        return None
+    ordered = sorted(int(seed) for seed in seeds)
+    if all(b - a >= members for a, b in itertools.pairwise(ordered)):
+        return None
+    listed = ",".join(str(seed) for seed in seeds)
+    return (
+        f"members={members} with seed={listed} trains some seeds twice (a job trains seed, ..., "
+        f"seed+{members - 1}); give one seed (seed={ordered[0]}) or seeds {members} apart."
+    )
