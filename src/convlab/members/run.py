@@ -149,6 +149,7 @@ def _write_members(cfg, task: MembersTask, record: RunRecord, dirs, trainer) -> 
     """Each member's ``metrics.json``; returns their statuses."""
     statuses = []
     steps_per_epoch = max(1, math.ceil(cfg.data.n_train / cfg.data.batch_size))
+    group = int(cfg.data.get("steps_per_batch") or 1)
     for k, (seed, directory) in enumerate(zip(task.seeds, dirs, strict=True)):
         status = _member_status(task, k, record.status)
         extras = {**record.extras, **status, "member_of": directory.parent.name}
@@ -158,9 +159,10 @@ def _write_members(cfg, task: MembersTask, record: RunRecord, dirs, trainer) -> 
             epochs=record.epochs, steps=record.steps, duration_s=record.duration_s,
             overrides=member_overrides(record.overrides, seed), extras=extras,
         )  # fmt: skip
-        if member.status == "diverged":  # a single run stops in the epoch it diverged in
-            member.steps = int(task.diverged_at[k]) + 1
-            member.epochs = int(task.diverged_at[k]) // steps_per_epoch + 1
+        if member.status == "diverged":  # a single run stops after the trainer batch holding
+            step = int(task.diverged_at[k])  # the bad step, in the epoch it diverged in
+            member.steps = min(-(-(step + 1) // group) * group, record.steps or step + 1)
+            member.epochs = step // steps_per_epoch + 1
         statuses.append(member.status)
         if trainer.is_global_zero:
             member.write(directory)
