@@ -111,7 +111,10 @@ def test_one_diverged_member_leaves_the_others_alone(runs):
         assert poisoned["status"] == status, seed
         if status == "completed":  # exactly what they reach without the diverged member
             assert poisoned["metrics"] == read_record(runs / "clean" / f"seed={seed}")["metrics"]
-    assert read_record(runs / "poisoned" / "seed=43")["diverged_at_step"] == 100
+    diverged = read_record(runs / "poisoned" / "seed=43")
+    assert diverged["diverged_at_step"] == 100
+    # As a single run: it finishes that epoch's validation (NaN weights), then stops.
+    assert diverged["metrics"]["val/mae"] == "nan" and diverged["epochs"] == 1
     statuses = sorted(run.status for run in load_runs(runs / "poisoned"))
     assert statuses == ["completed", "completed", "diverged"]
 

@@ -10,7 +10,7 @@ the step at which it diverged (``-1`` while it trains), its latest validation me
 best validation value with the weights that reached it (what a single run's checkpoint callback
 keeps for ``test_ckpt=best``). A member whose training loss turns NaN or infinite is recorded as
 diverged at that step; its slices keep being stepped (element-wise, they touch nothing else) but
-its metrics stay those of its last validation, as a single run stops there. The run stops when
+its metrics stay those of the validation that ends that epoch, as a single run stops there. The run stops when
 every member has diverged.
 """
 
@@ -50,7 +50,9 @@ class MembersTask(L.LightningModule):
         self.trainable = any(p.requires_grad for p in net.parameters())
         members = len(self.seeds)
         self.register_buffer("diverged_at", torch.full((members,), -1, dtype=torch.long))
+        self.register_buffer("diverged_epoch", torch.full((members,), -1, dtype=torch.long))
         self.register_buffer("last_val", torch.full((len(self.names), members), math.nan))
+        self.register_buffer("validated", torch.zeros(members, dtype=torch.bool))
         worst = math.inf if mode == "min" else -math.inf
         self.register_buffer("best_value", torch.full((members,), worst))
         for i, p in enumerate(net.parameters()):
@@ -122,6 +124,7 @@ class MembersTask(L.LightningModule):
         for k in bad.any(dim=0).nonzero().flatten().tolist():
             index = int(bad[:, k].nonzero()[0, 0])
             self.diverged_at[k] = first_step + index
+            self.diverged_epoch[k] = self.current_epoch
             log.warning(
                 "diverged: member seed=%d: training loss is %s at step %d; recorded as diverged, "
                 "the other members train on", self.seeds[k], float(losses[index, k]),
@@ -166,9 +169,11 @@ class MembersTask(L.LightningModule):
         self.sums["val"].reset()
         if self.trainer.sanity_checking:
             return
-        alive = self.alive()
+        # A single run that diverges still finishes that epoch's validation, then stops.
+        alive = self.alive() | (self.diverged_epoch == self.current_epoch)
         values = torch.stack([metrics[name] for name in self.names])
         self.last_val.copy_(torch.where(alive, values, self.last_val))
+        self.validated |= alive
         self._keep_best(metrics[self.monitor], alive)
         if self.writers is not None:
             named = {f"val/{name}": value for name, value in metrics.items()}
@@ -203,7 +208,7 @@ class MembersTask(L.LightningModule):
     def member_metrics(self, k: int) -> dict[str, float]:
         """Member k's final ``val/*`` (its last validation) and ``test/*`` metrics."""
         metrics = {}
-        if not math.isnan(float(self.last_val[0, k])):
+        if bool(self.validated[k]):
             metrics = {f"val/{n}": float(self.last_val[i, k]) for i, n in enumerate(self.names)}
         for name, value in getattr(self, "test_metrics", {}).items():
             metrics[f"test/{name}"] = float(value[k])
