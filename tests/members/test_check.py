@@ -18,6 +18,8 @@ from tests.conftest import compose_config
         (["+trainer.accumulate_grad_batches=2"], "accumulate_grad_batches is not available"),
         (["seed=null"], "needs a seed"),
         (["model=residual_mlp"], "cannot be stacked"),
+        (["sweep=max_batch_size", "seed=1"], "callbacks.sharpness reads the net as one model"),
+        (["optimized_metric=val/mae"], "a search optimises one run's metric"),
     ],
 )
 def test_coupling_settings_are_refused(overrides, problem, tmp_path):

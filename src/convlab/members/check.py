@@ -26,6 +26,16 @@ TASKS = (
     "convlab.tasks.classification.ClassificationTask",
 )
 DATA = "convlab.data.pairs.PairDataModule"
+# The project's callbacks a stacked run keeps or does per member; its others (sharpness,
+# figures) read the net as one model, which would mix the members.
+CALLBACKS = (
+    "convlab.callbacks.checkpoint.ResumableCheckpoint",
+    "convlab.callbacks.lr_logger.LearningRateLogger",
+    "convlab.callbacks.step_axis.OptimizerStepAxis",
+    "convlab.callbacks.epoch_timer.EpochTimer",
+    "convlab.callbacks.divergence.DivergenceGuard",
+    "convlab.callbacks.optimizer_epoch.OptimizerEpoch",
+)
 
 
 def _target(cfg: DictConfig, key: str) -> Any:
@@ -64,9 +74,16 @@ def members_problems(cfg: DictConfig) -> list[str]:
         problems.append(f"{head} runs in one process; use trainer=default, cpu or gpu.")
     if problem := _repeated_seeds(cfg, members):
         problems.append(problem)
-    if (cfg.get("callbacks") or {}).get("early_stopping"):
-        problems.append(f"{head}: early stopping would stop every member on one metric; "
-                        "use callbacks=default.")  # fmt: skip
+    for name, spec in (cfg.get("callbacks") or {}).items():
+        target = str(spec.get("_target_", "")) if isinstance(spec, DictConfig) else ""
+        if target.endswith("EarlyStopping"):
+            problems.append(f"{head}: early stopping would stop every member on one metric; "
+                            "use callbacks=default.")  # fmt: skip
+        elif target.startswith("convlab.callbacks.") and target not in CALLBACKS:
+            problems.append(f"{head}: callbacks.{name} reads the net as one model, which would "
+                            f"mix the members; set callbacks.{name}=null.")  # fmt: skip
+    if cfg.get("optimized_metric"):
+        problems.append(f"{head}: a search optimises one run's metric; members are K runs.")
     return problems
 
 

@@ -10,8 +10,8 @@ the step at which it diverged (``-1`` while it trains), its latest validation me
 best validation value with the weights that reached it (what a single run's checkpoint callback
 keeps for ``test_ckpt=best``). A member whose training loss turns NaN or infinite is recorded as
 diverged at that step; its slices keep being stepped (element-wise, they touch nothing else) but
-its metrics stay those of the validation that ends that epoch, as a single run stops there. The run stops when
-every member has diverged.
+its metrics stay those of the validation that ends that epoch, as a single run stops there. The
+run stops when every member has diverged.
 """
 
 from __future__ import annotations
