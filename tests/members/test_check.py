@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from hydra.types import RunMode
 from omegaconf import OmegaConf, open_dict
 
 from convlab.runner.check import find_problems
@@ -52,7 +53,17 @@ def test_members_must_be_a_positive_integer(value, problem, tmp_path):
 def test_swept_seeds_closer_than_members_are_refused(seeds, refused, tmp_path):
     cfg = compose_config(["experiment=max_regression", "members=10"], tmp_path)
     OmegaConf.set_readonly(cfg.hydra, False)
-    with open_dict(cfg):  # what Hydra records for `-m ... seed=<seeds>`
+    with open_dict(cfg):  # the sweep's base config of `-m ... seed=<seeds>`
+        cfg.hydra.mode = RunMode.MULTIRUN
         cfg.hydra.overrides.task = ["members=10", f"seed={seeds}"]
     problems = [p for p in find_problems(cfg) if "trains some seeds twice" in p]
     assert bool(problems) == refused, problems
+
+
+def test_a_sweeps_base_config_leaves_the_jobs_to_their_own_check(tmp_path):
+    """``-m sweep=max_tasks`` sweeps the experiment: its base config is still LeNet's."""
+    cfg = compose_config(["members=10"], tmp_path)
+    OmegaConf.set_readonly(cfg.hydra, False)
+    with open_dict(cfg):
+        cfg.hydra.mode = RunMode.MULTIRUN
+    assert not [p for p in find_problems(cfg) if "members" in p]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
+from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from convlab.callbacks.hparams import sweep_domains
@@ -48,6 +49,11 @@ def members_problems(cfg: DictConfig) -> list[str]:
     if not isinstance(members, int) or isinstance(members, bool) or members <= 1:
         return []  # members=1 is a plain run; a non-integer is the schema check's line
     head = f"members={members}"
+    if OmegaConf.select(cfg, "hydra.mode", default=None) == RunMode.MULTIRUN:
+        # A sweep's base config (a swept experiment is not applied yet): only what spans its
+        # jobs here; each job's config is checked on its own, without a hydra node.
+        problem = _repeated_seeds(cfg, members)
+        return [problem] if problem else []
     problems = []
     if cfg.get("seed") is None:
         problems.append(f"{head} needs a seed (the members are seed, seed+1, ...).")
@@ -72,8 +78,6 @@ def members_problems(cfg: DictConfig) -> list[str]:
         problems.append(f"{head}: trainer.accumulate_grad_batches is not available.")
     if "ddp" in str(trainer.get("strategy", "")) or (trainer.get("num_nodes") or 1) > 1:
         problems.append(f"{head} runs in one process; use trainer=default, cpu or gpu.")
-    if problem := _repeated_seeds(cfg, members):
-        problems.append(problem)
     for name, spec in (cfg.get("callbacks") or {}).items():
         target = str(spec.get("_target_", "")) if isinstance(spec, DictConfig) else ""
         if target.endswith("EarlyStopping"):
