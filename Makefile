@@ -58,7 +58,7 @@ tensorboard: ## Serve every run under outputs/ in TensorBoard
 gpu-check: ## On a CUDA machine: GPU tests, LeNet and max(a, b) on the GPU, speed summary
 	PYTHON=$(PYTHON) scripts/gpu_check.sh
 
-bench: ## Speed: train.py vs a plain PyTorch loop, side by side
+bench: ## Speed: train.py vs a plain PyTorch loop, and members=K vs single runs, side by side
 	$(PYTHON) -m convlab.bench
 
 study: ## Every sweep of the study (~50 min on 2 cores) → docs/RESULTS.md; re-run resumes

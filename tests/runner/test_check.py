@@ -117,6 +117,7 @@ RULE_CASES = [
     ("optimizer.weight_decay", -1e-9, 0.0, "a number >= 0"),
     ("optimizer.momentum", -0.5, 0, "a number >= 0"),
     ("model.width", 0, 1, "a positive integer"),
+    ("members", 0, 1, "a positive integer"),
     ("model.depth", -1, 0, "an integer >= 0"),
     ("trainer.max_epochs", 0, -1, "a positive integer, or -1 for no limit"),
     ("trainer.max_epochs", -2, 1, "a positive integer, or -1 for no limit"),

@@ -91,7 +91,7 @@ class TensorLoader:
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
 
-    def __iter__(self) -> Iterator[tuple[torch.Tensor, ...]]:
+    def __iter__(self) -> Iterator:
         epoch = self.epoch
         self.epoch += 1
         start_batch, self._resume_batches = self._resume_batches, 0
@@ -100,13 +100,16 @@ class TensorLoader:
         for index in range(start_batch, len(self)):
             lo = index * self.batch_size
             hi = min(lo + self.batch_size, self.num_samples)
-            if order is None:
-                batch = tuple(t[lo:hi] for t in self.tensors)
-            else:
-                idx = order[lo:hi]
-                batch = tuple(t.index_select(0, idx) for t in self.tensors)
+            batch = self._take(order, lo, hi)
             self._batches_yielded = index + 1
             yield batch
+
+    def _take(self, order: torch.Tensor | None, lo: int, hi: int) -> tuple[torch.Tensor, ...]:
+        """Samples ``lo:hi`` of the epoch's order (``MemberLoader`` takes K orders at once)."""
+        if order is None:
+            return tuple(t[lo:hi] for t in self.tensors)
+        idx = order[lo:hi]
+        return tuple(t.index_select(0, idx) for t in self.tensors)
 
     def state_dict(self) -> dict[str, int]:
         """Position inside the current epoch (the epoch whose batches are being yielded)."""

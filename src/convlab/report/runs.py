@@ -33,8 +33,14 @@ class Run:
     record: dict[str, Any] = field(default_factory=dict)
 
     @property
+    def is_member(self) -> bool:
+        """A member of a stacked run (``members=K``), in ``<job>/seed=<s>/``."""
+        return "member_of" in self.record
+
+    @property
     def name(self) -> str:
-        return self.path.name
+        # Every job of a stacked sweep has a seed=<s> member: the job's name keeps them apart.
+        return f"{self.path.parent.name}/{self.path.name}" if self.is_member else self.path.name
 
     @property
     def seed(self) -> str | None:
@@ -43,7 +49,7 @@ class Run:
 
     @property
     def job_num(self) -> int:
-        match = re.match(r"(\d+)(_|$)", self.path.name)
+        match = re.match(r"(\d+)(_|$)", (self.path.parent if self.is_member else self.path).name)
         return int(match.group(1)) if match else -1
 
     def row(self) -> dict[str, Any]:
@@ -92,16 +98,28 @@ def load_run(job_dir: str | Path) -> Run:
     )
 
 
+def _members(job_dir: Path) -> list[Path] | None:
+    """The member folders of a stacked run (``members=K``), whose record lists them."""
+    try:
+        members = json.loads((job_dir / RECORD_NAME).read_text()).get("members")
+    except (OSError, json.JSONDecodeError, AttributeError):
+        return None
+    return [job_dir / name for name in members] if isinstance(members, list) else None
+
+
 def job_dirs(sweep_dir: str | Path) -> list[Path]:
-    """Every folder below ``sweep_dir`` that is a run: it has a record or a ``.hydra`` folder."""
+    """Every folder below ``sweep_dir`` that is a run: it has a record or a ``.hydra`` folder.
+
+    A stacked run's folder is not a run itself: its members are, one per seed.
+    """
     sweep_dir = Path(sweep_dir)
-    if (sweep_dir / RECORD_NAME).is_file():
-        return [sweep_dir]  # a single run's folder is a sweep of one
+    if (sweep_dir / RECORD_NAME).is_file():  # a single run's folder is a sweep of one
+        return _members(sweep_dir) or [sweep_dir]
     found = set()
     for marker in (*sweep_dir.rglob(RECORD_NAME), *sweep_dir.rglob(".hydra/overrides.yaml")):
         job = marker.parent.parent if marker.parent.name == ".hydra" else marker.parent
         if REPORT_DIR not in job.relative_to(sweep_dir).parts:
-            found.add(job)
+            found.update(_members(job) or [job])
     return sorted(found)
 
 

@@ -70,6 +70,10 @@ def train(cfg: DictConfig) -> RunRecord:
     that already finished)."""
     if (earlier := skip_or_resume(cfg)) is not None:
         return RunRecord.from_json(earlier)
+    if int(cfg.get("members") or 1) > 1:
+        from convlab.members.run import train_members  # K seeds stacked in one process
+
+        return train_members(cfg)
     started = time.perf_counter()
     datamodule = build_datamodule(cfg)  # bad or missing data fails here, before anything else
     if cfg.get("seed") is not None:

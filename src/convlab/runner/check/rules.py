@@ -43,6 +43,7 @@ def _minus_one_or_positive(value: Any) -> bool:
 
 RULES: tuple[Rule, ...] = (
     Rule("seed", lambda v: 0 <= v < 2**32, "an integer in [0, 2**32)"),
+    Rule("members", _positive, "a positive integer"),
     Rule("torch_threads", _positive, "a positive integer (or null)"),
     Rule("data.*batch_size", _positive, "a positive integer"),
     Rule("data.val_size", _positive, "a positive integer"),

@@ -40,6 +40,7 @@ class RunSchema:
 
     task_name: str = "train"
     seed: int | None = 42
+    members: int = 1
     ckpt_path: str | None = None
     resume: str | None = None
     test_ckpt: Literal["best", "last"] = "best"

@@ -7,6 +7,7 @@ from typing import Any
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from convlab.errors import ConvlabError
+from convlab.members.check import members_problems
 from convlab.runner.check.environment import environment_problems
 from convlab.runner.check.rules import pair_violations, violation
 from convlab.runner.check.signature import accepts
@@ -137,6 +138,7 @@ def find_problems(cfg: DictConfig) -> list[str]:
             requirement = violation(str(key), value)
             if requirement:
                 problems.append(f"{key}={show(value)}: must be {requirement}.")
+    problems += members_problems(cfg)  # settings that would couple stacked seeds
     problems += environment_problems(cfg)  # the machine and the budget (CUDA, cores, epochs)
     return list(dict.fromkeys(problems))
 

@@ -1,0 +1,1 @@
+"""Several seeds of one small-net run trained in one process, stacked along a leading axis."""

@@ -1,0 +1,120 @@
+"""What ``members=K`` refuses before anything is built: settings that would couple the members.
+
+Stacking is exact only when every operation on the stacked parameters acts on each member's
+slice alone. Each refusal is one line naming the setting.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+from hydra.types import RunMode
+from omegaconf import DictConfig, OmegaConf
+
+from convlab.callbacks.hparams import sweep_domains
+
+# Optimizers whose update of an element depends on that element's gradient and state only.
+ELEMENTWISE_OPTIMIZERS = (
+    "torch.optim.SGD",
+    "torch.optim.Adam",
+    "torch.optim.AdamW",
+    "convlab.optim.adam_then_sgd.AdamThenSGD",
+)
+NETS = ("convlab.models.mlp.MLP", "convlab.models.gated.GatedMax", "convlab.models.exact.ExactMax")
+TASKS = (
+    "convlab.tasks.regression.RegressionTask",
+    "convlab.tasks.classification.ClassificationTask",
+)
+DATA = "convlab.data.pairs.PairDataModule"
+# The project's callbacks a stacked run keeps or does per member; its others (sharpness,
+# figures) read the net as one model, which would mix the members.
+CALLBACKS = (
+    "convlab.callbacks.checkpoint.ResumableCheckpoint",
+    "convlab.callbacks.lr_logger.LearningRateLogger",
+    "convlab.callbacks.step_axis.OptimizerStepAxis",
+    "convlab.callbacks.epoch_timer.EpochTimer",
+    "convlab.callbacks.divergence.DivergenceGuard",
+    "convlab.callbacks.optimizer_epoch.OptimizerEpoch",
+)
+
+
+def _target(cfg: DictConfig, key: str) -> Any:
+    node = cfg.get(key)
+    return node.get("_target_") if isinstance(node, DictConfig) else None
+
+
+def members_problems(cfg: DictConfig) -> list[str]:
+    members = cfg.get("members", 1)
+    if not isinstance(members, int) or isinstance(members, bool) or members <= 1:
+        return []  # members=1 is a plain run; a non-integer is the schema check's line
+    head = f"members={members}"
+    if OmegaConf.select(cfg, "hydra.mode", default=None) == RunMode.MULTIRUN:
+        # A sweep's base config (a swept experiment is not applied yet): only what spans its
+        # jobs here; each job's config is checked on its own, without a hydra node.
+        problem = _repeated_seeds(cfg, members)
+        return [problem] if problem else []
+    problems = []
+    if cfg.get("seed") is None:
+        problems.append(f"{head} needs a seed (the members are seed, seed+1, ...).")
+    if _target(cfg, "data") != DATA:
+        problems.append(f"{head} stacks the max(a, b) runs only (data=pairs).")
+    if _target(cfg, "model") not in NETS:
+        problems.append(f"{head}: model={_target(cfg, 'model')} cannot be stacked "
+                        "(mlp, gated and exact can).")  # fmt: skip
+    if _target(cfg, "task") not in TASKS:
+        problems.append(f"{head}: only task=regression and task=classification are stacked.")
+    if _target(cfg, "optimizer") not in ELEMENTWISE_OPTIMIZERS:
+        problems.append(f"{head}: optimizer {_target(cfg, 'optimizer')} is not known to act on "
+                        "each parameter element alone (SGD, Adam, AdamW are).")  # fmt: skip
+    scheduler = _target(cfg, "scheduler") or ""
+    if scheduler.endswith("ReduceLROnPlateau"):
+        problems.append(f"{head}: ReduceLROnPlateau watches one metric for all members.")
+    trainer = cfg.get("trainer") or {}
+    if trainer.get("gradient_clip_val"):
+        problems.append(f"{head}: trainer.gradient_clip_val clips by the norm over all members' "
+                        "gradients, which couples them; leave it null.")  # fmt: skip
+    if (trainer.get("accumulate_grad_batches") or 1) > 1:
+        problems.append(f"{head}: trainer.accumulate_grad_batches is not available.")
+    if "ddp" in str(trainer.get("strategy", "")) or (trainer.get("num_nodes") or 1) > 1:
+        problems.append(f"{head} runs in one process; use trainer=default, cpu or gpu.")
+    for name, spec in (cfg.get("callbacks") or {}).items():
+        target = str(spec.get("_target_", "")) if isinstance(spec, DictConfig) else ""
+        if target.endswith("EarlyStopping"):
+            problems.append(f"{head}: early stopping would stop every member on one metric; "
+                            "use callbacks=default.")  # fmt: skip
+        elif target.startswith("convlab.callbacks.") and target not in CALLBACKS:
+            problems.append(f"{head}: callbacks.{name} reads the net as one model, which would "
+                            f"mix the members; set callbacks.{name}=null.")  # fmt: skip
+    if cfg.get("optimized_metric"):
+        problems.append(f"{head}: a search optimises one run's metric; members are K runs.")
+    return problems
+
+
+def _swept_seeds(cfg: DictConfig) -> list | None:
+    """The seeds a multirun sweeps: the command line's, else the sweep config's."""
+    hydra = cfg.get("hydra") if "hydra" in cfg else None
+    if hydra is None:
+        return None
+    command_line = list(OmegaConf.select(hydra, "overrides.task", default=None) or [])
+    params = OmegaConf.select(hydra, "sweeper.params", default=None) or {}
+    for definitions in (command_line, [f"{key}={value}" for key, value in params.items()]):
+        if any(str(d).partition("=")[0].lstrip("+~") == "seed" for d in definitions):
+            seeds = sweep_domains(definitions).get("seed")
+            return seeds if isinstance(seeds, list) else None
+    return None
+
+
+def _repeated_seeds(cfg: DictConfig, members: int) -> str | None:
+    """Each job trains seed .. seed+members-1: swept seeds closer than that repeat runs."""
+    seeds = _swept_seeds(cfg)
+    if not seeds or len(seeds) < 2:
+        return None
+    ordered = sorted(int(seed) for seed in seeds)
+    if all(b - a >= members for a, b in itertools.pairwise(ordered)):
+        return None
+    listed = ",".join(str(seed) for seed in seeds)
+    return (
+        f"members={members} with seed={listed} trains some seeds twice (a job trains seed, ..., "
+        f"seed+{members - 1}); give one seed (seed={ordered[0]}) or seeds {members} apart."
+    )

@@ -1,0 +1,42 @@
+"""The data of a stacked run: the run's data module, with each member's training order."""
+
+from __future__ import annotations
+
+import lightning as L
+
+from convlab.members.loader import MemberLoader
+
+
+class MemberData(L.LightningDataModule):
+    """Wraps ``PairDataModule``: validation and test are its own loaders (every member is scored
+    on the same samples); training yields ``[K, B, ...]`` batches, member k in the order the
+    single run with seed ``seeds[k]`` draws (its ``shuffle_seed`` when set, as there)."""
+
+    def __init__(self, datamodule: L.LightningDataModule, seeds: list[int]) -> None:
+        super().__init__()
+        self.datamodule, self.seeds = datamodule, list(seeds)
+
+    def setup(self, stage: str | None = None) -> None:
+        self.datamodule.trainer = self.trainer
+        self.datamodule.setup(stage)
+
+    def train_dataloader(self) -> MemberLoader:
+        hp = self.datamodule.hparams
+        x, y = self.datamodule.splits["train"]
+        if self.trainer is not None:  # on the accelerator once; batches are slices there
+            device = self.trainer.strategy.root_device
+            x, y = x.to(device), y.to(device)
+        shuffle_seed = hp.shuffle_seed
+        seeds = self.seeds if shuffle_seed is None else [shuffle_seed] * len(self.seeds)
+        return MemberLoader(
+            x, y, seeds=seeds, batch_size=hp.batch_size, steps=hp.steps_per_batch, shuffle=True
+        )
+
+    def val_dataloader(self):
+        return self.datamodule.val_dataloader()
+
+    def test_dataloader(self):
+        return self.datamodule.test_dataloader()
+
+    def record_extras(self) -> dict:
+        return self.datamodule.record_extras() if hasattr(self.datamodule, "record_extras") else {}

@@ -1,0 +1,53 @@
+"""Each member's own batches, stacked: item t holds what each seed's single run sees at step t.
+
+``MemberLoader`` is a ``TensorLoader`` whose epoch order is K orders, one per member, each the
+one ``TensorLoader(seed=seeds[k])`` draws for that epoch; a batch is ``[K, B, ...]``. With
+``steps > 1`` an item is a list of ``steps`` such batches, split as ``StepGroups`` splits, so a
+grouped run's members still take the single runs' optimizer batches in their order. Epoch and
+position come from ``TensorLoader`` (Lightning's ``set_epoch``, ``state_dict``), which is what
+keeps a resumed stacked run exact.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+
+from convlab.data.tensor_loader import TensorLoader
+
+
+class MemberLoader(TensorLoader):
+    def __init__(
+        self,
+        *tensors: torch.Tensor,
+        seeds: Sequence[int],
+        batch_size: int,
+        steps: int = 1,
+        **loader_args,
+    ) -> None:
+        super().__init__(*tensors, batch_size=batch_size * steps, **loader_args)
+        self.step_size = batch_size
+        self.steps = steps
+        # One plain loader per member, used only for the order it would draw.
+        loader_args.pop("seed", None)
+        self.member_loaders = [
+            TensorLoader(*tensors, batch_size=batch_size, seed=seed, **loader_args)
+            for seed in seeds
+        ]
+
+    @property
+    def members(self) -> int:
+        return len(self.member_loaders)
+
+    def _order(self, epoch: int) -> torch.Tensor:
+        orders = [loader._order(epoch) for loader in self.member_loaders]
+        if orders[0] is None:  # unshuffled on one process: every member reads in file order
+            orders = [torch.arange(self.num_samples, device=self.tensors[0].device)] * len(orders)
+        return torch.stack(orders)
+
+    def _take(self, order: torch.Tensor, lo: int, hi: int):
+        batch = tuple(t[order[:, lo:hi]] for t in self.tensors)
+        if self.steps == 1:
+            return batch
+        return list(zip(*(t.split(self.step_size, dim=1) for t in batch), strict=True))

@@ -1,0 +1,171 @@
+"""A stacked run, top to bottom: ``members=K`` trains seeds ``seed … seed+K-1`` in one process.
+
+The run folder holds what resumes it (``.hydra/``, ``checkpoints/last.ckpt`` with the stacked
+state) and a ``metrics.json`` naming its members; each member gets a complete run folder of its
+own, ``<run dir>/seed=<s>/``, with its ``metrics.json`` (its own status), its TensorBoard
+scalars and its HParams row, so the report, the study and a re-run sweep see K runs.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from pathlib import Path
+
+import lightning as L
+import torch
+from hydra.core.hydra_config import HydraConfig
+from hydra.utils import instantiate
+from lightning.pytorch.utilities.exceptions import SIGTERMException
+from omegaconf import DictConfig, OmegaConf, open_dict
+
+from convlab.members.data import MemberData
+from convlab.members.stacked import stack_nets
+from convlab.members.task import MembersTask
+from convlab.members.writers import MemberWriters
+from convlab.runner.build import build_callbacks, build_datamodule, build_trainer
+from convlab.runner.job import RunInterrupted
+from convlab.runner.progress import RunProgress, progress_counts
+from convlab.runner.record import RunRecord
+from convlab.runner.resume import checkpoint_to_resume
+
+log = logging.getLogger("convlab")
+# Callbacks a stacked run does itself, per member: divergence, the lr curve.
+PER_MEMBER = ("divergence", "lr_monitor")
+
+
+def member_dirname(seed: int) -> str:
+    return f"seed={seed}"
+
+
+def member_seeds(cfg: DictConfig) -> list[int]:
+    return [int(cfg.seed) + k for k in range(int(cfg.members))]
+
+
+def member_config(cfg: DictConfig, seed: int) -> DictConfig:
+    """The config of the single run member ``seed`` stands for."""
+    member = OmegaConf.create(OmegaConf.to_container(cfg, resolve=True))
+    with open_dict(member):
+        member.seed, member.members = seed, 1
+    return member
+
+
+def member_overrides(overrides: list[str], seed: int) -> list[str]:
+    """The single run's command line: the run's overrides, its own seed, no ``members``."""
+    kept = [o for o in overrides if o.partition("=")[0].lstrip("+~") not in ("members", "seed")]
+    return [*kept, f"seed={seed}"]
+
+
+def _overrides() -> list[str]:
+    return list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
+
+
+def _callbacks(cfg: DictConfig) -> list:
+    """The run's callbacks minus the per-member ones; last.ckpt without a monitor (each member
+    keeps its own best in the task)."""
+    spec = OmegaConf.to_container(cfg.get("callbacks") or {}, resolve=True)
+    for name in PER_MEMBER:
+        spec.pop(name, None)
+    if spec.get("model_checkpoint"):
+        spec["model_checkpoint"]["monitor"] = None
+    return [*build_callbacks(OmegaConf.create(spec), has_logger=False), RunProgress()]
+
+
+def build_members_task(cfg: DictConfig, datamodule: L.LightningDataModule) -> MembersTask:
+    """Member k's net is built right after seeding with its seed, as its single run builds it."""
+    seeds = member_seeds(cfg)
+    nets = []
+    for seed in seeds:
+        L.seed_everything(seed, workers=True)
+        nets.append(instantiate(cfg.model))
+    facts = datamodule.task_facts()
+    scheduler = instantiate(cfg.scheduler) if cfg.get("scheduler") else None
+    return MembersTask(
+        stack_nets(nets), optimizer=instantiate(cfg.optimizer), seeds=seeds,
+        kind=datamodule.hparams.target, target_scale=facts.get("target_scale", 1.0),
+        monitor=cfg.monitor.metric, mode=cfg.monitor.mode, scheduler=scheduler,
+    )  # fmt: skip
+
+
+def _member_status(task: MembersTask, k: int, run_status: str) -> dict:
+    step = int(task.diverged_at[k])
+    if step >= 0:
+        return {"status": "diverged", "diverged_at_step": step}
+    return {"status": run_status}
+
+
+def train_members(cfg: DictConfig) -> RunRecord:
+    """Train, test and record the K members; returns the stacked run's own record."""
+    started = time.perf_counter()
+    datamodule = build_datamodule(cfg)
+    if cfg.get("torch_threads"):
+        torch.set_num_threads(int(cfg.torch_threads))
+    task = build_members_task(cfg, datamodule)
+    seeds, out = task.seeds, Path(cfg.paths.output_dir)
+    dirs = [out / member_dirname(seed) for seed in seeds]
+    callbacks = _callbacks(cfg)
+    trainer = build_trainer(cfg, callbacks, [])
+    data = MemberData(datamodule, seeds)
+    if trainer.is_global_zero and not trainer.fast_dev_run:
+        task.writers = MemberWriters(dirs)
+        task.writers.hparams_start([member_config(cfg, seed) for seed in seeds], task)
+
+    record = RunRecord(status="completed", seed=cfg.seed, overrides=_overrides())
+    try:
+        trainer.fit(task, datamodule=data, ckpt_path=checkpoint_to_resume(cfg))
+    except SIGTERMException:
+        record.status = "interrupted"
+    for part in [data, *callbacks]:
+        if status := getattr(part, "run_status", lambda: None)():
+            record.status = status.pop("status")
+            record.extras.update(status)
+        if hasattr(part, "record_extras"):
+            record.extras.update(part.record_extras())
+    if cfg.get("test", True) and record.status != "interrupted":
+        if cfg.get("test_ckpt", "best") == "best":
+            task.use_best_weights()
+        trainer.test(task, datamodule=data)
+
+    record.epochs, record.steps = progress_counts(trainer)
+    if "stopped_at" in record.extras:
+        record.epochs, record.steps = record.extras["stopped_at"]
+    record.duration_s = round(time.perf_counter() - started, 3)
+    statuses = _write_members(cfg, task, record, dirs, trainer)
+    if task.writers is not None:
+        task.writers.close(statuses)
+    if record.status == "completed" and all(s == "diverged" for s in statuses):
+        record.status = "diverged"
+    record.extras["members"] = [d.name for d in dirs]
+    if trainer.is_global_zero:
+        record.write(out)
+    if record.status == "interrupted":
+        epoch, step = record.extras.get("stopped_at", (trainer.current_epoch, trainer.global_step))
+        raise RunInterrupted(cfg.paths.output_dir, epoch, step)
+    return record
+
+
+def _write_members(cfg, task: MembersTask, record: RunRecord, dirs, trainer) -> list[str]:
+    """Each member's ``metrics.json``; returns their statuses."""
+    statuses = []
+    steps_per_epoch = max(1, math.ceil(cfg.data.n_train / cfg.data.batch_size))
+    group = int(cfg.data.get("steps_per_batch") or 1)
+    for k, (seed, directory) in enumerate(zip(task.seeds, dirs, strict=True)):
+        status = _member_status(task, k, record.status)
+        extras = {**record.extras, **status, "member_of": directory.parent.name}
+        extras.pop("stopped_at", None)
+        member = RunRecord(
+            status=extras.pop("status"), metrics=task.member_metrics(k), seed=seed,
+            epochs=record.epochs, steps=record.steps, duration_s=record.duration_s,
+            overrides=member_overrides(record.overrides, seed), extras=extras,
+        )  # fmt: skip
+        if member.status == "diverged":  # a single run stops after the trainer batch holding
+            step = int(task.diverged_at[k])  # the bad step, in the epoch it diverged in
+            member.steps = min(-(-(step + 1) // group) * group, record.steps or step + 1)
+            member.epochs = step // steps_per_epoch + 1
+        statuses.append(member.status)
+        if trainer.is_global_zero:
+            member.write(directory)
+            shown = {key: round(value, 4) for key, value in member.metrics.items()}
+            log.info("member seed=%d %s: %s", seed, member.status, shown)
+    return statuses

@@ -1,0 +1,64 @@
+"""Per-member losses and metrics: every reduction runs over a member's own samples only.
+
+A metric that averaged over members would mix the runs; here each value is a ``[K]`` tensor,
+member k's entry computed from member k's outputs alone, as its single run computes it.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch.nn import functional as F
+
+REGRESSION_METRICS = ("mae", "mse", "loss")
+CLASSIFICATION_METRICS = ("acc", "loss")
+
+
+def member_losses(kind: str, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """``[K]``: each member's mean loss over its batch (the single run's ``compute_loss``)."""
+    if kind == "regression":
+        return (output - target).square().flatten(1).mean(dim=1)
+    members, batch = output.shape[:2]
+    losses = F.cross_entropy(output.flatten(0, 1), target.flatten(), reduction="none")
+    return losses.view(members, batch).mean(dim=1)
+
+
+def objective(losses: torch.Tensor) -> torch.Tensor:
+    """What backward sees: the sum of the members' losses, so member k's gradient is exactly
+    its own loss's gradient (a mean would scale every gradient by 1/K)."""
+    return losses.sum()
+
+
+class MemberSums:
+    """Sums over an epoch's batches, per member; ``compute`` turns them into the split's means.
+
+    Regression: ``mae``/``mse`` in the data's original units (``scale``), ``loss`` in the net's.
+    """
+
+    def __init__(self, kind: str, scale: float = 1.0) -> None:
+        self.kind, self.scale = kind, scale
+        self.names = REGRESSION_METRICS if kind == "regression" else CLASSIFICATION_METRICS
+        self.reset()
+
+    def reset(self) -> None:
+        self.sums: dict[str, torch.Tensor] = {}
+        self.count = 0
+
+    def _add(self, name: str, value: torch.Tensor) -> None:
+        self.sums[name] = self.sums[name] + value if name in self.sums else value
+
+    def update(self, output: torch.Tensor, target: torch.Tensor) -> None:
+        """``output`` ``[K, B, ...]``, ``target`` ``[K, B, ...]`` (each member's own)."""
+        batch = output.shape[1]
+        losses = member_losses(self.kind, output, target).detach()
+        self._add("loss", losses * batch)
+        if self.kind == "regression":
+            error = (output - target).detach().flatten(1) * self.scale
+            self._add("mae", error.abs().sum(dim=1))
+            self._add("mse", error.square().sum(dim=1))
+        else:
+            correct = (output.argmax(dim=-1) == target).sum(dim=1)
+            self._add("acc", correct.to(losses.dtype))
+        self.count += batch
+
+    def compute(self) -> dict[str, torch.Tensor]:
+        return {name: self.sums[name] / self.count for name in self.names if name in self.sums}

@@ -1,0 +1,69 @@
+"""What members=K refuses, one line each, before anything is built."""
+
+from __future__ import annotations
+
+import pytest
+from hydra.types import RunMode
+from omegaconf import OmegaConf, open_dict
+
+from convlab.runner.check import find_problems
+from tests.conftest import compose_config
+
+
+@pytest.mark.parametrize(
+    ("overrides", "problem"),
+    [
+        (["trainer.gradient_clip_val=1.0"], "trainer.gradient_clip_val clips by the norm"),
+        (["callbacks=early_stopping"], "early stopping would stop every member"),
+        (["optimizer._target_=torch.optim.LBFGS"], "is not known to act on each parameter"),
+        (["+trainer.accumulate_grad_batches=2"], "accumulate_grad_batches is not available"),
+        (["seed=null"], "needs a seed"),
+        (["model=residual_mlp"], "cannot be stacked"),
+        (["sweep=max_batch_size", "seed=1"], "callbacks.sharpness reads the net as one model"),
+        (["optimized_metric=val/mae"], "a search optimises one run's metric"),
+    ],
+)
+def test_coupling_settings_are_refused(overrides, problem, tmp_path):
+    cfg = compose_config(["experiment=max_regression", "members=4", *overrides], tmp_path)
+    problems = [p for p in find_problems(cfg) if p.startswith("members=4")]
+    assert len(problems) == 1 and problem in problems[0], problems
+
+
+def test_other_families_are_refused(tmp_path):
+    cfg = compose_config(["experiment=lenet", "members=2"], tmp_path)
+    assert "members=2 stacks the max(a, b) runs only (data=pairs)." in find_problems(cfg)
+
+
+@pytest.mark.parametrize(
+    "experiment", ["max_regression", "max_classification", "max_gated", "max_exact"]
+)
+def test_the_max_experiments_stack_as_shipped(experiment, tmp_path):
+    cfg = compose_config([f"experiment={experiment}", "members=8"], tmp_path)
+    assert not [p for p in find_problems(cfg) if "members" in p]
+
+
+@pytest.mark.parametrize(("value", "problem"), [(0, "must be a positive integer"),
+                                                ("two", "expected an integer")])  # fmt: skip
+def test_members_must_be_a_positive_integer(value, problem, tmp_path):
+    cfg = compose_config(["experiment=max_regression", f"members={value}"], tmp_path)
+    assert any(p.startswith(f"members={value}") and problem in p for p in find_problems(cfg))
+
+
+@pytest.mark.parametrize(("seeds", "refused"), [("1,2,3", True), ("1,11,21", False), ("5", False)])
+def test_swept_seeds_closer_than_members_are_refused(seeds, refused, tmp_path):
+    cfg = compose_config(["experiment=max_regression", "members=10"], tmp_path)
+    OmegaConf.set_readonly(cfg.hydra, False)
+    with open_dict(cfg):  # the sweep's base config of `-m ... seed=<seeds>`
+        cfg.hydra.mode = RunMode.MULTIRUN
+        cfg.hydra.overrides.task = ["members=10", f"seed={seeds}"]
+    problems = [p for p in find_problems(cfg) if "trains some seeds twice" in p]
+    assert bool(problems) == refused, problems
+
+
+def test_a_sweeps_base_config_leaves_the_jobs_to_their_own_check(tmp_path):
+    """``-m sweep=max_tasks`` sweeps the experiment: its base config is still LeNet's."""
+    cfg = compose_config(["members=10"], tmp_path)
+    OmegaConf.set_readonly(cfg.hydra, False)
+    with open_dict(cfg):
+        cfg.hydra.mode = RunMode.MULTIRUN
+    assert not [p for p in find_problems(cfg) if "members" in p]
