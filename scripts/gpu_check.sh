@@ -6,6 +6,7 @@
 #   OUT_DIR=/tmp/gpu PRECISIONS="32-true bf16-mixed" scripts/gpu_check.sh
 #   DATA_DIR=<folder with the four Fashion-MNIST .gz files>  # else the usual lookup
 #   MAX_EPOCHS=3    # max(a, b) at batch size 1: epochs timed (1,000 steps each)
+#   MEMBERS="8 256" # also max(a, b) with members=K (K seeds stacked in one process)
 #
 # Needs CUDA and the real Fashion-MNIST (apt-get install dataset-fashion-mnist). Takes ~2-5 min
 # on a recent GPU. D2L's book build reports ~55k examples/s for LeNet on its GPU.
@@ -54,16 +55,30 @@ dir="$OUT_DIR/max_regression_bs1"
   trainer.max_epochs="$MAX_EPOCHS" hydra.run.dir="$dir" $EXTRA
 runs+=("$dir")
 
+for k in ${MEMBERS:-}; do
+  echo "== experiment=max_regression members=$k trainer=$TRAINER"
+  dir="$OUT_DIR/max_regression_members$k"
+  # shellcheck disable=SC2086
+  "$PYTHON" train.py experiment=max_regression members="$k" trainer="$TRAINER" \
+    trainer.max_epochs="$MAX_EPOCHS" hydra.run.dir="$dir" $EXTRA
+  runs+=("$dir")
+done
+
 echo "== summary (epoch time and examples/s: median over the epochs after the first)"
 "$PYTHON" - "${runs[@]}" <<'PY' | tee "$OUT_DIR/summary.md"
 import json, statistics, sys
 from pathlib import Path
 
 print("| run | status | test metrics | epochs | first epoch s | epoch s | examples/s "
-      "| µs per step |")
-print("|---|---|---|---|---|---|---|---|")
+      "| µs per step | µs per seed-step |")
+print("|---|---|---|---|---|---|---|---|---|")
 for run in map(Path, sys.argv[1:]):
     record = json.loads((run / "metrics.json").read_text())
+    members = record.get("members") or [None]
+    if members[0] is not None:  # a members=K run: its folder has one run per seed
+        member = json.loads((run / members[0] / "metrics.json").read_text())
+        record["metrics"] = {f"{k} (seed {member['seed']})": v
+                             for k, v in member["metrics"].items()}
     times, rates = record["epoch_train_s"], record["train_examples_per_s"]
     # The first epoch pays for cuDNN autotuning and warm-up.
     steady_times, steady_rates = times[1:] or times, rates[1:] or rates
@@ -75,7 +90,8 @@ for run in map(Path, sys.argv[1:]):
     print(
         f"| {run.name} | {record['status']} | {metrics} | {len(times)} "
         f"| {times[0]:.2f} | {statistics.median(steady_times):.2f} "
-        f"| {statistics.median(steady_rates):,.0f} | {step_us:,.0f} |"
+        f"| {statistics.median(steady_rates):,.0f} | {step_us:,.0f} "
+        f"| {step_us / len(members):,.1f} |"
     )
 PY
 echo "written: $OUT_DIR/summary.md"
