@@ -127,3 +127,11 @@ def test_channels_last_is_the_same_network(pooling):
     x = torch.rand(8, 1, 28, 28)
     assert torch.allclose(nhwc(x), reference(x), atol=1e-5)
     reference.load_state_dict(nhwc.state_dict())  # checkpoints load across layouts
+
+
+def test_lenet_config_takes_channels_last_on_the_cpu_only():
+    from convlab.runner.resolvers import trains_on_cpu
+
+    assert trains_on_cpu("cpu") is True
+    assert trains_on_cpu("gpu") is False
+    assert trains_on_cpu("auto") is (not torch.cuda.is_available())

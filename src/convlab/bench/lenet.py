@@ -33,15 +33,16 @@ def plain_epochs(
     torch.manual_seed(seed)
     net = LeNet(activation=experiment["activation"], pooling=experiment["pooling"],
                 channels_last=channels_last)  # fmt: skip
-    optimizer = experiment["optimizer"](net.parameters())
     train_x, train_y = dm.splits["train"]
+    net = net.to(train_x.device)
+    optimizer = experiment["optimizer"](net.parameters())
     val_x, val_y = dm.splits["val"]
     batch = experiment["batch_size"]
     durations = []
     for _ in range(epochs):
         started = time.perf_counter()
         net.train()
-        order = torch.randperm(len(train_x))
+        order = torch.randperm(len(train_x), device=train_x.device)
         for lo in range(0, len(train_x), batch):
             idx = order[lo : lo + batch]
             loss = F.cross_entropy(net(train_x[idx]), train_y[idx])
@@ -55,7 +56,7 @@ def plain_epochs(
                 correct += int(
                     (net(val_x[lo : lo + 1024]).argmax(1) == val_y[lo : lo + 1024]).sum()
                 )
-        durations.append(time.perf_counter() - started)
+        durations.append(time.perf_counter() - started)  # int() above waited for the GPU
     return durations
 
 
@@ -90,10 +91,21 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     parser.add_argument("--rounds", type=int, default=3, help="alternations of the sides")
     parser.add_argument("--epochs", type=int, default=2, help="epochs per side per round")
     parser.add_argument("--experiment", default="lenet", choices=sorted(EXPERIMENTS))
+    parser.add_argument(
+        "--device",
+        default="cpu",
+        choices=["cpu", "cuda"],
+        help="cuda: both sides on the GPU, data held there (trainer=gpu)",
+    )
+    parser.add_argument("--data-dir", help="folder of the Fashion-MNIST files (default: look up)")
     args = parser.parse_args(argv)
 
     experiment = EXPERIMENTS[args.experiment]
-    dm = FashionMNISTDataModule(batch_size=experiment["batch_size"])
+    overrides = ["trainer=gpu", "data.device=cuda"] if args.device == "cuda" else []
+    if args.data_dir:
+        overrides.append(f"data.data_dir={args.data_dir}")
+    dm = FashionMNISTDataModule(batch_size=experiment["batch_size"], data_dir=args.data_dir,
+                                device=args.device)  # fmt: skip
     dm.prepare_data()
     dm.setup("fit")
     rounds: dict[str, list[list[float]]] = {"plain": [], "tuned": [], "pipeline": []}
@@ -106,11 +118,12 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
             rounds["plain"].append(plain_epochs(dm, args.epochs, experiment, round_))
             rounds["tuned"].append(plain_epochs(dm, args.epochs, experiment, round_, channels_last))
             rounds["pipeline"].append(
-                pipeline_epochs(args.experiment, args.epochs, round_, Path(workdir))
+                pipeline_epochs(args.experiment, args.epochs, round_, Path(workdir), overrides)
             )
             last = {k: [round(t, 2) for t in v[-1]] for k, v in rounds.items()}
             print(f"round {round_ + 1}/{args.rounds} (s per epoch): {last}", flush=True)
-    print(f"{args.experiment} epoch (train + val), torch threads {torch.get_num_threads()}, "
+    print(f"{args.experiment} epoch (train + val) on {args.device}, "
+          f"torch threads {torch.get_num_threads()}, "
           f"{args.rounds} rounds x {args.epochs} epochs:")  # fmt: skip
     labels = {
         "plain": "plain loop (D2L's)",

@@ -29,6 +29,17 @@ def register_resolvers() -> None:
         OmegaConf.register_new_resolver("uid", run_uid)
     if not OmegaConf.has_resolver("job_dirname"):
         OmegaConf.register_new_resolver("job_dirname", _sweep_job_dirname)
+    if not OmegaConf.has_resolver("on_cpu"):
+        OmegaConf.register_new_resolver("on_cpu", trains_on_cpu)
+
+
+def trains_on_cpu(accelerator: str) -> bool:
+    """Whether ``trainer.accelerator`` means the CPU (``auto`` does without a CUDA device)."""
+    if accelerator == "auto":
+        import torch
+
+        return not torch.cuda.is_available()
+    return accelerator == "cpu"
 
 
 def _sweep_job_dirname(num, overrides, exclude, first) -> str:
