@@ -16,9 +16,11 @@ import sys
 import time
 from pathlib import Path
 
+from omegaconf import OmegaConf
+
 from convlab.errors import ConvlabError
 from convlab.report import Report, build_report, read_curves
-from convlab.study.claims import CLAIMS, SWEEPS, Claim, Verdict
+from convlab.study.claims import CLAIMS, SWEEPS, Claim, Verdict, sweep_file
 from convlab.study.document import Judged, claim_table, write_results
 from convlab.study.runner import run_sweep
 
@@ -29,6 +31,8 @@ QUICK = {
     "lenet": ("seed=1,2", "trainer.max_epochs=1", "++trainer.limit_train_batches=5",
               "++trainer.limit_val_batches=1", "++trainer.limit_test_batches=1"),
     "max": ("seed=1,2", "trainer.max_epochs=1"),
+    # Sweeps whose jobs stack their seeds (members=K): two members instead of two seeds.
+    "members": ("members=2", "trainer.max_epochs=1"),
 }  # fmt: skip
 
 
@@ -47,7 +51,10 @@ ESTIMATE_MIN = {
 
 
 def quick_overrides(sweep: str) -> tuple[str, ...]:
-    return QUICK["max" if sweep.startswith("max_") else "lenet"]
+    if not sweep.startswith("max_"):
+        return QUICK["lenet"]
+    stacked = OmegaConf.load(sweep_file(sweep)).get("members", 1) > 1
+    return QUICK["members" if stacked else "max"]
 
 
 def estimate() -> str:

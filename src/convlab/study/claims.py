@@ -83,9 +83,10 @@ def epochs_to(group: Group, curves: Curves, tag: str, threshold: float, lower: b
 
 def _job_config(report: Report):
     for run in report.runs:
-        path = run.path / ".hydra" / "config.yaml"
-        if path.is_file():
-            return OmegaConf.load(path)
+        # A member of a members=K job (<job>/seed=<s>) shares its job's config.
+        for folder in (run.path, run.path.parent):
+            if (path := folder / ".hydra" / "config.yaml").is_file():
+                return OmegaConf.load(path)
     return None
 
 

@@ -188,6 +188,11 @@ def write_results(
         "original units of the data whatever the normalisation; `*/loss` is in the units the "
         "net trained in.",
         "",
+        "Sweeps that set `members: 10` (most max(a, b) sweeps: see each section's command) train "
+        "seeds 1–10 of each configuration stacked in one process, each member its own run with "
+        "the initial weights, batch order and optimizer state of its single run (README, "
+        '"Many seeds in one process"); the others run one seed per job.',
+        "",
         "| # | claim | verdict |",
         "|---|---|---|",
         *(f"| {j.number} | {j.claim.title} | {j.verdict.word} |" for j in judged),
