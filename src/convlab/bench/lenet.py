@@ -112,7 +112,8 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as workdir:
         from convlab.runner.compose import compose_run_config
 
-        model = compose_run_config([f"experiment={args.experiment}"], Path(workdir)).model
+        model = compose_run_config([f"experiment={args.experiment}", *overrides],
+                                   Path(workdir)).model  # fmt: skip
         channels_last = bool(model.get("channels_last", False))
         for round_ in range(args.rounds):
             rounds["plain"].append(plain_epochs(dm, args.epochs, experiment, round_))
