@@ -36,6 +36,13 @@ def _options(*groups: str) -> list[str]:
     ]
 
 
+@pytest.fixture(autouse=True)
+def _fresh_signatures():
+    """``accepts`` is cached per process: every test reads the signatures itself (so each test
+    checks the signature code it runs, whichever test ran first)."""
+    accepts.cache_clear()
+
+
 @pytest.fixture
 def any_machine(monkeypatch):
     """A machine where every trainer option fits (GPUs, cores): these tests are about the config;
