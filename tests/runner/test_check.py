@@ -38,9 +38,12 @@ def _options(*groups: str) -> list[str]:
 
 @pytest.fixture(autouse=True)
 def _fresh_signatures():
-    """``accepts`` is cached per process: every test reads the signatures itself (so each test
-    checks the signature code it runs, whichever test ran first)."""
+    """``accepts`` and the schema's key list are cached per process: every test reads them itself
+    (so each test checks the code it runs, whichever test ran first)."""
+    from convlab.runner.check.schema import _keys_of
+
     accepts.cache_clear()
+    _keys_of.cache_clear()
 
 
 @pytest.fixture
