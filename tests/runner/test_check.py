@@ -413,3 +413,13 @@ def test_unknown_keys_are_named_with_what_the_target_accepts():
         # A composition that fails again gives Hydra's own message back.
         assert _unknown_key("trainer.max_epoch", "train", ["experiment=nope"]) is None
     GlobalHydra.instance().clear()
+
+
+def test_a_guess_among_exactly_max_listed_keys_still_lists_them():
+    allowed = sorted(["width", *(f"zz{i:02d}" for i in range(MAX_LISTED - 1))])
+    message = unknown_key("model", "widht", allowed, "Net")
+    assert message == (
+        f"model.widht: no such key for Net. Did you mean model.width? Allowed: {listing(allowed)}."
+    )
+    longer = unknown_key("model", "widht", [*allowed, "zz99"], "Net")
+    assert longer == "model.widht: no such key for Net. Did you mean model.width?"
