@@ -211,8 +211,10 @@ def test_batch_larger_than_the_training_split_is_a_warning(fashion_fixture, capl
     with caplog.at_level(logging.WARNING, logger="convlab.data.fashion_mnist"):
         dm.setup("fit")
     (message,) = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
-    assert message.startswith("data.batch_size=7000 is larger than the training split (500 ")
-    assert "data.batch_size=500 or less" in message
+    assert message == (
+        "data.batch_size=7000 is larger than the training split (500 images): every epoch is one "
+        "step on the whole split. Use data.batch_size=500 or less."
+    )
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="convlab.data.fashion_mnist"):
         _module(fashion_fixture, batch_size=500).setup("fit")

@@ -146,7 +146,7 @@ def test_normalization_messages():
         PairDataModule(normalization="z")
     with pytest.raises(ConvlabError, match=r"choose one of regression, classification$"):
         PairDataModule(target="z")
-    with pytest.raises(ConvlabError, match=r"batches\); use 1 for classification"):
+    with pytest.raises(ConvlabError, match=r"batches\); use 1 for classification$"):
         PairDataModule(target="classification", steps_per_batch=2)
 
 

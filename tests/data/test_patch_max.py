@@ -155,6 +155,10 @@ def test_settings_are_checked_and_defaults_kept():
         PatchMaxDataModule(low=1.0, high=1.0)
     with pytest.raises(ConvlabError, match=r"got \(0\.0, 1\.0\) and \(2\.0, 1\.0\)"):
         PatchMaxDataModule(test_low=2.0)
+    with pytest.raises(ConvlabError, match=r"got \(1\.0, 1\.0\) and \(0\.0, 2\.0\)"):
+        PatchMaxDataModule(low=1.0, high=1.0, test_low=0.0, test_high=2.0)
+    with pytest.raises(ConvlabError, match=r"and \(0\.5, 0\.5\)"):
+        PatchMaxDataModule(test_low=0.5, test_high=0.5)
     data = PatchMaxDataModule()
     assert dict(data.hparams) == {
         "source": "random", "n_train": 10000, "n_val": 1000, "n_test": 1000, "low": 0.0,

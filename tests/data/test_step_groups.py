@@ -115,6 +115,13 @@ def test_steps_must_be_positive_and_the_loader_arguments_pass_through():
     ]
 
 
+def test_a_group_whose_tensors_split_unevenly_is_an_error():
+    grouped = StepGroups(torch.arange(4.0), batch_size=2, steps=2)
+    grouped.loader = [(torch.arange(4.0), torch.arange(6.0))]  # never from a TensorLoader
+    with pytest.raises(ValueError, match="zip"):
+        list(grouped)
+
+
 def test_set_epoch_and_state_pass_to_the_wrapped_loader():
     x = torch.arange(12.0)
     grouped = StepGroups(x, batch_size=2, steps=2, shuffle=True, seed=4)

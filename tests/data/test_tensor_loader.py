@@ -76,9 +76,9 @@ def test_unshuffled_ddp_shards_cover_every_sample_exactly_once():
 
 def test_bad_arguments_are_refused():
     x = torch.arange(4)
-    with pytest.raises(ValueError, match="at least one tensor"):
+    with pytest.raises(ValueError, match=r"^TensorLoader needs at least one tensor$"):
         TensorLoader(batch_size=2)
-    with pytest.raises(ValueError, match="same first dimension"):
+    with pytest.raises(ValueError, match=r"^all tensors must have the same first dimension$"):
         TensorLoader(x, torch.arange(5), batch_size=2)
     with pytest.raises(ValueError, match="batch_size must be >= 1, got 0"):
         TensorLoader(x, batch_size=0)
@@ -162,6 +162,12 @@ def test_state_dict_names_the_epoch_being_yielded_and_the_position():
     it = iter(loader)
     next(it)
     assert loader.state_dict() == {"epoch": 1, "batches_yielded": 1}
+
+
+def test_an_epoch_without_batches_has_yielded_none():
+    loader = TensorLoader(torch.arange(2), batch_size=3, drop_last=True)
+    assert list(loader) == []
+    assert loader.state_dict() == {"epoch": 0, "batches_yielded": 0}
 
 
 def test_resume_from_the_end_of_an_epoch_starts_the_next_one_whole():
