@@ -126,3 +126,15 @@ def test_mean_ci_level_and_too_few_and_spearman_too_few():
     assert math.isnan(rho) and math.isnan(p) and n == 2
     rho, p, n = spearman([1.0, 2.0, 3.0], [3.0, 2.0, 1.0])
     assert (rho, n) == (pytest.approx(-1.0), 3) and p == pytest.approx(0.0, abs=1e-9)
+
+
+def test_too_few_or_no_spread_keep_the_counts_the_level_and_nan():
+    assert welch([1.0, 3.0], [4.0]).diff == -2.0
+    assert welch([1.0], [2.0, 4.0]).diff == -2.0
+    one = welch([1.0], [2.0, 4.0], level=0.8)
+    assert all(math.isnan(v) for v in (one.low, one.high, one.p, one.df))
+    assert (one.n_a, one.n_b, one.level) == (1, 2, 0.8)
+    flat = welch([2.0, 2.0], [1.0, 1.0, 1.0], level=0.8)
+    assert (flat.n_a, flat.n_b, flat.level) == (2, 3, 0.8)
+    with pytest.raises(ValueError, match="zip"):
+        spearman([1.0, 2.0, 3.0], [1.0, 2.0])  # pairs, not two lists of any length
