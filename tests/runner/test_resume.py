@@ -28,6 +28,7 @@ from convlab.runner.resume import (
     fingerprint,
     finished_record,
     last_checkpoint,
+    quote,
     run_dir_and_checkpoint,
     skip_or_resume,
 )
@@ -233,8 +234,20 @@ def test_resume_in_a_sweep_is_refused_and_the_last_resume_wins(tmp_path):
     assert expand_resume(["-c"], ["resume=", "x=1"]) == ["-c", "x=1"]
     assert expand_resume([], ["resume=None"]) == []
     for flag in ("-m", "--multirun"):
-        with pytest.raises(ConvlabError, match=r"^resume= continues one run\. To continue a sw"):
+        with pytest.raises(ConvlabError) as error:
             expand_resume([flag], [f"resume={first}"])
+        assert str(error.value) == (
+            "resume= continues one run. To continue a sweep, run the same sweep command again "
+            "with hydra.sweep.dir=<its folder>: finished jobs are skipped, stopped ones resume."
+        )
+    odd = _fake_run(tmp_path / "X", ["seed=4"])  # quotes are stripped, not letters
+    assert expand_resume([], [f'resume="{odd}"'])[0] == "seed=4"
+
+
+def test_quote_and_the_recorded_resume_settings_dropped(tmp_path):
+    assert quote("a'b\\c") == "'a\\'b\\\\c'"
+    run_dir = _fake_run(tmp_path / "run", ["+resume=/old", "~ckpt_path", "ckpt_path=/a=b", "s=1"])
+    assert expand_resume([], [f"resume={run_dir}"])[0] == "s=1"
 
 
 def test_check_checkpoint_tells_a_cut_off_file(tmp_path):
@@ -264,10 +277,10 @@ def test_checkpoint_to_resume_checks_and_warns(tmp_path, caplog):
         OmegaConf.create({"seed": 1, "paths": {"x": 1}}), run_dir / ".hydra" / "config.yaml"
     )
     with caplog.at_level(logging.INFO, logger="convlab"):
-        cfg = OmegaConf.create({"seed": 2, "ckpt_path": str(ckpt), "paths": {"x": 2}})
+        cfg = OmegaConf.create({"seed": 2, "ckpt_path": str(ckpt), "paths": {"x": 2}, "lr": 1})
         assert checkpoint_to_resume(cfg) == str(ckpt)
     assert caplog.messages == [
-        "resuming with settings that differ from the checkpoint's run: seed: 1 -> 2",
+        "resuming with settings that differ from the checkpoint's run: lr: None -> 1; seed: 1 -> 2",
         f"resuming from {ckpt}",
     ]
     caplog.clear()
@@ -279,11 +292,13 @@ def test_checkpoint_to_resume_checks_and_warns(tmp_path, caplog):
 def test_differences_flatten_nested_settings_both_ways(tmp_path):
     run_dir = tmp_path / "run"
     (run_dir / ".hydra").mkdir(parents=True)
-    saved = {"a": {"b": 1, "c": [1, 2]}, "gone": 1, "hydra": {"x": 1}, "resume": "r"}
+    saved = {"a": {"b": 1, "c": [1, 2]}, "gone": 1, "hydra": {"x": 1}, "resume": "r", "nX": 1}
     OmegaConf.save(OmegaConf.create(saved), run_dir / ".hydra" / "config.yaml")
-    now = OmegaConf.create({"a": {"b": 2, "c": [1, 2]}, "new": {"d": "e"}, "hydra": {"x": 2}})
+    now = OmegaConf.create(
+        {"a": {"b": 2, "c": [1, 2]}, "new": {"d": "e"}, "hydra": {"x": 2}, "nX": 2}
+    )
     assert differences(now, run_dir / "checkpoints" / "last.ckpt") == [
-        "a.b: 1 -> 2", "gone: 1 -> None", "new.d: None -> 'e'",
+        "a.b: 1 -> 2", "gone: 1 -> None", "nX: 1 -> 2", "new.d: None -> 'e'",
     ]  # fmt: skip
     assert differences(now, tmp_path / "elsewhere" / "checkpoints" / "x.ckpt") == []
 
@@ -297,6 +312,7 @@ def test_fingerprint_ignores_where_a_run_lives():
     assert fingerprint(OmegaConf.create({**base, "seed": 2})) != value
     expected = hashlib.sha1(json.dumps(base, sort_keys=True).encode()).hexdigest()[:16]
     assert value == expected
+    assert len(fingerprint(OmegaConf.create({"where": Path("/data")}))) == 16  # not JSON: str()
 
 
 def test_finished_record_and_last_checkpoint(tmp_path):
@@ -319,7 +335,7 @@ def test_finished_record_and_last_checkpoint(tmp_path):
 
 
 def test_a_sweep_job_is_skipped_resumed_or_started(tmp_path, monkeypatch, caplog):
-    job = tmp_path / "0_seed=1"
+    job = tmp_path / "sweep" / "0_seed=1"  # the sweep folder is made with it
     cfg = OmegaConf.create({"seed": 1, "ckpt_path": None, "paths": {"output_dir": str(job)}})
     assert skip_or_resume(cfg) is None and not job.exists()  # not a sweep: nothing to do
     monkeypatch.setattr(resume_module, "in_multirun", lambda: True)
@@ -343,6 +359,7 @@ def test_a_sweep_job_is_skipped_resumed_or_started(tmp_path, monkeypatch, caplog
         assert skip_or_resume(cfg) == {"status": "diverged"}
     assert caplog.messages == ["skipped 0_seed=1: already diverged in an earlier run of this sweep"]
     stamp.write_text("0123456789abcdef\n")
+    (job / "checkpoints" / "last.ckpt").unlink()  # a record alone is reused too: refused
     with pytest.raises(ConvlabError) as error:
         skip_or_resume(cfg)
     assert str(error.value) == (
@@ -350,6 +367,5 @@ def test_a_sweep_job_is_skipped_resumed_or_started(tmp_path, monkeypatch, caplog
         "sweep into a fresh hydra.sweep.dir or delete that folder."
     )
     (job / "metrics.json").unlink()
-    (job / "checkpoints" / "last.ckpt").unlink()
     assert skip_or_resume(cfg) is None  # nothing to reuse: the stamp is renewed
     assert stamp.read_text() == fingerprint(cfg) + "\n"
