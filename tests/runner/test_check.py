@@ -423,3 +423,14 @@ def test_a_guess_among_exactly_max_listed_keys_still_lists_them():
     )
     longer = unknown_key("model", "widht", [*allowed, "zz99"], "Net")
     assert longer == "model.widht: no such key for Net. Did you mean model.width?"
+
+
+def test_unimportable_targets_are_one_line_each():
+    with pytest.raises(ImportError) as error:
+        locate("torch.optim.zzzzqqq")
+    assert str(error.value) == "torch.optim has no zzzzqqq"  # nothing close: no guess
+    for target in ("nosuchpkg_zz.Thing", "tests.faults_nope.X"):
+        with pytest.raises(ImportError) as error:
+            locate(target)
+        module = target.rpartition(".")[0]
+        assert str(error.value) == f"ModuleNotFoundError: No module named '{module}'"
