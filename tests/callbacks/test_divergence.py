@@ -196,3 +196,11 @@ def test_diverging_run_exits_0_and_records_the_step(tmp_path):
     console = result.stdout + result.stderr
     lines = [line for line in console.splitlines() if "diverged:" in line]
     assert len(lines) == 1 and f"at step {record['diverged_at_step']}" in lines[0]
+
+
+def test_under_ddp_a_late_step_is_named_exactly():
+    """The ranks exchange steps as float64: exact far past float32's 2**24."""
+    step = 2**24 + 1
+    trainer, guard = _trainer(global_step=step + 1, world_size=2), DivergenceGuard()
+    guard.on_train_batch_end(trainer, None, torch.tensor(float("nan")), None, 0)
+    assert guard.run_status()["diverged_at_step"] == step
