@@ -434,3 +434,25 @@ def test_unimportable_targets_are_one_line_each():
             locate(target)
         module = target.rpartition(".")[0]
         assert str(error.value) == f"ModuleNotFoundError: No module named '{module}'"
+
+
+def test_unwritable_asks_for_write_and_search_permission(tmp_path, monkeypatch):
+    from convlab.runner.check import jobs
+
+    asked = []
+    monkeypatch.setattr(jobs.os, "access", lambda path, mode: asked.append((path, mode)) or False)
+    assert unwritable(tmp_path / "new" / "run") == f"{tmp_path} is not writable"
+    assert asked == [(tmp_path, os.W_OK | os.X_OK)]
+
+
+def test_each_sweep_job_is_checked_and_each_problem_said_once():
+    from convlab.runner.check.jobs import check_jobs
+
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        problems = check_jobs("train", [["trainer.max_epoch=3"], ["trainer.max_epoch=3"],
+                                        ["experiment=lenett"]])  # fmt: skip
+    GlobalHydra.instance().clear()
+    assert len(problems) == 2
+    assert problems[0].startswith("trainer.max_epoch: no such key for Trainer. Did you mean")
+    assert problems[1].startswith("experiment=lenett: no such experiment config.")
