@@ -1,6 +1,7 @@
 """A non-finite loss ends a run as "diverged": recorded, one console line, exit 0."""
 
 import json
+import math
 from functools import partial
 from types import SimpleNamespace
 
@@ -58,19 +59,21 @@ def test_batched_check_reports_the_exact_step():
     assert trainer.should_stop and trainer.fit_loop.min_epochs == 0
 
 
-def _trainer(global_step=1, world_size=1, is_global_zero=True, others_diverged=False):
-    """The parts of a Trainer the guard reads and writes; ``others_diverged`` is what the other
-    ranks answer when the guard asks whether any rank saw a non-finite loss."""
-    asked = []
+def _trainer(global_step=1, world_size=1, is_global_zero=True, other_rank=None):
+    """The parts of a Trainer the guard reads and writes. Under DDP the guard gathers every
+    rank's first bad ``(step, loss)``; ``other_rank`` is what another rank sends (its first bad
+    step and loss, or ``None`` when all its losses were finite)."""
+    sent = []
 
-    def reduce_boolean_decision(decision, all=True):
-        asked.append((decision, all))
-        return decision or others_diverged
+    def all_gather(tensor):
+        sent.append(tensor.tolist())
+        other = [math.inf, math.nan] if other_rank is None else list(other_rank)
+        return torch.stack([tensor, torch.tensor(other, dtype=tensor.dtype)])
 
     return SimpleNamespace(
         global_step=global_step, world_size=world_size, is_global_zero=is_global_zero,
-        should_stop=False, asked=asked,
-        strategy=SimpleNamespace(reduce_boolean_decision=reduce_boolean_decision),
+        should_stop=False, sent=sent,
+        strategy=SimpleNamespace(all_gather=all_gather),
         fit_loop=SimpleNamespace(min_epochs=3, epoch_loop=SimpleNamespace(min_steps=10)),
     )  # fmt: skip
 
@@ -130,22 +133,35 @@ def test_losses_waiting_at_the_end_of_the_epoch_are_checked():
 
 
 def test_under_ddp_every_rank_stops_when_one_diverges():
-    # This rank's loss is finite, another rank's is not: all stop at the same step.
-    # A batch of three steps (7, 8, 9): the ranks agree to stop after its last one.
-    trainer, guard = _trainer(global_step=10, world_size=2, others_diverged=True), DivergenceGuard()
+    # This rank's losses are finite, another rank's loss of step 8 is not: all ranks stop and
+    # name step 8 (not the last step of this rank's batch of three steps 7, 8, 9).
+    trainer = _trainer(global_step=10, world_size=2, other_rank=(8, float("inf")))
+    guard = DivergenceGuard()
     guard.on_train_batch_end(trainer, None, torch.tensor([0.3, 0.2, 0.1]), None, 7)
-    assert trainer.asked == [(False, False)]  # "did any rank diverge?", not "did all?"
-    assert guard.run_status() == {"status": "diverged", "diverged_at_step": 9}
+    assert trainer.sent == [[math.inf, pytest.approx(math.nan, nan_ok=True)]]
+    assert guard.run_status() == {"status": "diverged", "diverged_at_step": 8}
+    assert guard.bad_loss == float("inf")  # the other rank's loss, logged by rank zero
     assert trainer.should_stop
+
+
+def test_under_ddp_the_ranks_name_the_earliest_bad_step_of_any_rank():
+    for other, expected in (((5, float("-inf")), (5, float("-inf"))), ((9, 1.0), (7, math.nan))):
+        trainer, guard = _trainer(global_step=10, world_size=2, other_rank=other), DivergenceGuard()
+        losses = torch.tensor([0.4, float("nan"), float("inf"), 0.1])  # steps 6 to 9
+        guard.on_train_batch_end(trainer, None, losses, None, 3)
+        assert trainer.sent[0][0] == 7.0  # this rank's first bad step
+        assert guard.run_status()["diverged_at_step"] == expected[0]
+        assert str(guard.bad_loss) == str(expected[1])
 
 
 def test_under_ddp_a_rank_tells_the_others_of_its_own_divergence():
     trainer, guard = _trainer(global_step=8, world_size=2), DivergenceGuard()
     guard.on_train_batch_end(trainer, None, torch.tensor(0.3), None, 7)
-    assert trainer.asked == [(False, False)] and guard.run_status() is None
+    assert trainer.sent[0][0] == math.inf and guard.run_status() is None
+    assert not trainer.should_stop
     trainer.global_step = 9
     guard.on_train_batch_end(trainer, None, torch.tensor(float("inf")), None, 8)
-    assert trainer.asked[-1] == (True, False)
+    assert trainer.sent[-1] == [8.0, math.inf]
     assert guard.run_status() == {"status": "diverged", "diverged_at_step": 8}
 
 
@@ -180,3 +196,11 @@ def test_diverging_run_exits_0_and_records_the_step(tmp_path):
     console = result.stdout + result.stderr
     lines = [line for line in console.splitlines() if "diverged:" in line]
     assert len(lines) == 1 and f"at step {record['diverged_at_step']}" in lines[0]
+
+
+def test_under_ddp_a_late_step_is_named_exactly():
+    """The ranks exchange steps as float64: exact far past float32's 2**24."""
+    step = 2**24 + 1
+    trainer, guard = _trainer(global_step=step + 1, world_size=2), DivergenceGuard()
+    guard.on_train_batch_end(trainer, None, torch.tensor(float("nan")), None, 0)
+    assert guard.run_status()["diverged_at_step"] == step

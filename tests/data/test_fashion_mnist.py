@@ -2,12 +2,20 @@
 
 import hashlib
 import logging
+import os
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 import torch
 
-from convlab.data.fashion_mnist import FashionMNISTDataModule, locate_fashion_mnist
+from convlab.data.fashion_mnist import (
+    CLASS_NAMES,
+    FashionMNISTDataModule,
+    file_digest,
+    load_fashion_mnist,
+    locate_fashion_mnist,
+)
 from convlab.data.idx import read_idx, write_idx
 from convlab.errors import CorruptDataError, DataNotFoundError
 
@@ -203,9 +211,209 @@ def test_batch_larger_than_the_training_split_is_a_warning(fashion_fixture, capl
     with caplog.at_level(logging.WARNING, logger="convlab.data.fashion_mnist"):
         dm.setup("fit")
     (message,) = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
-    assert message.startswith("data.batch_size=7000 is larger than the training split (500 ")
-    assert "data.batch_size=500 or less" in message
+    assert message == (
+        "data.batch_size=7000 is larger than the training split (500 images): every epoch is one "
+        "step on the whole split. Use data.batch_size=500 or less."
+    )
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="convlab.data.fashion_mnist"):
         _module(fashion_fixture, batch_size=500).setup("fit")
     assert not caplog.records
+
+
+# --- the look-up's every branch, with torchvision's downloader replaced (no network) ---------
+
+
+def test_explicit_folder_downloads_into_it_when_allowed(tmp_path, fake_download, caplog):
+    target = tmp_path / "fresh"
+    target.mkdir()
+    dm = FashionMNISTDataModule(data_dir=str(target), system_dir=None, download=True, val_size=100)
+    with caplog.at_level(logging.INFO, logger="convlab.data.fashion_mnist"):
+        dm.prepare_data()
+    assert fake_download.calls == [(str(target), True, True), (str(target), False, True)]
+    assert f"Fashion-MNIST: downloading into data.data_dir={target}" in caplog.messages
+    files = dm.locate()
+    assert files.source == "data_dir"  # downloaded once: found there from now on
+    assert files.train_images == target / "FashionMNIST" / "raw" / "train-images-idx3-ubyte.gz"
+    (tmp_path / "other").mkdir()
+    downloaded = locate_fashion_mnist(tmp_path / "other", None, explicit=True)
+    assert downloaded.source == "download"  # download=True is the default
+    assert downloaded.test_labels.parent == tmp_path / "other" / "FashionMNIST" / "raw"
+
+
+def test_setup_never_downloads(tmp_path, fake_download):
+    dm = FashionMNISTDataModule(data_dir=str(tmp_path), system_dir=None, download=True)
+    with pytest.raises(DataNotFoundError, match="disabled"):
+        dm.setup("fit")
+    with pytest.raises(DataNotFoundError, match="disabled"):
+        dm.record_extras()
+    default = FashionMNISTDataModule(default_dir=str(tmp_path), system_dir=None, download=True)
+    with pytest.raises(DataNotFoundError, match=r"3\. torchvision download: disabled"):
+        default.setup("fit")
+    assert fake_download.calls == []
+
+
+def test_explicit_folder_messages_say_what_was_tried(tmp_path, fake_download, caplog):
+    def message(data_dir, download):
+        with pytest.raises(DataNotFoundError) as error:
+            locate_fashion_mnist(data_dir, "/unused", download, explicit=True)
+        return str(error.value)
+
+    tail = (
+        "A data_dir you set is the only place looked in (never a silent fallback): fix the "
+        "path, or drop the override to use the default look-up (data/fashion_mnist, then "
+        "the system copy /usr/share/datasets/fashion-mnist)."
+    )
+    absent = tmp_path / "absent"
+    assert message(absent, True) == (
+        "Fashion-MNIST not found. Tried:\n"
+        f"  1. data.data_dir={absent} (set explicitly): no such folder\n"
+        "  2. torchvision download into it: not tried (create the folder first)\n" + tail
+    )
+    a_file = tmp_path / "file"
+    a_file.write_text("")
+    assert "(set explicitly): not a folder\n" in message(a_file, True)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "t10k-labels-idx1-ubyte").write_bytes(b"")
+    missing = (
+        "missing train-images-idx3-ubyte[.gz], train-labels-idx1-ubyte[.gz], "
+        "t10k-images-idx3-ubyte[.gz]"
+    )
+    assert message(empty, False) == (
+        "Fashion-MNIST not found. Tried:\n"
+        f"  1. data.data_dir={empty} (set explicitly): {missing}\n"
+        "  2. torchvision download into it: disabled (data.download=false)\n" + tail
+    )
+    fake_download.fail = True
+    with caplog.at_level(logging.INFO, logger="convlab.data.fashion_mnist"):
+        failed = message(empty, True)
+    assert "  2. torchvision download into it: failed (no internet?)\n" in failed
+    assert "torchvision download failed: no route to host" in caplog.messages
+
+
+def test_default_look_up_downloads_into_the_default_folder(tmp_path, fake_download, caplog):
+    target = tmp_path / "default"
+    target.mkdir()
+    dm = FashionMNISTDataModule(default_dir=str(target), system_dir=None, val_size=100)
+    with caplog.at_level(logging.INFO, logger="convlab.data.fashion_mnist"):
+        dm.prepare_data()
+    assert fake_download.calls == [(str(target), True, True), (str(target), False, True)]
+    assert f"Fashion-MNIST: downloading into {target}" in caplog.messages
+    files = locate_fashion_mnist(tmp_path / "again", None, True)
+    assert files.source == "download"
+
+
+def test_default_look_up_messages_say_what_was_tried(tmp_path, fake_download):
+    def message(*args):
+        with pytest.raises(DataNotFoundError) as error:
+            locate_fashion_mnist(*args)
+        return str(error.value)
+
+    tail = (
+        "Fix one of them: put the four IDX files (train-images-idx3-ubyte, "
+        "train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, .gz or not) "
+        "in data.data_dir, install the system package, or allow the download."
+    )
+    assert message(None, None, True) == (
+        "Fashion-MNIST not found. Tried:\n"
+        "  1. data.data_dir: not set\n"
+        "  2. system copy: disabled (data.system_dir=null)\n"
+        "  3. torchvision download: disabled (data.download=false)\n" + tail
+    )
+    assert fake_download.calls == []  # nowhere to download into
+    fake_download.fail = True
+    assert message(tmp_path / "d", tmp_path / "s", True) == (
+        "Fashion-MNIST not found. Tried:\n"
+        f"  1. data.data_dir={tmp_path / 'd'}: the four IDX files are not there\n"
+        f"  2. system copy {tmp_path / 's'}: not installed "
+        "(Debian/Ubuntu: apt-get install dataset-fashion-mnist)\n"
+        "  3. torchvision download into data.data_dir: failed (no internet?)\n" + tail
+    )
+
+
+def test_system_copy_without_a_data_dir_says_so(fashion_fixture, caplog):
+    with caplog.at_level(logging.INFO, logger="convlab.data.fashion_mnist"):
+        files = locate_fashion_mnist(None, fashion_fixture, download=False)
+    assert files.source == "system"
+    assert (
+        f"Fashion-MNIST: using the system copy {fashion_fixture} (data.data_dir not set)"
+        in caplog.messages
+    )
+
+
+def test_digests_and_decoded_files_are_cached_per_file_not_per_size(tmp_path):
+    """Two folders whose files have the same sizes and times but not the same bytes."""
+    from tests.conftest import make_fashion_fixture
+
+    first = make_fashion_fixture(tmp_path / "a", n_train=20, n_test=10)
+    second = tmp_path / "b"
+    second.mkdir()
+    for path in first.iterdir():
+        data = bytearray(path.read_bytes())
+        if path.name.endswith("labels-idx1-ubyte"):
+            data[-1] = (data[-1] + 1) % 10
+        (second / path.name).write_bytes(bytes(data))
+    for path in (*first.iterdir(), *second.iterdir()):
+        os.utime(path, ns=(1_000_000_000, 1_000_000_000))
+    labels = "t10k-labels-idx1-ubyte"
+    assert file_digest(first / labels) != file_digest(second / labels)
+    assert (
+        file_digest(second / labels, length=64)
+        == hashlib.sha256((second / labels).read_bytes()).hexdigest()
+    )
+    one = load_fashion_mnist(locate_fashion_mnist(first, None, False))
+    two = load_fashion_mnist(locate_fashion_mnist(second, None, False))
+    assert not torch.equal(one[3], two[3])
+
+
+def test_corrupt_split_names_the_folder(fashion_fixture):
+    path = fashion_fixture / "t10k-labels-idx1-ubyte"
+    write_idx(path, np.zeros(199, np.uint8))
+    with pytest.raises(CorruptDataError, match=rf"^{fashion_fixture}: test has 200 images"):
+        _module(fashion_fixture).prepare_data()
+
+
+def test_one_validation_image_is_enough(fashion_fixture):
+    _module(fashion_fixture, val_size=1).prepare_data()
+    with pytest.raises(CorruptDataError, match=r"\(the training file holds 600 images\)"):
+        _module(fashion_fixture, val_size=600).prepare_data()
+
+
+def test_defaults_and_task_facts():
+    dm = FashionMNISTDataModule()
+    assert dict(dm.hparams) == {
+        "data_dir": None, "default_dir": None, "system_dir": "/usr/share/datasets/fashion-mnist",
+        "download": True, "batch_size": 256, "eval_batch_size": 1024, "val_size": 5000,
+        "split_seed": 42, "normalize": False, "shuffle_seed": None, "device": "cpu",
+    }  # fmt: skip
+    assert dm.task_facts() == {"num_classes": 10, "class_names": list(CLASS_NAMES)}
+    assert CLASS_NAMES[0] == "t-shirt" and CLASS_NAMES[9] == "ankle boot"
+
+
+def test_loaders_batch_sizes_order_seed_and_shards(fashion_fixture):
+    dm = _module(fashion_fixture, batch_size=32, eval_batch_size=64, shuffle_seed=7)
+    dm.setup("fit")
+    train, val, test = dm.train_dataloader(), dm.val_dataloader(), dm.test_dataloader()
+    assert (train.batch_size, val.batch_size, test.batch_size) == (32, 64, 64)
+    assert (train.shuffle, val.shuffle, test.shuffle) == (True, False, False)
+    assert train.seed == 7 and (train.rank, train.world_size) == (0, 1)
+    assert torch.equal(next(iter(val))[0], dm.splits["val"][0][:64])
+    torch.manual_seed(123)
+    unseeded = _module(fashion_fixture)
+    unseeded.setup("fit")
+    assert unseeded.train_dataloader().seed == 123  # the run's seed when none is given
+    dm.trainer = SimpleNamespace(global_rank=1, world_size=2)
+    shard = dm.val_dataloader()
+    assert (shard.rank, shard.world_size) == (1, 2)
+    assert torch.equal(next(iter(shard))[0], dm.splits["val"][0][1::2][:64])
+
+
+def test_batch_warning_counts_per_process_under_ddp(fashion_fixture, caplog):
+    for rank in (0, 1):
+        dm = _module(fashion_fixture, batch_size=300)
+        dm.trainer = SimpleNamespace(global_rank=rank, world_size=2)
+        with caplog.at_level(logging.WARNING, logger="convlab.data.fashion_mnist"):
+            dm.setup("fit")
+    (message,) = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert "(500 images, 250 per process)" in message and "data.batch_size=250 or less" in message

@@ -1,10 +1,14 @@
 """PairDataModule: sampling, fixed split seeds, normalisation, targets, task facts."""
 
+from types import SimpleNamespace
+
 import lightning as L
 import pytest
 import torch
 
-from convlab.data.pairs import PairDataModule
+from convlab.data.pairs import PairDataModule, normalization_stats, sample_pairs
+from convlab.data.step_groups import StepGroups
+from convlab.data.tensor_loader import TensorLoader
 from convlab.errors import ConvlabError
 
 
@@ -121,3 +125,64 @@ def test_loaders_batch_from_one_up_to_the_whole_set(batch_size, batches):
 def test_bad_arguments_are_one_clear_error(kwargs):
     with pytest.raises(ConvlabError, match="data\\."):
         PairDataModule(**kwargs)
+
+
+# --- exact draws, messages, defaults and loaders ---------------------------------------------
+
+
+def test_pairs_are_float64_draws_scaled_to_the_range():
+    u = torch.rand(5, 2, generator=torch.Generator().manual_seed(4), dtype=torch.float64)
+    assert torch.equal(sample_pairs(5, 10.0, 30.0, seed=4), (10.0 + 20.0 * u).to(torch.float32))
+
+
+def test_normalization_messages():
+    with pytest.raises(ConvlabError, match=r"normalization='z': choose one of none, unit, st"):
+        normalization_stats(torch.ones(3, 2), "z")
+    with pytest.raises(ConvlabError, match=r"^data: the training pairs are all equal, so they"):
+        normalization_stats(torch.full((3, 2), 5.0), "unit")
+    # A spread below 1 is still a spread.
+    assert normalization_stats(torch.tensor([[0.0, 0.5]]), "unit") == (0.0, 0.5)
+    with pytest.raises(ConvlabError, match=r"choose one of none, unit, standard$"):
+        PairDataModule(normalization="z")
+    with pytest.raises(ConvlabError, match=r"choose one of regression, classification$"):
+        PairDataModule(target="z")
+    with pytest.raises(ConvlabError, match=r"batches\); use 1 for classification$"):
+        PairDataModule(target="classification", steps_per_batch=2)
+
+
+def test_defaults_are_the_original_studys():
+    data = PairDataModule()
+    assert dict(data.hparams) == {
+        "n_train": 1000, "n_val": 1000, "n_test": 1000, "low": 0.0, "high": 20000.0,
+        "normalization": "standard", "target": "regression", "batch_size": 1,
+        "eval_batch_size": 1000, "steps_per_batch": 1, "train_seed": 0, "val_seed": 1,
+        "test_seed": 2, "shuffle_seed": None,
+    }  # fmt: skip
+    assert (data.shift, data.scale) == (0.0, 1.0)  # the identity until setup
+
+
+def test_ties_are_class_a():
+    data = PairDataModule(target="classification", normalization="none")
+    raw = torch.tensor([[1.0, 1.0], [1.0, 2.0], [2.0, 1.0]])
+    assert data._target(raw).tolist() == [0, 1, 0]
+
+
+def test_loaders_batch_sizes_order_seed_and_groups():
+    data = PairDataModule(n_train=40, n_val=30, n_test=20, batch_size=4, eval_batch_size=16,
+                          steps_per_batch=2, shuffle_seed=5)  # fmt: skip
+    data.setup()
+    train, val, test = data.train_dataloader(), data.val_dataloader(), data.test_dataloader()
+    assert isinstance(train, StepGroups) and train.steps == 2 and train.loader.shuffle
+    assert train.loader.seed == 5
+    assert (val.batch_size, test.batch_size, val.shuffle, test.shuffle) == (16, 16, False, False)
+    assert torch.equal(next(iter(test))[0], data.splits["test"][0][:16])
+    assert (val.seed, val.rank, val.world_size) == (5, 0, 1)
+    torch.manual_seed(31)
+    plain = PairDataModule(n_train=8, n_val=4, n_test=4)
+    plain.setup()
+    assert isinstance(plain.train_dataloader(), TensorLoader)
+    assert plain.train_dataloader().seed == 31  # the run's seed when none is given
+    data.trainer = SimpleNamespace(global_rank=1, world_size=2)
+    shard = data.val_dataloader()
+    assert (shard.rank, shard.world_size) == (1, 2)
+    assert torch.equal(next(iter(shard))[0], data.splits["val"][0][1::2][:16])

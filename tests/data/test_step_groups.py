@@ -95,3 +95,42 @@ def test_divergence_is_found_at_the_same_step_inside_a_group():
 def test_classification_cannot_group_steps():
     with pytest.raises(ConvlabError, match="steps_per_batch"):
         PairDataModule(target="classification", steps_per_batch=10)
+
+
+def test_steps_must_be_positive_and_the_loader_arguments_pass_through():
+    x = torch.arange(10.0)
+    with pytest.raises(ValueError, match="steps must be >= 1, got 0"):
+        StepGroups(x, batch_size=2, steps=0)
+    grouped = StepGroups(x, batch_size=2, steps=3, rank=1, world_size=2, drop_last=True)
+    assert (grouped.batch_size, grouped.steps) == (2, 3)
+    assert grouped.sampler is grouped.loader
+    assert grouped.loader.batch_size == 6 and grouped.loader.drop_last
+    assert (grouped.loader.rank, grouped.loader.world_size) == (1, 2)
+    assert len(grouped) == 0  # 5 samples on rank 1, fewer than one group of 6
+    plain = StepGroups(x, batch_size=2, steps=3)
+    assert len(plain) == 2
+    assert [[b[0].tolist() for b in g] for g in plain] == [
+        [[0, 1], [2, 3], [4, 5]],
+        [[6, 7], [8, 9]],
+    ]
+
+
+def test_a_group_whose_tensors_split_unevenly_is_an_error():
+    grouped = StepGroups(torch.arange(4.0), batch_size=2, steps=2)
+    grouped.loader = [(torch.arange(4.0), torch.arange(6.0))]  # never from a TensorLoader
+    with pytest.raises(ValueError, match="zip"):
+        list(grouped)
+
+
+def test_set_epoch_and_state_pass_to_the_wrapped_loader():
+    x = torch.arange(12.0)
+    grouped = StepGroups(x, batch_size=2, steps=2, shuffle=True, seed=4)
+    grouped.sampler.set_epoch(2)
+    plain = TensorLoader(x, batch_size=4, shuffle=True, seed=4)
+    plain.set_epoch(2)
+    assert [torch.cat([b[0] for b in g]).tolist() for g in grouped] == [
+        b[0].tolist() for b in plain
+    ]
+    assert grouped.state_dict() == {"epoch": 2, "batches_yielded": 3}
+    grouped.load_state_dict({"epoch": 5, "batches_yielded": 1})
+    assert grouped.loader.epoch == 5 and grouped.loader._resume_batches == 1

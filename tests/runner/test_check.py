@@ -36,6 +36,16 @@ def _options(*groups: str) -> list[str]:
     ]
 
 
+@pytest.fixture(autouse=True)
+def _fresh_signatures():
+    """``accepts`` and the schema's key list are cached per process: every test reads them itself
+    (so each test checks the code it runs, whichever test ran first)."""
+    from convlab.runner.check.schema import _keys_of
+
+    accepts.cache_clear()
+    _keys_of.cache_clear()
+
+
 @pytest.fixture
 def any_machine(monkeypatch):
     """A machine where every trainer option fits (GPUs, cores): these tests are about the config;
@@ -344,3 +354,106 @@ def test_sweep_jobs_are_checked_up_front(tmp_path, capsys):
     assert "experiment=lenett: no such experiment config" in capsys.readouterr().err
     _multirun_start(_sweep_config(tmp_path, ["seed=1,2"]))
     assert not (tmp_path / "sweep").exists()
+
+
+# --- the pieces of the checks, one by one ------------------------------------------------------
+
+
+def _annotated(a: typing.Annotated[int, "unit"], b: OmegaConf) -> None: ...
+
+
+def _unresolvable(a: int, b: OmegaConf, c: NoSuchName) -> None: ...  # noqa: F821
+
+
+def test_hints_keep_extras_and_follow_wrappers():
+    from convlab.runner.check.signature import _hints
+
+    hints = _hints(_annotated)
+    assert hints == {"a": typing.Annotated[int, "unit"], "b": OmegaConf, "return": type(None)}
+
+    def wrapper(*args, **kwargs): ...
+
+    wrapper.__wrapped__ = _annotated
+    assert _hints(wrapper)["a"] == typing.Annotated[int, "unit"]
+
+
+def test_hints_that_cannot_be_resolved_are_left_out():
+    """``b`` resolves in the function's own module only; ``c`` nowhere."""
+    from convlab.runner.check.signature import _hints
+
+    assert _hints(_unresolvable) == {"a": int, "b": OmegaConf, "return": None}
+
+
+def test_overrides_without_a_key_and_sweeps_at_their_first_value():
+    from convlab.runner.check.composition import _without
+
+    overrides = ["a.b=1", "seed=3,4,5", "x=1", "c=[1,2]", "a.b=2", "lr=range(1,3)", "d=2"]
+    assert _without(overrides, "a.b") == ["seed=3", "x=1", "c=[1,2]", "lr=1", "d=2"]
+
+
+def test_unknown_keys_are_named_with_what_the_target_accepts():
+    from convlab.runner.check.composition import _unknown_key
+
+    GlobalHydra.instance().clear()
+    assert _unknown_key("trainer.max_epoch", "train", ["trainer.max_epoch=3"]) is None
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        message = _unknown_key("trainer.max_epoch", "train", ["trainer.max_epoch=3", "seed=1,2"])
+        assert message.startswith("trainer.max_epoch: no such key for Trainer.")
+        # The target's parameters join the config's keys; Hydra's _target_ is never offered.
+        message = _unknown_key("optimizer.betass", "train", ["optimizer=adam"])
+        assert "Did you mean optimizer.betas?" in message and "_target_" not in message
+        assert "optimizer.lr" in message or "lr" in message
+        message = _unknown_key("data.bach_size", "train", ["data=fashion_mnist"])
+        assert "Did you mean data.batch_size?" in message
+        not_a_group = "seed.x: seed is a value, not a group of keys."
+        assert _unknown_key("seed.x", "train", []) == not_a_group
+        assert _unknown_key("zzzzzz", "train", []) == (
+            "zzzzzz: no such top-level key or config group."
+        )
+        assert "Did you mean hydra" not in (_unknown_key("hydr", "train", []) or "")
+        # A composition that fails again gives Hydra's own message back.
+        assert _unknown_key("trainer.max_epoch", "train", ["experiment=nope"]) is None
+    GlobalHydra.instance().clear()
+
+
+def test_a_guess_among_exactly_max_listed_keys_still_lists_them():
+    allowed = sorted(["width", *(f"zz{i:02d}" for i in range(MAX_LISTED - 1))])
+    message = unknown_key("model", "widht", allowed, "Net")
+    assert message == (
+        f"model.widht: no such key for Net. Did you mean model.width? Allowed: {listing(allowed)}."
+    )
+    longer = unknown_key("model", "widht", [*allowed, "zz99"], "Net")
+    assert longer == "model.widht: no such key for Net. Did you mean model.width?"
+
+
+def test_unimportable_targets_are_one_line_each():
+    with pytest.raises(ImportError) as error:
+        locate("torch.optim.zzzzqqq")
+    assert str(error.value) == "torch.optim has no zzzzqqq"  # nothing close: no guess
+    for target in ("nosuchpkg_zz.Thing", "tests.faults_nope.X"):
+        with pytest.raises(ImportError) as error:
+            locate(target)
+        module = target.rpartition(".")[0]
+        assert str(error.value) == f"ModuleNotFoundError: No module named '{module}'"
+
+
+def test_unwritable_asks_for_write_and_search_permission(tmp_path, monkeypatch):
+    from convlab.runner.check import jobs
+
+    asked = []
+    monkeypatch.setattr(jobs.os, "access", lambda path, mode: asked.append((path, mode)) or False)
+    assert unwritable(tmp_path / "new" / "run") == f"{tmp_path} is not writable"
+    assert asked == [(tmp_path, os.W_OK | os.X_OK)]
+
+
+def test_each_sweep_job_is_checked_and_each_problem_said_once():
+    from convlab.runner.check.jobs import check_jobs
+
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        problems = check_jobs("train", [["trainer.max_epoch=3"], ["trainer.max_epoch=3"],
+                                        ["experiment=lenett"]])  # fmt: skip
+    GlobalHydra.instance().clear()
+    assert len(problems) == 2
+    assert problems[0].startswith("trainer.max_epoch: no such key for Trainer. Did you mean")
+    assert problems[1].startswith("experiment=lenett: no such experiment config.")

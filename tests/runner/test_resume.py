@@ -3,6 +3,9 @@ metrics of the same run done in one go (CPU, ``trainer.deterministic=true``)."""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
 import signal
 import subprocess
 from pathlib import Path
@@ -13,9 +16,22 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import OmegaConf
 
 from convlab.errors import ConvlabError
+from convlab.runner import resume as resume_module
 from convlab.runner.cli import expand_resume_argument
+from convlab.runner.constants import LOCATION_KEYS
 from convlab.runner.record import read_record
-from convlab.runner.resume import differences
+from convlab.runner.resume import (
+    check_checkpoint,
+    checkpoint_to_resume,
+    differences,
+    expand_resume,
+    fingerprint,
+    finished_record,
+    last_checkpoint,
+    quote,
+    run_dir_and_checkpoint,
+    skip_or_resume,
+)
 from tests.conftest import compose_config, make_fashion_fixture, run_script
 
 STEPS_PER_EPOCH = 10  # 500 training images (600 minus val_size=100) in batches of 50
@@ -185,3 +201,171 @@ def test_settings_that_differ_from_the_checkpoints_run_are_listed(tmp_path):
     OmegaConf.save(before, run_dir / ".hydra" / "config.yaml")
     now = compose_config(["data.batch_size=128", "ckpt_path=x"], tmp_path / "other")
     assert differences(now, run_dir / "checkpoints" / "last.ckpt") == ["data.batch_size: 64 -> 128"]
+
+
+# --- the resume helpers, one by one (no training) --------------------------------------------
+
+
+def test_run_folder_and_checkpoint_of_a_resume_target(tmp_path, monkeypatch):
+    run_dir = _fake_run(tmp_path / "run", ["seed=1"])
+    last = run_dir / "checkpoints" / "last.ckpt"
+    assert run_dir_and_checkpoint(run_dir) == (run_dir, last)
+    assert run_dir_and_checkpoint(str(last)) == (run_dir, last)
+    monkeypatch.chdir(tmp_path)
+    assert run_dir_and_checkpoint("run") == (run_dir, last)  # made absolute
+    with pytest.raises(ConvlabError, match=r"^resume=.*other\.ckpt: no such checkpoint file\.$"):
+        run_dir_and_checkpoint(run_dir / "checkpoints" / "other.ckpt")
+    with pytest.raises(ConvlabError, match=r"^resume=.*nowhere: no such run folder\.$"):
+        run_dir_and_checkpoint(tmp_path / "nowhere")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ConvlabError) as error:
+        run_dir_and_checkpoint(tmp_path / "empty")
+    assert str(error.value) == (
+        f"resume={tmp_path / 'empty'}: no checkpoints/last.ckpt there (the run stopped before "
+        "its first checkpoint, or this is not a run folder); start the run again instead."
+    )
+
+
+def test_resume_in_a_sweep_is_refused_and_the_last_resume_wins(tmp_path):
+    first, second = _fake_run(tmp_path / "a", ["seed=1"]), _fake_run(tmp_path / "b", ["seed=2"])
+    argv = expand_resume([], [f"resume={first}", "x=1", f"resume='{second}'"])
+    assert argv[0] == "seed=2" and argv[1] == "x=1" and argv[-1] == f"hydra.run.dir='{second}'"
+    assert expand_resume(["-c"], ["x=1"]) is None
+    assert expand_resume(["-c"], ["resume=", "x=1"]) == ["-c", "x=1"]
+    assert expand_resume([], ["resume=None"]) == []
+    for flag in ("-m", "--multirun"):
+        with pytest.raises(ConvlabError) as error:
+            expand_resume([flag], [f"resume={first}"])
+        assert str(error.value) == (
+            "resume= continues one run. To continue a sweep, run the same sweep command again "
+            "with hydra.sweep.dir=<its folder>: finished jobs are skipped, stopped ones resume."
+        )
+    odd = _fake_run(tmp_path / "X", ["seed=4"])  # quotes are stripped, not letters
+    assert expand_resume([], [f'resume="{odd}"'])[0] == "seed=4"
+
+
+def test_quote_and_the_recorded_resume_settings_dropped(tmp_path):
+    assert quote("a'b\\c") == "'a\\'b\\\\c'"
+    run_dir = _fake_run(tmp_path / "run", ["+resume=/old", "~ckpt_path", "ckpt_path=/a=b", "s=1"])
+    assert expand_resume([], [f"resume={run_dir}"])[0] == "s=1"
+
+
+def test_check_checkpoint_tells_a_cut_off_file(tmp_path):
+    good = tmp_path / "good.ckpt"
+    torch.save({"a": 1}, good)
+    assert check_checkpoint(good) is None
+    cut = tmp_path / "cut.ckpt"
+    cut.write_bytes(good.read_bytes()[:40])
+    reason = check_checkpoint(cut)
+    assert reason.startswith("not a readable checkpoint (")
+    assert reason.endswith("); it may have been cut off while being written")
+    assert check_checkpoint(tmp_path / "missing.ckpt").startswith("not a readable checkpoint")
+
+
+def test_checkpoint_to_resume_checks_and_warns(tmp_path, caplog):
+    assert checkpoint_to_resume(OmegaConf.create({"ckpt_path": None})) is None
+    assert checkpoint_to_resume(OmegaConf.create({})) is None
+    run_dir = tmp_path / "run"
+    (run_dir / "checkpoints").mkdir(parents=True)
+    ckpt = run_dir / "checkpoints" / "last.ckpt"
+    ckpt.write_bytes(b"not a zip")
+    with pytest.raises(ConvlabError, match=rf"^ckpt_path={ckpt}: not a readable checkpoint .*\.$"):
+        checkpoint_to_resume(OmegaConf.create({"ckpt_path": str(ckpt)}))
+    torch.save({}, ckpt)
+    (run_dir / ".hydra").mkdir()
+    OmegaConf.save(
+        OmegaConf.create({"seed": 1, "paths": {"x": 1}}), run_dir / ".hydra" / "config.yaml"
+    )
+    with caplog.at_level(logging.INFO, logger="convlab"):
+        cfg = OmegaConf.create({"seed": 2, "ckpt_path": str(ckpt), "paths": {"x": 2}, "lr": 1})
+        assert checkpoint_to_resume(cfg) == str(ckpt)
+    assert caplog.messages == [
+        "resuming with settings that differ from the checkpoint's run: lr: None -> 1; seed: 1 -> 2",
+        f"resuming from {ckpt}",
+    ]
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="convlab"):
+        checkpoint_to_resume(OmegaConf.create({"seed": 1, "ckpt_path": str(ckpt)}))
+    assert caplog.messages == [f"resuming from {ckpt}"]
+
+
+def test_differences_flatten_nested_settings_both_ways(tmp_path):
+    run_dir = tmp_path / "run"
+    (run_dir / ".hydra").mkdir(parents=True)
+    saved = {"a": {"b": 1, "c": [1, 2]}, "gone": 1, "hydra": {"x": 1}, "resume": "r", "nX": 1}
+    OmegaConf.save(OmegaConf.create(saved), run_dir / ".hydra" / "config.yaml")
+    now = OmegaConf.create(
+        {"a": {"b": 2, "c": [1, 2]}, "new": {"d": "e"}, "hydra": {"x": 2}, "nX": 2}
+    )
+    assert differences(now, run_dir / "checkpoints" / "last.ckpt") == [
+        "a.b: 1 -> 2", "gone: 1 -> None", "nX: 1 -> 2", "new.d: None -> 'e'",
+    ]  # fmt: skip
+    assert differences(now, tmp_path / "elsewhere" / "checkpoints" / "x.ckpt") == []
+
+
+def test_fingerprint_ignores_where_a_run_lives():
+    base = {"seed": 1, "model": {"w": 2}}
+    located = {**base, **{key: "anything" for key in LOCATION_KEYS}}
+    value = fingerprint(OmegaConf.create(base))
+    assert len(value) == 16 and int(value, 16) >= 0
+    assert fingerprint(OmegaConf.create(located)) == value
+    assert fingerprint(OmegaConf.create({**base, "seed": 2})) != value
+    expected = hashlib.sha1(json.dumps(base, sort_keys=True).encode()).hexdigest()[:16]
+    assert value == expected
+    assert len(fingerprint(OmegaConf.create({"where": Path("/data")}))) == 16  # not JSON: str()
+
+
+def test_finished_record_and_last_checkpoint(tmp_path):
+    assert finished_record(tmp_path) is None
+    (tmp_path / "metrics.json").write_text('{"status": "comp')
+    assert finished_record(tmp_path) is None
+    for status, finished in (("completed", True), ("diverged", True), ("interrupted", False)):
+        (tmp_path / "metrics.json").write_text(json.dumps({"status": status}))
+        assert (finished_record(tmp_path) is not None) == finished
+    cfg = OmegaConf.create({"paths": {"output_dir": str(tmp_path)}, "callbacks": None})
+    assert last_checkpoint(cfg) is None
+    (tmp_path / "checkpoints").mkdir()
+    (tmp_path / "checkpoints" / "last.ckpt").write_bytes(b"")
+    assert last_checkpoint(cfg) == tmp_path / "checkpoints" / "last.ckpt"
+    elsewhere = tmp_path / "ckpts"
+    elsewhere.mkdir()
+    (elsewhere / "last.ckpt").write_bytes(b"")
+    cfg.callbacks = {"model_checkpoint": {"dirpath": str(elsewhere)}}
+    assert last_checkpoint(cfg) == elsewhere / "last.ckpt"
+
+
+def test_a_sweep_job_is_skipped_resumed_or_started(tmp_path, monkeypatch, caplog):
+    job = tmp_path / "sweep" / "0_seed=1"  # the sweep folder is made with it
+    cfg = OmegaConf.create({"seed": 1, "ckpt_path": None, "paths": {"output_dir": str(job)}})
+    assert skip_or_resume(cfg) is None and not job.exists()  # not a sweep: nothing to do
+    monkeypatch.setattr(resume_module, "in_multirun", lambda: True)
+    assert skip_or_resume(cfg) is None and cfg.ckpt_path is None
+    stamp = job / ".config_fingerprint"
+    assert stamp.read_text() == fingerprint(cfg) + "\n"
+    (job / "checkpoints").mkdir()
+    (job / "checkpoints" / "last.ckpt").write_bytes(b"")
+    with caplog.at_level(logging.INFO, logger="convlab"):
+        assert skip_or_resume(cfg) is None
+    assert cfg.ckpt_path == str(job / "checkpoints" / "last.ckpt")
+    assert caplog.messages == [f"resuming 0_seed=1 from {job / 'checkpoints' / 'last.ckpt'}"]
+    cfg.ckpt_path = "/chosen.ckpt"
+    assert skip_or_resume(cfg) is None and cfg.ckpt_path == "/chosen.ckpt"  # given: kept
+    cfg.ckpt_path = None
+    cfg.resume = "somewhere"
+    assert skip_or_resume(cfg) is None and cfg.ckpt_path is None
+    (job / "metrics.json").write_text(json.dumps({"status": "diverged"}))
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="convlab"):
+        assert skip_or_resume(cfg) == {"status": "diverged"}
+    assert caplog.messages == ["skipped 0_seed=1: already diverged in an earlier run of this sweep"]
+    stamp.write_text("0123456789abcdef\n")
+    (job / "checkpoints" / "last.ckpt").unlink()  # a record alone is reused too: refused
+    with pytest.raises(ConvlabError) as error:
+        skip_or_resume(cfg)
+    assert str(error.value) == (
+        f"{job} holds a run of a different config (the sweep's settings changed since); run the "
+        "sweep into a fresh hydra.sweep.dir or delete that folder."
+    )
+    (job / "metrics.json").unlink()
+    assert skip_or_resume(cfg) is None  # nothing to reuse: the stamp is renewed
+    assert stamp.read_text() == fingerprint(cfg) + "\n"

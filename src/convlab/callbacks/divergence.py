@@ -76,10 +76,17 @@ class DivergenceGuard(L.Callback):
         bad = ~torch.isfinite(losses)
         first_bad = int(bad.nonzero()[0, 0]) if bool(bad.any()) else None
         if trainer.world_size > 1:
-            # Every rank must stop at the same step, or the others wait for it forever.
-            stop = trainer.strategy.reduce_boolean_decision(first_bad is not None, all=False)
-            if stop and first_bad is None:
-                first_bad = len(losses) - 1
+            # Every rank must stop, or the others wait for it forever, and every rank names the
+            # first bad step of any rank (with its loss), not a step of its own.
+            mine = [math.inf, math.nan]  # (step, loss); no bad step here
+            if first_bad is not None:
+                mine = [float(steps[first_bad]), float(losses[first_bad])]
+            mine = torch.tensor(mine, dtype=torch.float64, device=losses.device)
+            ranks = trainer.strategy.all_gather(mine)  # (world_size, 2)
+            first = ranks[int(ranks[:, 0].argmin())].tolist()
+            if math.isfinite(first[0]):
+                self._stop(trainer, int(first[0]), first[1])
+            return
         if first_bad is not None:
             self._stop(trainer, int(steps[first_bad]), float(losses[first_bad]))
 
