@@ -148,3 +148,22 @@ def test_quick_study_runs_a_new_claim_end_to_end(tmp_path: Path, monkeypatch):
     assert "model=residual_mlp below model=mlp | test/mae | 2/2 |" in text
     assert (doc.parent / "figures" / "max_residual_final_test_mae.png").is_file()
     assert len(list(out.glob("max_residual/*/metrics.json"))) == 4
+
+
+def test_a_claim_plotting_sharpness_gets_its_section(tmp_path: Path, monkeypatch):
+    """Sharpness is no split's metric: it has a final-value plot and no validation curve."""
+    sweep = tmp_path / "study" / "max_batch_size"
+    num = 0
+    for arm in ("epochs_1", "epochs_1000"):
+        for seed in (1, 2):
+            overrides = [f"sweep/batch_arm@_global_={arm}", "optimizer=adam", f"seed={seed}"]
+            job = make_job(sweep, num, overrides, "completed", {"test/mae": 10.0 + num})
+            record = json.loads((job / "metrics.json").read_text())
+            record["sharpness"] = 1.0 + num
+            (job / "metrics.json").write_text(json.dumps(record))
+            num += 1
+    doc = tmp_path / "docs" / "RESULTS.md"
+    monkeypatch.chdir(Path(__file__).resolve().parents[2])
+    assert study_main(["--only", "max_batch_size", "--out", str(tmp_path / "study"),
+                       "--doc", str(doc), "--report-only"]) == 0  # fmt: skip
+    assert "Larger batches reach sharper minima" in doc.read_text()

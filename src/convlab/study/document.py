@@ -63,8 +63,9 @@ def copy_figures(judged: Judged, figures_dir: Path, doc_dir: Path) -> list[tuple
     wanted = []
     for metric in claim.plotted:
         wanted.append((f"final {metric}", f"final_{metric_filename(metric)}.png"))
-        val = "val/" + metric.split("/", 1)[1]
-        wanted.append((f"{val} per epoch", f"curve_{metric_filename(val)}.png"))
+        if "/" in metric:  # a split's metric has a validation curve; sharpness has none
+            val = "val/" + metric.split("/", 1)[1]
+            wanted.append((f"{val} per epoch", f"curve_{metric_filename(val)}.png"))
     figures_dir.mkdir(parents=True, exist_ok=True)
     links = []
     for label, name in wanted:
