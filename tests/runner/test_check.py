@@ -70,7 +70,8 @@ def test_every_option_of_every_group_is_valid(choice, tmp_path, any_machine):
         (["+model.widht=8"], "model.widht: no such key for LeNet. "
          "Allowed: activation, channels_last, in_channels, init, num_classes, pooling."),
         (["+model.poolin=max"], "model.poolin: no such key for LeNet. Did you mean "
-         "model.pooling? Allowed: activation, channels_last, in_channels, init, num_classes, pooling."),
+         "model.pooling? Allowed: activation, channels_last, in_channels, init, num_classes, "
+         "pooling."),
         (["trainer.max_epochs=0", "trainer.min_epochs=0"],
          "trainer.max_epochs=0: must be a positive integer, or -1 for no limit."),
         (["trainer.min_epochs=-1"], "trainer.min_epochs=-1: must be an integer >= 0."),

@@ -23,7 +23,8 @@ CONFIG_ERRORS = {
     "key typo": (["trainer.max_epoch=3"], "trainer.max_epoch: no such key for Trainer. "
                  "Did you mean trainer.max_epochs?"),
     "appended key typo": (["+model.widht=8"], "model.widht: no such key for LeNet. "
-                          "Allowed: activation, channels_last, in_channels, init, num_classes, pooling."),
+                          "Allowed: activation, channels_last, in_channels, init, num_classes, "
+                          "pooling."),
     "wrong type": (["data.batch_size=abc"], "data.batch_size=abc: expected an integer"),
     "zero batch size": (["data.batch_size=0"], "data.batch_size=0: must be a positive integer"),
     "negative lr": (["optimizer.lr=-1"], "optimizer.lr=-1: must be a positive number"),
