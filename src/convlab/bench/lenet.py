@@ -78,6 +78,15 @@ def pipeline_epochs(
     return record.extras["epoch_durations_s"]
 
 
+# --breakdown: the pipeline again with one part switched off, to see what each part costs.
+WITHOUT = {
+    "images": ["callbacks=default"],  # conv filters, confusion matrix, misclassified
+    "progress bar": ["callbacks.rich_progress_bar=null", "+trainer.enable_progress_bar=false"],
+    "TensorBoard": ["logger=none"],
+    "checkpoints": ["callbacks.model_checkpoint=null"],
+    "all of these": ["callbacks=none", "logger=none", "+trainer.enable_progress_bar=false"],
+}
+
 EXPERIMENTS = {
     "lenet": {
         "activation": "sigmoid", "pooling": "avg", "batch_size": 256,
@@ -98,6 +107,11 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         help="cuda: both sides on the GPU, data held there (trainer=gpu)",
     )
     parser.add_argument("--data-dir", help="folder of the Fashion-MNIST files (default: look up)")
+    parser.add_argument(
+        "--breakdown",
+        action="store_true",
+        help="also time the pipeline without each of: " + ", ".join(WITHOUT),
+    )
     args = parser.parse_args(argv)
 
     experiment = EXPERIMENTS[args.experiment]
@@ -109,6 +123,8 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     dm.prepare_data()
     dm.setup("fit")
     rounds: dict[str, list[list[float]]] = {"plain": [], "tuned": [], "pipeline": []}
+    ablations = WITHOUT if args.breakdown else {}
+    rounds.update({f"without {part}": [] for part in ablations})
     with tempfile.TemporaryDirectory() as workdir:
         from convlab.runner.compose import compose_run_config
 
@@ -125,6 +141,10 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
             rounds["pipeline"].append(
                 pipeline_epochs(args.experiment, args.epochs, round_, Path(workdir), overrides)
             )
+            for part, off in ablations.items():
+                rounds[f"without {part}"].append(pipeline_epochs(
+                    args.experiment, args.epochs, round_, Path(workdir), [*overrides, *off]
+                ))  # fmt: skip
             last = {k: [round(t, 2) for t in v[-1]] for k, v in rounds.items()}
             print(f"round {round_ + 1}/{args.rounds} (s per epoch): {last}", flush=True)
     print(f"{args.experiment} epoch (train + val) on {args.device}, "
@@ -134,6 +154,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         "plain": "plain loop (D2L's)",
         "tuned": f"plain loop, the pipeline's model settings (channels_last={channels_last})",
         "pipeline": f"train.py experiment={args.experiment}",
+        **{f"without {part}": f"  the same without {part}" for part in ablations},
     }
     return report(rounds, labels, unit="s per epoch", scale=1.0)
 
