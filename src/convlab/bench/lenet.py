@@ -84,7 +84,12 @@ WITHOUT = {
     "progress bar": ["callbacks.rich_progress_bar=null", "+trainer.enable_progress_bar=false"],
     "TensorBoard": ["logger=none"],
     "checkpoints": ["callbacks.model_checkpoint=null"],
-    "all of these": ["callbacks=none", "logger=none", "+trainer.enable_progress_bar=false"],
+    "all of these": [
+        "callbacks=none",
+        "logger=none",
+        "+trainer.enable_progress_bar=false",
+        "+callbacks.epoch_timer._target_=convlab.callbacks.epoch_timer.EpochTimer",
+    ],
 }
 
 EXPERIMENTS = {
