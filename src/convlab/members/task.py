@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from convlab.members.scores import MemberSums, member_losses, objective
+from convlab.tasks.manual_steps import grouped_backward, step_schedulers
 
 log = logging.getLogger("convlab")
 
@@ -94,6 +95,7 @@ class MembersTask(L.LightningModule):
 
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
         optimizer = self.optimizers()
+        backward = grouped_backward(self, grouped=isinstance(batch, list))
         max_steps = self.trainer.max_steps
         per_step = any(c.interval == "step" for c in self.trainer.lr_scheduler_configs)
         losses = []
@@ -101,7 +103,7 @@ class MembersTask(L.LightningModule):
             step_losses = member_losses(self.kind, self.net(x), target)
             if self.trainable:
                 optimizer.zero_grad()
-                self.manual_backward(objective(step_losses))
+                backward(objective(step_losses))
             optimizer.step()
             losses.append(step_losses.detach())
             size = x.shape[1]
@@ -109,7 +111,7 @@ class MembersTask(L.LightningModule):
             self._train_loss = weighted if self._train_loss is None else self._train_loss + weighted
             self._train_count += size
             if per_step:
-                self._step_schedulers("step")
+                step_schedulers(self, "step")
             if max_steps >= 0 and self.global_step >= max_steps:
                 break
         stacked = torch.stack(losses)  # [steps, K]: one loss per member and optimizer step
@@ -143,14 +145,7 @@ class MembersTask(L.LightningModule):
             if self._lr is not None:
                 self.writers.scalars({"lr": torch.full_like(loss, self._lr)}, step, self.alive())
         self._train_loss, self._train_count = None, 0
-        self._step_schedulers("epoch")
-
-    def _step_schedulers(self, interval: str) -> None:
-        """What Lightning does for automatic optimization (it leaves manual ones alone)."""
-        for config in self.trainer.lr_scheduler_configs:
-            count = self.global_step if interval == "step" else self.current_epoch + 1
-            if config.interval == interval and not count % config.frequency:
-                config.scheduler.step()
+        step_schedulers(self, "epoch")
 
     # --- validation and test ---------------------------------------------------------------
     def _eval_step(self, batch, split: str) -> None:

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import torch
 import torchmetrics
-from lightning.pytorch.plugins.precision import DoublePrecision, Precision
-from lightning.pytorch.strategies import SingleDeviceStrategy
 from torch import nn
 from torch.nn import functional as F
 
+from convlab.tasks.manual_steps import grouped_backward, step_schedulers
 from convlab.tasks.supervised import SupervisedTask
 
 
@@ -71,7 +70,7 @@ class RegressionTask(SupervisedTask):
         if self.automatic_optimization:
             return self.shared_step(batch, "train")
         optimizer = self.optimizers()
-        backward = self._backward()
+        backward = grouped_backward(self, grouped=self.steps_per_batch > 1)
         max_steps = self.trainer.max_steps
         per_step = any(c.interval == "step" for c in self.trainer.lr_scheduler_configs)
         losses = []
@@ -89,32 +88,10 @@ class RegressionTask(SupervisedTask):
         # One loss per optimizer step: the divergence guard finds the exact step in there.
         return torch.stack(losses)
 
-    def _backward(self):
-        """``manual_backward``, or plain ``loss.backward`` where that is all it would do.
-
-        On one device at full precision Lightning's backward adds only the ``on_before_backward``
-        and ``on_after_backward`` hooks of every callback (README, "Batch size 1"); grouped
-        steps skip them (``on_before_optimizer_step``, where gradients are final, still runs).
-        Loss scaling (16-bit) and DDP's gradient sync need Lightning's.
-        """
-        plain = isinstance(self.trainer.strategy, SingleDeviceStrategy) and type(
-            self.trainer.precision_plugin
-        ) in (Precision, DoublePrecision)
-        return torch.Tensor.backward if plain and self.steps_per_batch > 1 else self.manual_backward
-
     def on_train_epoch_end(self) -> None:
         super().on_train_epoch_end()
         self._step_schedulers("epoch")
 
     def _step_schedulers(self, interval: str) -> None:
-        """What Lightning does for automatic optimization (it leaves manual ones alone)."""
-        if self.automatic_optimization:
-            return
-        for config in self.trainer.lr_scheduler_configs:
-            count = self.global_step if interval == "step" else self.current_epoch + 1
-            if config.interval != interval or count % config.frequency:
-                continue
-            if config.reduce_on_plateau:
-                config.scheduler.step(self.trainer.callback_metrics[config.monitor])
-            else:
-                config.scheduler.step()
+        if not self.automatic_optimization:
+            step_schedulers(self, interval)
