@@ -34,7 +34,7 @@ class SupervisedTask(L.LightningModule):
 
     Training batches are scored once, at the epoch's end, from the outputs each step keeps (the
     same epoch metrics; a metric update and a ``self.log`` per step cost more than a batch-size-1
-    step, and ~3 % of a LeNet step). ``train/batch_loss`` is logged on the steps Lightning
+    step, and a few per cent of a LeNet step). ``train/batch_loss`` is logged on the steps Lightning
     writes to the loggers (every ``trainer.log_every_n_steps``), so the curve is the same and the
     progress bar shows the last value written.
     """
