@@ -78,6 +78,37 @@ def test_grouped_steps_train_exactly_like_one_step_per_batch():
         assert float(grouped.callback_metrics[name]) == pytest.approx(expected, rel=1e-5)
 
 
+class StepHookCounter(L.Callback):
+    """Overrides ``on_before_optimizer_step``: grouped steps must then call it at every step."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[int, bool]] = []
+
+    def on_before_optimizer_step(self, trainer, pl_module, optimizer) -> None:
+        grads = all(p.grad is not None for p in pl_module.parameters())
+        self.calls.append((trainer.global_step, grads))
+
+
+def test_grouped_steps_skip_lightnings_optimizer_step_only_when_no_one_hooks_it(monkeypatch):
+    from lightning.pytorch.plugins.precision import Precision
+
+    through_lightning = []
+    original = Precision.optimizer_step
+
+    def spy(self, *args, **kwargs):
+        through_lightning.append(1)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Precision, "optimizer_step", spy)
+    _, trainer = _train(steps_per_batch=7)
+    assert trainer.global_step == 120 and through_lightning == []
+    counter = StepHookCounter()
+    _, trainer = _train(steps_per_batch=7, guard=counter)
+    assert len(through_lightning) == trainer.global_step == 120
+    # Once per step, before the step (global_step not yet counted), with the gradients set.
+    assert counter.calls == [(step, True) for step in range(120)]
+
+
 def test_max_steps_stops_inside_a_group():
     _, trainer = _train(steps_per_batch=10, max_steps=15)
     assert trainer.global_step == 15

@@ -130,7 +130,7 @@ def test_a_sweep_with_members_reports_each_member_as_a_run(runs):
 
 def test_killed_and_resumed_it_ends_exactly_as_uninterrupted(tmp_path):
     common = [*BASE, "members=2", "trainer.max_epochs=2", "data.n_train=400"]
-    kill = ["+callbacks.fault._target_=tests.faults.SignalAt", "+callbacks.fault.step=620",
+    kill = ["+callbacks.fault._target_=tests.faults.SignalAt", "+callbacks.fault.step=600",
             "+callbacks.fault.signal_name=SIGKILL",
             "callbacks.model_checkpoint.last_every_n_steps=100"]  # fmt: skip
     result = run_script([*common, *kill, f"hydra.run.dir={tmp_path / 'killed'}"])

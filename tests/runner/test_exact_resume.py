@@ -60,10 +60,10 @@ BUDGETS = {
     # 1,300 training images of the fixture in batches of 256: 6 steps an epoch.
     "lenet": Budget(epochs=2, steps_per_epoch=6, fashion=True),
     "lenet_modern": Budget(epochs=2, steps_per_epoch=6, fashion=True),
-    "max_regression": Budget(epochs=2, steps_per_epoch=1000, group=20),
+    "max_regression": Budget(epochs=2, steps_per_epoch=1000, group=100),
     "max_classification": Budget(epochs=2, steps_per_epoch=1000),
-    "max_gated": Budget(epochs=2, steps_per_epoch=1000, group=20),
-    "max_exact": Budget(epochs=2, steps_per_epoch=1000, group=20),
+    "max_gated": Budget(epochs=2, steps_per_epoch=1000, group=100),
+    "max_exact": Budget(epochs=2, steps_per_epoch=1000, group=100),
     "edge_kernel": Budget(epochs=4, steps_per_epoch=1),
     # 10,000 patches in batches of 32.
     "maxpool_fn": Budget(epochs=2, steps_per_epoch=313),

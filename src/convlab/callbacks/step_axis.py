@@ -3,8 +3,8 @@
 Lightning writes a metric at ``_batches_that_stepped`` (trainer batches) and adds an ``epoch``
 scalar beside it, unless a ``step`` metric is logged: then that is the x value and no ``epoch`` is
 added (``LoggerConnector.log_metrics``). The two counts differ under manual optimisation with
-several optimizer steps per trainer batch (``max_regression``'s ``steps_per_batch: 20``): its
-curves ended at step 50 where ``metrics.json`` said 1000. This callback logs ``step`` =
+several optimizer steps per trainer batch (``max_regression``'s ``steps_per_batch: 100``): its
+curves would end at step 10 where ``metrics.json`` says 1000. This callback logs ``step`` =
 ``trainer.global_step`` (optimizer steps) with every write, so all loggers and ``metrics.json``
 count alike.
 """

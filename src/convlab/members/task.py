@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from convlab.members.scores import MemberSums, member_losses, objective
-from convlab.tasks.manual_steps import grouped_backward, step_schedulers
+from convlab.tasks.manual_steps import grouped_backward, grouped_step, step_schedulers
 
 log = logging.getLogger("convlab")
 
@@ -96,6 +96,7 @@ class MembersTask(L.LightningModule):
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
         optimizer = self.optimizers()
         backward = grouped_backward(self, grouped=isinstance(batch, list))
+        step = grouped_step(self, optimizer, grouped=isinstance(batch, list))
         max_steps = self.trainer.max_steps
         per_step = any(c.interval == "step" for c in self.trainer.lr_scheduler_configs)
         losses = []
@@ -104,7 +105,7 @@ class MembersTask(L.LightningModule):
             if self.trainable:
                 optimizer.zero_grad()
                 backward(objective(step_losses))
-            optimizer.step()
+            step()
             losses.append(step_losses.detach())
             size = x.shape[1]
             weighted = losses[-1] * size

@@ -7,7 +7,7 @@ import torchmetrics
 from torch import nn
 from torch.nn import functional as F
 
-from convlab.tasks.manual_steps import grouped_backward, step_schedulers
+from convlab.tasks.manual_steps import grouped_backward, grouped_step, step_schedulers
 from convlab.tasks.supervised import SupervisedTask
 
 
@@ -71,6 +71,7 @@ class RegressionTask(SupervisedTask):
             return self.shared_step(batch, "train")
         optimizer = self.optimizers()
         backward = grouped_backward(self, grouped=self.steps_per_batch > 1)
+        step = grouped_step(self, optimizer, grouped=self.steps_per_batch > 1)
         max_steps = self.trainer.max_steps
         per_step = any(c.interval == "step" for c in self.trainer.lr_scheduler_configs)
         losses = []
@@ -79,7 +80,7 @@ class RegressionTask(SupervisedTask):
             if self.trainable:
                 optimizer.zero_grad()
                 backward(loss)
-            optimizer.step()
+            step()
             losses.append(loss.detach())
             if per_step:
                 self._step_schedulers("step")
