@@ -58,6 +58,21 @@ def test_ddp_sim_trains_on_two_processes(fashion_fixture, tmp_path: Path):
     assert 0.0 <= record["metrics"]["test/acc"] <= 1.0
 
 
+def test_ddp_sim_records_what_the_workers_saw(tmp_path: Path):
+    """The workers train; the record (status, step, epoch times) is theirs, not the untrained
+    main process's (which once recorded a diverged run as "completed" with NaN metrics)."""
+    result = run_script(
+        ["experiment=max_regression", "trainer=ddp_sim", "data.normalization=none",
+         "optimizer=sgd", "optimizer.lr=1e6", "logger=none", f"hydra.run.dir={tmp_path}"],
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    record = read_record(tmp_path)
+    assert record["status"] == "diverged"
+    # 500 pairs per rank in groups of 100: the guard stops at the end of the first group.
+    assert 0 <= record["diverged_at_step"] < record["steps"] == 100
+    assert len(record["epoch_durations_s"]) == 1 and record["epoch_durations_s"][0] > 0
+
+
 def test_missing_data_is_one_message_and_nonzero_exit(tmp_path: Path):
     result = run_script(
         ["experiment=lenet", f"data.data_dir={tmp_path}/none", "data.system_dir=null",

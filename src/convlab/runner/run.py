@@ -27,7 +27,7 @@ from convlab.runner.build import (
 )
 from convlab.runner.check.checkpoint import checkpoint_mismatch
 from convlab.runner.job import RunInterrupted
-from convlab.runner.progress import RunProgress, progress_counts
+from convlab.runner.progress import RunProgress, part_reports, progress_counts, run_report
 from convlab.runner.record import RunRecord
 from convlab.runner.resume import checkpoint_to_resume, skip_or_resume
 
@@ -54,15 +54,13 @@ def _test_ckpt(cfg: DictConfig, trainer: L.Trainer) -> str | None:
     return None
 
 
-def _report(parts: list[Any], record: RunRecord) -> None:
-    """What the data, task and callbacks add: a status (``run_status``: divergence, Ctrl-C)
-    and values for metrics.json (``record_extras``: epoch times, the learned kernel, ...)."""
-    for part in parts:
-        if status := getattr(part, "run_status", lambda: None)():
-            record.status = status.pop("status")
-            record.extras.update(status)
-        if hasattr(part, "record_extras"):
-            record.extras.update(part.record_extras())
+def _report(report: dict[str, Any], record: RunRecord) -> None:
+    """What the data, task and callbacks add (``part_reports``): a status (divergence, Ctrl-C)
+    and values for metrics.json (epoch times, the learned kernel, ...)."""
+    if status := report["status"]:
+        record.status = status.pop("status")
+        record.extras.update(status)
+    record.extras.update(report["extras"])
 
 
 def train(cfg: DictConfig) -> RunRecord:
@@ -82,7 +80,9 @@ def train(cfg: DictConfig) -> RunRecord:
         torch.set_num_threads(int(cfg.torch_threads))
     task = build_task(cfg, datamodule)
     loggers = build_loggers(cfg.get("logger"))
-    callbacks = [*build_callbacks(cfg.get("callbacks"), has_logger=bool(loggers)), RunProgress()]
+    callbacks = build_callbacks(cfg.get("callbacks"), has_logger=bool(loggers))
+    parts = [datamodule, task, *callbacks]
+    callbacks = [*callbacks, RunProgress(parts)]
     trainer = build_trainer(cfg, callbacks, loggers)
     log_hparams_start(trainer.loggers, cfg, task)
 
@@ -91,7 +91,7 @@ def train(cfg: DictConfig) -> RunRecord:
         trainer.fit(task, datamodule=datamodule, ckpt_path=checkpoint_to_resume(cfg))
     except SIGTERMException:  # `kill` or a cluster's time limit: last.ckpt is saved
         record.status = "interrupted"
-    _report([datamodule, task, *callbacks], record)
+    _report(run_report(trainer, parts), record)
     record.metrics = _final_metrics(trainer, "val/")
     if cfg.get("test", True) and record.status != "interrupted":
         trainer.test(task, datamodule=datamodule, ckpt_path=_test_ckpt(cfg, trainer))
@@ -132,7 +132,7 @@ def evaluate(cfg: DictConfig) -> RunRecord:
         ckpt_path=str(ckpt_path), duration_s=round(time.perf_counter() - started, 3),
         overrides=_overrides(),
     )  # fmt: skip
-    _report([datamodule], record)
+    _report(part_reports([datamodule]), record)
     if trainer.is_global_zero:
         record.write(cfg.paths.output_dir)
     return record
