@@ -1,0 +1,98 @@
+"""Grouped steps (manual optimization) step every kind of scheduler as Lightning's automatic
+optimization does, and run the backward hooks only where Lightning's backward is needed."""
+
+from functools import partial
+
+import lightning as L
+import pytest
+import torch
+
+from convlab.data.pairs import PairDataModule
+from convlab.models.mlp import MLP
+from convlab.tasks.regression import RegressionTask
+
+
+class ScheduledTask(RegressionTask):
+    """A RegressionTask with a scheduler configuration the configs cannot express."""
+
+    def __init__(self, lr_scheduler: dict, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.lr_scheduler = lr_scheduler
+
+    def configure_optimizers(self):
+        optimizer = self.optimizer_factory(params=self.parameters())
+        config = dict(self.lr_scheduler)
+        config["scheduler"] = config["scheduler"](optimizer)
+        return {"optimizer": optimizer, "lr_scheduler": config}
+
+
+STEP_LR = partial(torch.optim.lr_scheduler.StepLR, step_size=1, gamma=0.5)
+CASES = {
+    # name: (lr_scheduler, epochs, lr factor); 12 optimizer steps an epoch (60 pairs, batch 5).
+    "every 5th step": ({"scheduler": STEP_LR, "interval": "step", "frequency": 5}, 2, 0.5**4),
+    "every step": ({"scheduler": STEP_LR, "interval": "step"}, 2, 0.5**24),
+    "every 2nd epoch": ({"scheduler": STEP_LR, "interval": "epoch", "frequency": 2}, 3, 0.5),
+}
+
+
+def _train(lr_scheduler, steps_per_batch, epochs=2, precision="32-true", callbacks=()):
+    L.seed_everything(2)
+    dm = PairDataModule(
+        n_train=60, n_val=10, n_test=10, batch_size=5, steps_per_batch=steps_per_batch,
+        shuffle_seed=0,
+    )  # fmt: skip
+    task = ScheduledTask(
+        lr_scheduler, net=MLP(width=4), optimizer=partial(torch.optim.SGD, lr=0.1),
+        **dm.task_facts(),
+    )  # fmt: skip
+    trainer = L.Trainer(
+        max_epochs=epochs, accelerator="cpu", logger=False, enable_checkpointing=False,
+        enable_progress_bar=False, enable_model_summary=False, num_sanity_val_steps=0,
+        precision=precision, callbacks=list(callbacks), limit_val_batches=0,
+    )  # fmt: skip
+    trainer.fit(task, datamodule=dm)
+    return task, trainer
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_grouped_steps_step_the_scheduler_as_automatic_optimization_does(case):
+    config, epochs, factor = CASES[case]
+    lrs = {}
+    for steps in (1, 4):
+        task, trainer = _train(config, steps, epochs=epochs)
+        assert trainer.global_step == 12 * epochs
+        assert task.automatic_optimization == (steps == 1)
+        lrs[steps] = task.optimizers().param_groups[0]["lr"]
+    assert lrs[1] == pytest.approx(0.1 * factor)
+    assert lrs[4] == pytest.approx(0.1 * factor)
+
+
+class BackwardHooks(L.Callback):
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def on_after_backward(self, trainer, pl_module) -> None:
+        self.calls += 1
+
+
+@pytest.mark.parametrize(
+    ("steps_per_batch", "precision", "calls"),
+    [
+        (1, "32-true", 12),  # automatic optimization: Lightning's backward
+        (4, "32-true", 0),  # grouped on one device at full precision: a plain backward
+        (4, "64-true", 0),
+        (4, "bf16-mixed", 12),  # mixed precision needs Lightning's
+    ],
+)
+def test_grouped_steps_skip_the_backward_hooks_only_where_lightning_adds_nothing(
+    steps_per_batch, precision, calls
+):
+    hooks = BackwardHooks()
+    config = {"scheduler": STEP_LR}
+    task, trainer = _train(config, steps_per_batch, epochs=1, precision=precision,
+                           callbacks=[hooks])  # fmt: skip
+    assert trainer.global_step == 12
+    assert hooks.calls == calls
+    # Trained: the backward pass ran either way.
+    assert task.optimizers().param_groups[0]["lr"] == pytest.approx(0.05)
+    assert all(p.grad is not None for p in task.net.parameters())
