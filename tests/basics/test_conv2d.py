@@ -91,3 +91,7 @@ def test_repr_names_the_layers_geometry():
         "stride=(2, 1), bias=False)"
     )
     assert repr(Conv2D(3)).endswith("padding=(0, 0), stride=(1, 1), bias=True)")
+
+
+def test_bias_is_on_by_default():
+    assert Conv2D(2).bias.shape == (1,)

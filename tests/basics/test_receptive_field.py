@@ -132,3 +132,10 @@ def test_table_of_a_non_square_stack_by_hand():
         "1 ReLU                                9x4     1x2   3x1    0",
         "2 MaxPool2d  2       2       0        4x2     2x4   4x3    0.5x1",
     ]
+
+
+def test_window_too_large_and_text_padding_are_refused_with_the_numbers():
+    with pytest.raises(ValueError, match=r"^window 5 exceeds the padded input 4 \+ 2\*0$"):
+        receptive_fields([nn.MaxPool2d(3, dilation=2)], 4)
+    with pytest.raises(ValueError, match="padding='same' is not supported; give numbers"):
+        receptive_fields([nn.Conv2d(1, 1, 3, padding="same")], 8)
