@@ -1,6 +1,7 @@
 """The edge demo's responses and its figure, read back through the figure object."""
 
 import torch
+from matplotlib.layout_engine import ConstrainedLayoutEngine
 
 from convlab.basics.edge_demo import edge_figure, edge_responses
 from convlab.data.edges import edge_image
@@ -29,6 +30,7 @@ def test_figure_has_one_row_per_image_with_the_input_and_both_responses():
     one_edge = edge_image(dark_from=3, dark_to=8) * 2  # values 0 and 2, one white→black edge
     figure = edge_figure({"example": edge_image(), "one edge": one_edge})
     assert tuple(figure.get_size_inches()) == (8.0, 2 * 2.6)
+    assert isinstance(figure.get_layout_engine(), ConstrainedLayoutEngine)
     axes = figure.axes
     assert len(axes) == 6
     one_response = torch.zeros(6, 7)

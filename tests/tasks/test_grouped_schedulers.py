@@ -15,34 +15,64 @@ from convlab.tasks.regression import RegressionTask
 class ScheduledTask(RegressionTask):
     """A RegressionTask with a scheduler configuration the configs cannot express."""
 
-    def __init__(self, lr_scheduler: dict, **kwargs) -> None:
+    def __init__(self, lr_schedulers: list[dict], **kwargs) -> None:
         super().__init__(**kwargs)
-        self.lr_scheduler = lr_scheduler
+        self.lr_schedulers_given = lr_schedulers
 
     def configure_optimizers(self):
         optimizer = self.optimizer_factory(params=self.parameters())
-        config = dict(self.lr_scheduler)
-        config["scheduler"] = config["scheduler"](optimizer)
-        return {"optimizer": optimizer, "lr_scheduler": config}
+        configs = [
+            {**config, "scheduler": config["scheduler"](optimizer)}
+            for config in self.lr_schedulers_given
+        ]
+        return [optimizer], configs
+
+
+class EpochLRs(L.Callback):
+    """The learning rate each epoch starts with, and the last one."""
+
+    def __init__(self) -> None:
+        self.lrs: list[float] = []
+
+    def on_train_epoch_start(self, trainer, pl_module) -> None:
+        self.lrs.append(pl_module.optimizers().param_groups[0]["lr"])
+
+    def on_train_end(self, trainer, pl_module) -> None:
+        self.lrs.append(pl_module.optimizers().param_groups[0]["lr"])
 
 
 STEP_LR = partial(torch.optim.lr_scheduler.StepLR, step_size=1, gamma=0.5)
 CASES = {
-    # name: (lr_scheduler, epochs, lr factor); 12 optimizer steps an epoch (60 pairs, batch 5).
-    "every 5th step": ({"scheduler": STEP_LR, "interval": "step", "frequency": 5}, 2, 0.5**4),
-    "every step": ({"scheduler": STEP_LR, "interval": "step"}, 2, 0.5**24),
-    "every 2nd epoch": ({"scheduler": STEP_LR, "interval": "epoch", "frequency": 2}, 3, 0.5),
+    # name: (lr_schedulers, epochs, lr at the start of each epoch and at the end);
+    # 12 optimizer steps an epoch (60 pairs, batches of 5).
+    "every 5th step": (
+        [{"scheduler": STEP_LR, "interval": "step", "frequency": 5}],
+        2,
+        [1, 0.5**2, 0.5**4],
+    ),
+    "every step": ([{"scheduler": STEP_LR, "interval": "step"}], 2, [1, 0.5**12, 0.5**24]),
+    "every 3rd epoch": (
+        [{"scheduler": STEP_LR, "interval": "epoch", "frequency": 3}],
+        3,
+        [1, 1, 1, 0.5],
+    ),
+    # An epoch scheduler first: the step scheduler after it still steps.
+    "epoch and step": (
+        [{"scheduler": STEP_LR}, {"scheduler": STEP_LR, "interval": "step", "frequency": 12}],
+        2,
+        [1, 0.25, 0.5**4],
+    ),
 }
 
 
-def _train(lr_scheduler, steps_per_batch, epochs=2, precision="32-true", callbacks=()):
+def _train(lr_schedulers, steps_per_batch, epochs=2, precision="32-true", callbacks=()):
     L.seed_everything(2)
     dm = PairDataModule(
         n_train=60, n_val=10, n_test=10, batch_size=5, steps_per_batch=steps_per_batch,
         shuffle_seed=0,
     )  # fmt: skip
     task = ScheduledTask(
-        lr_scheduler, net=MLP(width=4), optimizer=partial(torch.optim.SGD, lr=0.1),
+        lr_schedulers, net=MLP(width=4), optimizer=partial(torch.optim.SGD, lr=0.1),
         **dm.task_facts(),
     )  # fmt: skip
     trainer = L.Trainer(
@@ -56,15 +86,13 @@ def _train(lr_scheduler, steps_per_batch, epochs=2, precision="32-true", callbac
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_grouped_steps_step_the_scheduler_as_automatic_optimization_does(case):
-    config, epochs, factor = CASES[case]
-    lrs = {}
+    configs, epochs, factors = CASES[case]
     for steps in (1, 4):
-        task, trainer = _train(config, steps, epochs=epochs)
+        lrs = EpochLRs()
+        task, trainer = _train(configs, steps, epochs=epochs, callbacks=[lrs])
         assert trainer.global_step == 12 * epochs
         assert task.automatic_optimization == (steps == 1)
-        lrs[steps] = task.optimizers().param_groups[0]["lr"]
-    assert lrs[1] == pytest.approx(0.1 * factor)
-    assert lrs[4] == pytest.approx(0.1 * factor)
+        assert lrs.lrs == pytest.approx([0.1 * f for f in factors]), steps
 
 
 class BackwardHooks(L.Callback):
@@ -79,17 +107,16 @@ class BackwardHooks(L.Callback):
     ("steps_per_batch", "precision", "calls"),
     [
         (1, "32-true", 12),  # automatic optimization: Lightning's backward
-        (4, "32-true", 0),  # grouped on one device at full precision: a plain backward
-        (4, "64-true", 0),
-        (4, "bf16-mixed", 12),  # mixed precision needs Lightning's
+        (2, "32-true", 0),  # grouped on one device at full precision: a plain backward
+        (2, "64-true", 0),
+        (2, "bf16-mixed", 12),  # mixed precision needs Lightning's
     ],
 )
 def test_grouped_steps_skip_the_backward_hooks_only_where_lightning_adds_nothing(
     steps_per_batch, precision, calls
 ):
     hooks = BackwardHooks()
-    config = {"scheduler": STEP_LR}
-    task, trainer = _train(config, steps_per_batch, epochs=1, precision=precision,
+    task, trainer = _train([{"scheduler": STEP_LR}], steps_per_batch, epochs=1, precision=precision,
                            callbacks=[hooks])  # fmt: skip
     assert trainer.global_step == 12
     assert hooks.calls == calls

@@ -70,6 +70,7 @@ def test_kernel_curves_console_tensorboard_and_record(tmp_path, caplog):
     assert text.step == 1
     assert text.tensor_proto.string_val[0].decode() == str(rounded)
     (histogram,) = accumulator.Histograms("kernel")
+    assert histogram.step == 1
     assert histogram.histogram_value.num == 2
     assert histogram.histogram_value.sum == pytest.approx(float(learned.sum()))
 
@@ -101,7 +102,13 @@ def test_a_multi_channel_kernel_is_kept_whole_and_the_initial_kernel_is_where_tr
 
 
 def test_a_net_without_a_weight_is_refused():
-    with pytest.raises(ConvlabError, match="task kernel_fit needs a model with a weight"):
+    with pytest.raises(ConvlabError, match=r"a model with a weight, got <class .*ReLU'>$"):
         KernelFitTask(net=nn.ReLU(), optimizer=partial(torch.optim.SGD, lr=0.1))
     task = _task((1, 2), [[0.0, 0.0]])
     assert set(task.metric_collection("val")) == {"val/mse"}
+    message = (
+        r"^model output \(1, 1, 6, 6\) and target \(1, 1, 6, 7\) differ: the model's "
+        r"kernel_size must match the shape of data.target_kernel$"
+    )
+    with pytest.raises(ConvlabError, match=message):
+        task.compute_loss(torch.zeros(1, 1, 6, 6), torch.zeros(1, 1, 6, 7))
