@@ -65,7 +65,9 @@ CASES = {
 }
 
 
-def _train(lr_schedulers, steps_per_batch, epochs=2, precision="32-true", callbacks=()):
+def _train(
+    lr_schedulers, steps_per_batch, epochs=2, precision="32-true", callbacks=(), **trainer_args
+):
     L.seed_everything(2)
     dm = PairDataModule(
         n_train=60, n_val=10, n_test=10, batch_size=5, steps_per_batch=steps_per_batch,
@@ -78,7 +80,7 @@ def _train(lr_schedulers, steps_per_batch, epochs=2, precision="32-true", callba
     trainer = L.Trainer(
         max_epochs=epochs, accelerator="cpu", logger=False, enable_checkpointing=False,
         enable_progress_bar=False, enable_model_summary=False, num_sanity_val_steps=0,
-        precision=precision, callbacks=list(callbacks), limit_val_batches=0,
+        precision=precision, callbacks=list(callbacks), limit_val_batches=0, **trainer_args,
     )  # fmt: skip
     trainer.fit(task, datamodule=dm)
     return task, trainer
@@ -123,3 +125,19 @@ def test_grouped_steps_skip_the_backward_hooks_only_where_lightning_adds_nothing
     # Trained: the backward pass ran either way.
     assert task.optimizers().param_groups[0]["lr"] == pytest.approx(0.05)
     assert all(p.grad is not None for p in task.net.parameters())
+
+
+class StepLosses(L.Callback):
+    def __init__(self) -> None:
+        self.counts: list[int] = []
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        loss = outputs["loss"] if isinstance(outputs, dict) else outputs  # manual: a dict
+        self.counts.append(loss.numel())
+
+
+def test_a_group_returns_one_loss_per_step_taken_even_when_max_steps_cuts_it():
+    losses = StepLosses()
+    _, trainer = _train([{"scheduler": STEP_LR}], 4, epochs=1, callbacks=[losses], max_steps=10)
+    assert trainer.global_step == 10
+    assert losses.counts == [4, 4, 2]  # the divergence guard reads every step's loss

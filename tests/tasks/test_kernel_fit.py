@@ -101,7 +101,7 @@ def test_a_multi_channel_kernel_is_kept_whole_and_the_initial_kernel_is_where_tr
     assert moving.record_extras()["kernel"] != pytest.approx([0.5, 0.5])
 
 
-def test_a_net_without_a_weight_is_refused():
+def test_a_net_without_a_weight_and_a_kernel_of_another_shape_are_refused():
     with pytest.raises(ConvlabError, match=r"a model with a weight, got <class .*ReLU'>$"):
         KernelFitTask(net=nn.ReLU(), optimizer=partial(torch.optim.SGD, lr=0.1))
     task = _task((1, 2), [[0.0, 0.0]])
