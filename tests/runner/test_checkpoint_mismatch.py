@@ -307,3 +307,30 @@ def test_inside_a_hydra_run_the_given_experiment_is_hydras_unless_the_config_say
     assert message.endswith("not experiment=lenet (model MLP, task RegressionTask) as given.")
     message = checkpoint_mismatch(_cfg({"width": 8}, experiment="mine"), ckpt)
     assert message.endswith("not experiment=mine (model MLP, task RegressionTask) as given.")
+
+
+def test_edge_cases_of_the_comparison(tmp_path):
+    # Another model class alone (same arguments, same task) is another network.
+    ckpt = _hand_run(tmp_path / "a", _cfg({"width": 8}))
+    given = OmegaConf.create({"model": {"_target_": "x.LeNet", "width": 8},
+                              "task": {"_target_": REGRESSION}})  # fmt: skip
+    assert checkpoint_mismatch(given, ckpt).startswith(
+        f"ckpt_path={ckpt} is from no experiment (model MLP, task RegressionTask), not"
+    )
+    # A run without a model section: only the task is compared.
+    bare = _hand_run(tmp_path / "b", OmegaConf.create({"task": {"_target_": REGRESSION}}))
+    assert checkpoint_mismatch(_cfg({"width": 8}), bare) is None
+    # Four differences: three shown, "+1 more".
+    four = _hand_run(tmp_path / "c", _cfg({"a": 1, "b": 1, "c": 1, "d": 1}))
+    message = checkpoint_mismatch(_cfg({"a": 2, "b": 2, "c": 2, "d": 2}), four)
+    assert "model.a=1, model.b=1, model.c=1 (+1 more); the config given has model.a=2" in message
+    # Unresolvable values are compared as written.
+    odd = _hand_run(tmp_path / "d", _cfg({"depth": "${missing}"}))
+    message = checkpoint_mismatch(_cfg({"depth": "${other}"}), odd)
+    assert "trained with model.depth=${missing}; the config given has model.depth=${other}" in (
+        message
+    )
+    # Choices that cannot be resolved name no experiment (and raise nothing).
+    broken = _cfg({"width": 9})
+    broken.hydra = {"runtime": {"choices": "${nowhere}"}}
+    assert checkpoint_mismatch(broken, ckpt).startswith(f"ckpt_path={ckpt} was trained with")
