@@ -203,3 +203,23 @@ def test_a_local_submitit_launcher_runs_the_jobs_here(machine):
         hydra = {"hydra": {"launcher": {"_target_": launcher.format(name)}}}
         machine.setattr(HydraConfig.instance(), "cfg", OmegaConf.create(hydra))
         assert bool(_problems(**gpu)) == checked, name
+
+
+def test_budget_references_anywhere_but_hydra_need_a_finite_budget(machine):
+    problems = _problems(
+        trainer={"max_epochs": -1, "max_steps": -1},
+        scheduler={"T_max": "${trainer.max_epochs}", "total_steps": 0, "total_iters": True},
+        model={"sizes": [1, "${ trainer.max_steps }"], "n": "${trainer.max_epochs_x}"},
+        hydra={"job": {"name": "${trainer.max_epochs}"}},
+        seed=1,
+    )
+    assert problems == [
+        "scheduler.T_max=${trainer.max_epochs} needs a finite training budget, but "
+        "trainer.max_epochs=-1 (no limit) would make it -1. Set trainer.max_epochs to a positive "
+        "number, or scheduler.T_max yourself.",
+        "model.sizes[1]=${ trainer.max_steps } needs a finite training budget, but "
+        "trainer.max_steps=-1 (no limit) would make it -1. Set trainer.max_steps to a positive "
+        "number, or model.sizes[1] yourself.",
+        "scheduler.total_steps=0: the schedule's length must be a positive number.",
+    ]
+    assert _problems(trainer={"max_epochs": 5}, scheduler={"T_max": "${trainer.max_epochs}"}) == []
