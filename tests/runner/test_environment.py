@@ -223,3 +223,15 @@ def test_budget_references_anywhere_but_hydra_need_a_finite_budget(machine):
         "scheduler.total_steps=0: the schedule's length must be a positive number.",
     ]
     assert _problems(trainer={"max_epochs": 5}, scheduler={"T_max": "${trainer.max_epochs}"}) == []
+
+
+def test_device_count_edges(machine):
+    assert _problems(trainer={"accelerator": "cpu", "devices": 0}) == [
+        "trainer.devices=0: on the CPU, devices is a number of processes (>= 1); this machine "
+        "has 2 cores."
+    ]
+    assert len(_problems(trainer={"accelerator": "cpu", "devices": -1})) == 1
+    assert _problems(trainer={"accelerator": "mps", "devices": 8}) == []  # not the CPU's
+    machine.setattr(f"{ENV}.cuda_devices", lambda: 2)
+    assert _problems(trainer={"accelerator": "gpu", "devices": 2}) == []
+    assert len(_problems(trainer={"accelerator": "gpu", "devices": 3})) == 1
