@@ -207,10 +207,10 @@ def test_a_local_submitit_launcher_runs_the_jobs_here(machine):
 
 def test_budget_references_anywhere_but_hydra_need_a_finite_budget(machine):
     problems = _problems(
+        hydra={"job": {"name": "${trainer.max_epochs}"}},  # first: the sections after it count
         trainer={"max_epochs": -1, "max_steps": -1},
         scheduler={"T_max": "${trainer.max_epochs}", "total_steps": 0, "total_iters": True},
         model={"sizes": [1, "${ trainer.max_steps }"], "n": "${trainer.max_epochs_x}"},
-        hydra={"job": {"name": "${trainer.max_epochs}"}},
         seed=1,
     )
     assert problems == [
@@ -223,6 +223,9 @@ def test_budget_references_anywhere_but_hydra_need_a_finite_budget(machine):
         "scheduler.total_steps=0: the schedule's length must be a positive number.",
     ]
     assert _problems(trainer={"max_epochs": 5}, scheduler={"T_max": "${trainer.max_epochs}"}) == []
+    assert _problems(scheduler={"T_max": 1, "total_iters": -2}) == [
+        "scheduler.total_iters=-2: the schedule's length must be a positive number."
+    ]
 
 
 def test_device_count_edges(machine):
