@@ -74,7 +74,10 @@ def run_mutmut(target: str, limit: float, workers: int) -> tuple[float, bool]:
     # lets Lightning read the constructor arguments of mutated classes (see its docstring).
     (ROOT / "mutants" / "src").mkdir(parents=True, exist_ok=True)
     path = [ROOT / "mutants" / "src", Path(__file__).parent / "mutmut_site"]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(map(str, path))}
+    # One intra-op thread: mutmut forks a worker per mutant from a process that has already run
+    # torch, and a forked child's first parallel op can wait forever on the parent's thread
+    # pool (every such mutant then ends as a "timeout" after minutes, using no CPU).
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(map(str, path)), "OMP_NUM_THREADS": "1"}
     command = [sys.executable, "-m", "mutmut", "run", "--max-children", str(workers), glob]
     print(f"[mutate] {target}: {' '.join(command[2:])} (limit {limit:.0f} s)", flush=True)
     start = time.monotonic()

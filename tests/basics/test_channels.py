@@ -80,3 +80,10 @@ def test_shape_errors():
         corr2d_multi_in(torch.ones(3, 4, 4), torch.ones(2, 2, 2))
     with pytest.raises(ValueError, match="1x1"):
         corr2d_multi_in_out_1x1(torch.ones(3, 4, 4), torch.ones(2, 3, 2, 1))
+
+
+def test_channel_mismatch_names_both_counts_and_1x1_takes_unbatched_input():
+    with pytest.raises(ValueError, match=r"input has 3 channels but the kernel has 2$"):
+        corr2d_multi_in(torch.ones(3, 5, 5), torch.ones(2, 4, 4))
+    X, K = randn(0, 3, 4, 5), randn(1, 2, 3, 1, 1)
+    torch.testing.assert_close(corr2d_multi_in_out_1x1(X, K), F.conv2d(X, K))

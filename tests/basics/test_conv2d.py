@@ -82,3 +82,16 @@ def test_d2l_training_loop_learns_the_edge_kernel(start):
     torch.testing.assert_close(
         layer.weight.detach().reshape(2), torch.tensor([1.0, -1.0]), atol=0.1, rtol=0
     )
+
+
+def test_repr_names_the_layers_geometry():
+    layer = Conv2D((1, 2), in_channels=2, out_channels=3, padding=1, stride=(2, 1), bias=False)
+    assert repr(layer) == (
+        "Conv2D(kernel_size=(1, 2), in_channels=2, out_channels=3, padding=(1, 1), "
+        "stride=(2, 1), bias=False)"
+    )
+    assert repr(Conv2D(3)).endswith("padding=(0, 0), stride=(1, 1), bias=True)")
+
+
+def test_bias_is_on_by_default():
+    assert Conv2D(2).bias.shape == (1,)

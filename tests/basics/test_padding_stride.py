@@ -75,3 +75,15 @@ def test_ints_mean_both_axes():
 def test_impossible_geometry_is_an_error(kernel, padding, stride, message):
     with pytest.raises(ValueError, match=message):
         conv_output_shape(4, kernel, padding, stride)
+
+
+def test_defaults_are_no_padding_and_stride_one():
+    assert conv_output_shape(5, 3) == (3, 3)
+    assert corr2d_pad_stride(torch.ones(4, 5), torch.ones(2, 2)).shape == (3, 4)
+
+
+def test_padding_counts_twice_in_the_size_check():
+    # 1 + 2 * 1 = 3 < 4: the kernel does not fit (once more padding it would).
+    with pytest.raises(ValueError, match=r"kernel size 4 exceeds the padded input size 1 \+ 2\*1"):
+        conv_output_shape(1, 4, 1)
+    assert conv_output_shape(1, 3, 1) == (1, 1)

@@ -64,3 +64,12 @@ def test_bad_mode_and_oversized_window_are_errors():
         pool2d(torch.ones(4, 4), 2, "median")
     with pytest.raises(ValueError, match="larger than the padded input"):
         pool2d(torch.ones(2, 2), 3)
+
+
+def test_a_window_too_large_on_one_axis_only_is_an_error():
+    for shape, pool in (((2, 5), 3), ((5, 2), 3)):
+        with pytest.raises(
+            ValueError,
+            match=rf"pool 3x3 is larger than the padded input \({shape[0]}, {shape[1]}\)",
+        ):
+            pool2d(torch.ones(1, *shape), pool)

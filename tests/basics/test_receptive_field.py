@@ -117,3 +117,25 @@ def test_unknown_layers_are_refused():
 def test_pooling_output_sizes_follow_pytorch(pool: nn.Module, size: int):
     expected = tuple(pool(torch.zeros(1, 1, size, size + 1)).shape[-2:])
     assert receptive_fields([pool], (size, size + 1))[-1].output == expected
+
+
+def test_table_of_a_non_square_stack_by_hand():
+    # Conv (3, 1), stride (1, 2), padding (1, 0) on 9x8: 9x4, jump 1x2, field 3x1, start 0.
+    # MaxPool 2: (9 - 2) // 2 + 1 = 4 rows, (4 - 2) // 2 + 1 = 2 columns; jump 2x4, field
+    # 3 + 1 = 4 by 1 + 2 = 3, start 0 + 0.5 * 1 = 0.5 by 0 + 0.5 * 2 = 1.
+    stack = nn.Sequential(nn.Conv2d(1, 1, (3, 1), stride=(1, 2), padding=(1, 0)), nn.ReLU(),
+                          nn.MaxPool2d(2))  # fmt: skip
+    assert format_table(receptive_fields(stack, (9, 8))).splitlines() == [
+        "layer        kernel  stride  padding  output  jump  field  start",
+        "input                                 9x8     1     1      0",
+        "0 Conv2d     3x1     1x2     1x0      9x4     1x2   3x1    0",
+        "1 ReLU                                9x4     1x2   3x1    0",
+        "2 MaxPool2d  2       2       0        4x2     2x4   4x3    0.5x1",
+    ]
+
+
+def test_window_too_large_and_text_padding_are_refused_with_the_numbers():
+    with pytest.raises(ValueError, match=r"^window 5 exceeds the padded input 4 \+ 2\*0$"):
+        receptive_fields([nn.MaxPool2d(3, dilation=2)], 4)
+    with pytest.raises(ValueError, match="padding='same' is not supported; give numbers"):
+        receptive_fields([nn.Conv2d(1, 1, 3, padding="same")], 8)

@@ -119,3 +119,122 @@ def test_checks_read_no_unresolvable_values(tmp_path: Path):
     """``paths.output_dir`` (${hydra:...}) and ``???`` values do not trip the checks."""
     cfg = compose_config(["trainer.devices=1"], tmp_path, config_name="eval")
     assert environment_problems(cfg) == []
+
+
+# --- the machine checks on hand-written configs (no composition: fast) ---------------------
+ENV = "convlab.runner.check.environment"
+
+
+@pytest.fixture
+def machine(monkeypatch):
+    """No Hydra run, no CUDA, no MPS, 2 cores; returns the monkeypatch to change them."""
+    from hydra.core.hydra_config import HydraConfig
+
+    monkeypatch.setattr(HydraConfig.instance(), "cfg", None)
+    monkeypatch.delenv("SLURM_JOB_ID", raising=False)
+    monkeypatch.setattr(f"{ENV}.cuda_devices", lambda: 0)
+    monkeypatch.setattr(f"{ENV}._mps_available", lambda: False)
+    monkeypatch.setattr(f"{ENV}.available_cores", lambda: 2)
+    return monkeypatch
+
+
+def _problems(**cfg):
+    from omegaconf import OmegaConf
+
+    return environment_problems(OmegaConf.create(cfg))
+
+
+def test_a_cuda_data_device_without_cuda_is_named(machine):
+    assert _problems(trainer={"accelerator": "cpu"}, data={"device": "cuda:0"}) == [
+        "data.device=cuda:0: no CUDA device visible (torch.cuda.is_available() is False). Use "
+        "trainer=cpu data.device=cpu here (trainer=default picks a GPU where there is one; "
+        "trainer=ddp_sim simulates DDP on 2 CPU processes)."
+    ]
+    assert _problems(trainer={"accelerator": "cpu"}) == []  # no data section: the CPU
+
+
+@pytest.mark.parametrize("devices", [3, "3", " 3 ", [0, 1, 2]])
+def test_cpu_processes_are_counted_however_given_and_auto_means_the_cpu_here(machine, devices):
+    (problem,) = _problems(trainer={"devices": devices})  # accelerator absent: auto
+    assert problem.startswith("trainer.devices=3: 3 CPU processes on 2 cores.")
+
+
+@pytest.mark.parametrize("devices", [True, "auto", 2, [0]])
+def test_device_counts_that_fit_or_say_nothing_pass(machine, devices):
+    assert _problems(trainer={"accelerator": "cpu", "devices": devices}) == []
+
+
+def test_auto_on_a_mac_with_mps_is_left_to_lightning(machine):
+    machine.setattr(f"{ENV}._mps_available", lambda: True)
+    assert _problems(trainer={"accelerator": "auto", "devices": 8}) == []
+    assert len(_problems(trainer={"accelerator": "cpu", "devices": 8})) == 1
+
+
+def test_machine_probes(monkeypatch):
+    import torch
+
+    from convlab.runner.check import environment
+
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 3)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert environment.cuda_devices() == 0
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert environment.cuda_devices() == 3
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None:
+        monkeypatch.setattr(mps, "is_available", lambda: True)
+        assert environment._mps_available() is True
+        monkeypatch.setattr(mps, "is_available", lambda: False)
+        assert environment._mps_available() is False
+    monkeypatch.delattr(os, "sched_getaffinity", raising=False)  # as on macOS
+    monkeypatch.setattr(os, "cpu_count", lambda: 6)
+    assert available_cores() == 6
+    monkeypatch.setattr(os, "cpu_count", lambda: None)
+    assert available_cores() == 1
+
+
+def test_a_local_submitit_launcher_runs_the_jobs_here(machine):
+    from hydra.core.hydra_config import HydraConfig
+    from omegaconf import OmegaConf
+
+    launcher = "hydra_plugins.hydra_submitit_launcher.submitit_launcher.{}Launcher"
+    gpu = {"trainer": {"accelerator": "gpu"}}
+    for name, checked in (("Slurm", False), ("Local", True)):
+        hydra = {"hydra": {"launcher": {"_target_": launcher.format(name)}}}
+        machine.setattr(HydraConfig.instance(), "cfg", OmegaConf.create(hydra))
+        assert bool(_problems(**gpu)) == checked, name
+
+
+def test_budget_references_anywhere_but_hydra_need_a_finite_budget(machine):
+    problems = _problems(
+        hydra={"job": {"name": "${trainer.max_epochs}"}},  # first: the sections after it count
+        trainer={"max_epochs": -1, "max_steps": -1},
+        scheduler={"T_max": "${trainer.max_epochs}", "total_steps": 0, "total_iters": True},
+        model={"sizes": [1, "${ trainer.max_steps }"], "n": "${trainer.max_epochs_x}"},
+        seed=1,
+    )
+    assert problems == [
+        "scheduler.T_max=${trainer.max_epochs} needs a finite training budget, but "
+        "trainer.max_epochs=-1 (no limit) would make it -1. Set trainer.max_epochs to a positive "
+        "number, or scheduler.T_max yourself.",
+        "model.sizes[1]=${ trainer.max_steps } needs a finite training budget, but "
+        "trainer.max_steps=-1 (no limit) would make it -1. Set trainer.max_steps to a positive "
+        "number, or model.sizes[1] yourself.",
+        "scheduler.total_steps=0: the schedule's length must be a positive number.",
+    ]
+    assert _problems(trainer={"max_epochs": 5}, scheduler={"T_max": "${trainer.max_epochs}"}) == []
+    assert _problems(scheduler={"T_max": 1, "total_iters": -2}) == [
+        "scheduler.total_iters=-2: the schedule's length must be a positive number."
+    ]
+
+
+def test_device_count_edges(machine):
+    assert _problems(trainer={"accelerator": "cpu", "devices": 0}) == [
+        "trainer.devices=0: on the CPU, devices is a number of processes (>= 1); this machine "
+        "has 2 cores."
+    ]
+    assert len(_problems(trainer={"accelerator": "cpu", "devices": -1})) == 1
+    assert _problems(trainer={"accelerator": "mps", "devices": 8}) == []  # not the CPU's
+    machine.setattr(f"{ENV}.cuda_devices", lambda: 2)
+    assert _problems(trainer={"accelerator": "gpu", "devices": 2}) == []
+    assert len(_problems(trainer={"accelerator": "gpu", "devices": 3})) == 1
