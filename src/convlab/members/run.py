@@ -26,7 +26,7 @@ from convlab.members.task import MembersTask
 from convlab.members.writers import MemberWriters
 from convlab.runner.build import build_callbacks, build_datamodule, build_trainer
 from convlab.runner.job import RunInterrupted
-from convlab.runner.progress import RunProgress, progress_counts
+from convlab.runner.progress import RunProgress, add_report, part_reports, progress_counts
 from convlab.runner.record import RunRecord
 from convlab.runner.resume import checkpoint_to_resume
 
@@ -116,12 +116,7 @@ def train_members(cfg: DictConfig) -> RunRecord:
         trainer.fit(task, datamodule=data, ckpt_path=checkpoint_to_resume(cfg))
     except SIGTERMException:
         record.status = "interrupted"
-    for part in [data, *callbacks]:
-        if status := getattr(part, "run_status", lambda: None)():
-            record.status = status.pop("status")
-            record.extras.update(status)
-        if hasattr(part, "record_extras"):
-            record.extras.update(part.record_extras())
+    add_report(record, part_reports([data, *callbacks]))
     if cfg.get("test", True) and record.status != "interrupted":
         if cfg.get("test_ckpt", "best") == "best":
             task.use_best_weights()

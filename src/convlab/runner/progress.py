@@ -13,6 +13,8 @@ from typing import Any
 
 import lightning as L
 
+from convlab.runner.record import RunRecord
+
 STEPS_KEY, EPOCHS_KEY = "progress/steps", "progress/epochs"
 REPORT_KEY = "progress/report"
 
@@ -41,6 +43,15 @@ class RunProgress(L.Callback):
         # Where training ran (a spawned worker): the only channel back is callback_metrics.
         if self.parts:
             trainer.callback_metrics[REPORT_KEY] = part_reports(self.parts)
+
+
+def add_report(record: RunRecord, report: dict[str, Any]) -> None:
+    """Into the record: the status (divergence, Ctrl-C) and the values for metrics.json (epoch
+    times, the learned kernel, ...)."""
+    if status := report["status"]:
+        record.status = status.pop("status")
+        record.extras.update(status)
+    record.extras.update(report["extras"])
 
 
 def run_report(trainer: L.Trainer, parts: list[Any]) -> dict[str, Any]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import logging
 import time
 from pathlib import Path
-from typing import Any
 
 import lightning as L
 import torch
@@ -27,7 +26,13 @@ from convlab.runner.build import (
 )
 from convlab.runner.check.checkpoint import checkpoint_mismatch
 from convlab.runner.job import RunInterrupted
-from convlab.runner.progress import RunProgress, part_reports, progress_counts, run_report
+from convlab.runner.progress import (
+    RunProgress,
+    add_report,
+    part_reports,
+    progress_counts,
+    run_report,
+)
 from convlab.runner.record import RunRecord
 from convlab.runner.resume import checkpoint_to_resume, skip_or_resume
 
@@ -52,15 +57,6 @@ def _test_ckpt(cfg: DictConfig, trainer: L.Trainer) -> str | None:
     if cfg.get("test_ckpt", "best") == "best" and checkpoint and checkpoint.best_model_path:
         return "best"
     return None
-
-
-def _report(report: dict[str, Any], record: RunRecord) -> None:
-    """What the data, task and callbacks add (``part_reports``): a status (divergence, Ctrl-C)
-    and values for metrics.json (epoch times, the learned kernel, ...)."""
-    if status := report["status"]:
-        record.status = status.pop("status")
-        record.extras.update(status)
-    record.extras.update(report["extras"])
 
 
 def train(cfg: DictConfig) -> RunRecord:
@@ -91,7 +87,7 @@ def train(cfg: DictConfig) -> RunRecord:
         trainer.fit(task, datamodule=datamodule, ckpt_path=checkpoint_to_resume(cfg))
     except SIGTERMException:  # `kill` or a cluster's time limit: last.ckpt is saved
         record.status = "interrupted"
-    _report(run_report(trainer, parts), record)
+    add_report(record, run_report(trainer, parts))
     record.metrics = _final_metrics(trainer, "val/")
     if cfg.get("test", True) and record.status != "interrupted":
         trainer.test(task, datamodule=datamodule, ckpt_path=_test_ckpt(cfg, trainer))
@@ -132,7 +128,7 @@ def evaluate(cfg: DictConfig) -> RunRecord:
         ckpt_path=str(ckpt_path), duration_s=round(time.perf_counter() - started, 3),
         overrides=_overrides(),
     )  # fmt: skip
-    _report(part_reports([datamodule]), record)
+    add_report(record, part_reports([datamodule]))
     if trainer.is_global_zero:
         record.write(cfg.paths.output_dir)
     return record
