@@ -67,7 +67,10 @@ def targets(selection: list[str], modules: list[str]) -> list[str]:
 
 
 def run_mutmut(target: str, limit: float, workers: int) -> tuple[float, bool]:
-    """``mutmut run`` on the mutants of ``target``; (seconds, finished within ``limit``)."""
+    """``mutmut run`` on the mutants of ``target``; (seconds, finished within ``limit``).
+
+    Exits when mutmut could not run the tests on the unmutated code: every score would be
+    meaningless (mutmut then reports its mutants as not checked and stops)."""
     glob = dotted(target) + ".*"
     # Subprocess tests (train.py) must import the mutated copy too, not the installed package
     # (the folder exists before mutmut starts, or Python caches it as missing); mutmut_site
@@ -89,6 +92,12 @@ def run_mutmut(target: str, limit: float, workers: int) -> tuple[float, bool]:
             finished = True
         except subprocess.TimeoutExpired:
             finished = False
+    text = log.read_text(errors="replace")
+    if "failed to collect stats" in text or "Failed to run clean test" in text:
+        failures = [line for line in text.splitlines() if line.startswith(("FAILED", "ERROR"))]
+        where = "; ".join(failures) or "see the log"
+        sys.exit(f"[mutate] {target}: the tests fail on the unmutated code, so no mutant was "
+                 f"run: {where} (log: {log.relative_to(ROOT)})")  # fmt: skip
     return time.monotonic() - start, finished
 
 

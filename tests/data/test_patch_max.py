@@ -13,7 +13,7 @@ from convlab.data import patch_max as patch_max_module
 from convlab.data.fashion_mnist import FashionMNISTDataModule
 from convlab.data.patch_max import PatchMaxDataModule, image_patches, random_patches
 from convlab.errors import ConvlabError, DataNotFoundError
-from convlab.models.patch_max import PatchExactMax, PatchLinear, PatchReLU
+from convlab.models.patch_max import PatchLinear, PatchReLU
 
 
 def _splits(**kwargs) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
@@ -68,24 +68,6 @@ def test_fashion_mnist_patches(require_system_data: Path):
 def test_bad_source_is_named():
     with pytest.raises(ConvlabError, match=r"data\.source"):
         PatchMaxDataModule(source="cifar")
-
-
-def test_exact_net_is_max_pooling():
-    generator = torch.Generator().manual_seed(0)
-    for scale in (1e-3, 1.0, 1e4):
-        x = torch.randn(8, 3, 10, 13, generator=generator) * scale
-        expected = F.max_pool2d(x, 2).flatten(1)
-        atol = 4 * torch.finfo(torch.float32).eps * scale * 4
-        torch.testing.assert_close(PatchExactMax()(x), expected, rtol=0, atol=atol)
-    patch = torch.tensor([[[[0.25, -1.0], [7.5, 2.0]]]])
-    assert PatchExactMax()(patch).tolist() == [[7.5]]
-    assert not any(p.requires_grad for p in PatchExactMax().parameters())
-
-
-@pytest.mark.parametrize("model", [PatchLinear(), PatchReLU(), PatchReLU(8, 3), PatchExactMax()])
-def test_one_value_per_patch(model):
-    assert model(torch.rand(5, 1, 2, 2)).shape == (5, 1)
-    assert model(torch.rand(5, 1, 8, 6)).shape == (5, 12)
 
 
 def _fit(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, steps: int = 600) -> float:

@@ -124,6 +124,7 @@ def test_channels_last_is_the_same_network(pooling):
     nhwc = LeNet(pooling=pooling, channels_last=True)
     assert nhwc.first_conv.weight.is_contiguous(memory_format=torch.channels_last)
     assert not nhwc.features[3].weight.is_contiguous()  # 6 input channels: NHWC differs
+    assert reference.features[3].weight.is_contiguous()  # the default keeps NCHW
     x = torch.rand(8, 1, 28, 28)
     assert torch.allclose(nhwc(x), reference(x), atol=1e-5)
     reference.load_state_dict(nhwc.state_dict())  # checkpoints load across layouts

@@ -7,9 +7,15 @@ from pathlib import Path
 import pytest
 import torch
 from hydra.utils import instantiate
+from torch import nn
 
 from convlab.models.mlp import MLP
-from convlab.models.residual_mlp import ResidualBlock, ResidualMLP, matched_width
+from convlab.models.residual_mlp import (
+    ResidualBlock,
+    ResidualMLP,
+    matched_width,
+    residual_parameters,
+)
 from tests.conftest import compose_config
 
 
@@ -76,3 +82,49 @@ def test_config_with_max_regression_is_matched(tmp_path: Path):
     cfg = compose_config(["experiment=max_regression", "model=residual_mlp"], tmp_path)
     net = instantiate(cfg.model)
     assert isinstance(net, ResidualMLP) and net.width == 46
+
+
+@pytest.mark.parametrize(
+    ("in_features", "out_features", "plain_width", "plain_depth", "blocks"),
+    [(2, 1, 64, 2, 1), (2, 1, 1, 0, 1), (784, 10, 16, 1, 2), (1, 10, 5, 2, 0), (3, 4, 8, 1, 3),
+     (10, 3, 128, 4, 8), (1, 1, 1, 1, 1)],
+)  # fmt: skip
+def test_matched_width_is_the_closest_of_every_width(
+    in_features, out_features, plain_width, plain_depth, blocks
+):
+    target = _count(MLP(in_features, out_features, plain_width, plain_depth))
+
+    def distance(width: int) -> int:
+        net = ResidualMLP(in_features, out_features, width, blocks=blocks, match_plain=False)
+        return abs(_count(net) - target)
+
+    best = min(range(1, 400), key=distance)  # the first (smallest) of equally close widths
+    assert matched_width(in_features, out_features, plain_width, plain_depth, blocks) == best
+
+
+@pytest.mark.parametrize(("width", "blocks"), [(1, 0), (10, 2), (5, 1)])
+@pytest.mark.parametrize("out_features", [1, 3])
+def test_residual_parameters_counts_the_net(width, blocks, out_features):
+    net = ResidualMLP(4, out_features, width, blocks=blocks, match_plain=False)
+    assert residual_parameters(4, out_features, width, blocks) == _count(net)
+
+
+def test_the_activation_reaches_every_layer_that_applies_one():
+    net = ResidualMLP(width=6, blocks=2, activation="tanh", match_plain=False)
+    kinds = [type(m) for m in net.blocks[0].branch] + [type(m) for m in net.head]
+    assert kinds == [nn.Tanh, nn.Linear, nn.Tanh, nn.Linear, nn.Tanh, nn.Linear]
+    x = torch.randn(5, 6)
+    branch = net.blocks[1].branch
+    by_hand = branch[3](torch.tanh(branch[1](torch.tanh(x))))
+    torch.testing.assert_close(net.blocks[1](x), x + by_hand)
+
+
+def test_defaults_and_bad_sizes():
+    assert ResidualMLP(match_plain=False).width == 64
+    ResidualMLP(width=1, depth=0, blocks=0)  # the smallest valid net
+    for kwargs, got in [({"blocks": -1}, "-1, 64, 2"), ({"width": 0}, "1, 0, 2"),
+                        ({"depth": -1}, "1, 64, -1")]:  # fmt: skip
+        with pytest.raises(
+            ValueError, match=f"need blocks >= 0, width >= 1, depth >= 0; got {got}"
+        ):
+            ResidualMLP(**kwargs)

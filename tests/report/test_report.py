@@ -365,3 +365,10 @@ def test_unreadable_events_fall_back_to_the_csv_log(tmp_path, monkeypatch, caplo
     assert f"{run}: unreadable TensorBoard events (truncated record); trying the CSV log" in [
         r.getMessage() for r in caplog.records
     ]
+
+
+def test_short_labels_keep_the_last_part_of_each_key():
+    settings = {"model.net.width": "8", "sweep/batch_arm@_global_": "steps_16",
+                "a/b/c.d@x@y": "1", "a/b/c": "2", "seed": "0"}  # fmt: skip
+    assert Group(settings).short_label == "width=8, batch_arm=steps_16, d=1, c=2, seed=0"
+    assert Group({}).short_label == "all"

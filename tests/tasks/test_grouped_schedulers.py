@@ -66,14 +66,20 @@ CASES = {
 
 
 def _train(
-    lr_schedulers, steps_per_batch, epochs=2, precision="32-true", callbacks=(), **trainer_args
+    lr_schedulers,
+    steps_per_batch,
+    epochs=2,
+    precision="32-true",
+    callbacks=(),
+    task_class=ScheduledTask,
+    **trainer_args,
 ):
     L.seed_everything(2)
     dm = PairDataModule(
         n_train=60, n_val=10, n_test=10, batch_size=5, steps_per_batch=steps_per_batch,
         shuffle_seed=0,
     )  # fmt: skip
-    task = ScheduledTask(
+    task = task_class(
         lr_schedulers, net=MLP(width=4), optimizer=partial(torch.optim.SGD, lr=0.1),
         **dm.task_facts(),
     )  # fmt: skip
@@ -141,3 +147,27 @@ def test_a_group_returns_one_loss_per_step_taken_even_when_max_steps_cuts_it():
     _, trainer = _train([{"scheduler": STEP_LR}], 4, epochs=1, callbacks=[losses], max_steps=10)
     assert trainer.global_step == 10
     assert losses.counts == [4, 4, 2]  # the divergence guard reads every step's loss
+
+
+class OptimizerStepHooks(L.Callback):
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def on_before_optimizer_step(self, trainer, pl_module, optimizer) -> None:
+        self.calls += 1
+
+
+class HookedTask(ScheduledTask):
+    calls = 0
+
+    def on_before_optimizer_step(self, optimizer) -> None:
+        self.calls += 1
+
+
+def test_grouped_steps_call_every_on_before_optimizer_step_hook():
+    """Where the task or a callback overrides it, grouped steps go through Lightning's step."""
+    hooks = OptimizerStepHooks()
+    _, trainer = _train([{"scheduler": STEP_LR}], 2, epochs=1, callbacks=[hooks])
+    assert trainer.global_step == 12 and hooks.calls == 12
+    task, trainer = _train([{"scheduler": STEP_LR}], 2, epochs=1, task_class=HookedTask)
+    assert trainer.global_step == 12 and task.calls == 12

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import nn
 
@@ -45,16 +43,16 @@ def matched_width(
     in_features: int, out_features: int, plain_width: int, plain_depth: int, blocks: int
 ) -> int:
     """The block width whose ``ResidualMLP`` comes closest in parameter count to the plain
-    ``MLP(in_features, out_features, plain_width, plain_depth)``."""
+    ``MLP(in_features, out_features, plain_width, plain_depth)`` (the smaller one on a tie)."""
     target = plain_parameters(in_features, out_features, plain_width, plain_depth)
-    # params = 2 blocks w^2 + (2 blocks + in + 1 + out) w + out: solve for w, try its neighbours.
-    a, b, c = 2 * blocks, 2 * blocks + in_features + 1 + out_features, out_features - target
-    root = (-b + math.sqrt(b * b - 4 * a * c)) / (2 * a) if blocks else -c / b
-    candidates = {max(1, math.floor(root)), max(1, math.ceil(root))}
-    return min(
-        candidates,
-        key=lambda w: abs(residual_parameters(in_features, out_features, w, blocks) - target),
-    )
+
+    def distance(width: int) -> int:
+        return abs(residual_parameters(in_features, out_features, width, blocks) - target)
+
+    width = 1  # the count grows with the width: stop at the last width not above the target
+    while residual_parameters(in_features, out_features, width + 1, blocks) <= target:
+        width += 1
+    return min((width, width + 1), key=distance)
 
 
 class ResidualMLP(nn.Module):

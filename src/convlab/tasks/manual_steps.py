@@ -47,9 +47,8 @@ def grouped_step(
     profiler.
     """
     trainer = module.trainer
-    hooked = is_overridden("on_before_optimizer_step", module, L.LightningModule) or any(
-        is_overridden("on_before_optimizer_step", callback, L.Callback)
-        for callback in trainer.callbacks
+    hooked = any(
+        is_overridden("on_before_optimizer_step", owner) for owner in (module, *trainer.callbacks)
     )
     if not grouped or hooked or not _plain(trainer):
         return optimizer.step

@@ -18,6 +18,8 @@ from typing import Any
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
+from convlab.runner.check.types import MISSING, UNRESOLVED, read
+
 _GPU_ACCELERATORS = ("gpu", "cuda")
 # An interpolation that reads the training budget, e.g. T_max: ${trainer.max_epochs}.
 _BUDGET_REFERENCE = re.compile(r"\$\{[^}]*?\btrainer\.(max_epochs|max_steps)\b")
@@ -42,12 +44,8 @@ def cuda_devices() -> int:
 
 def _value(node: Any, key: str) -> Any:
     """``node[key]`` resolved, or ``None`` when absent, missing (???) or not resolvable yet."""
-    if not isinstance(node, DictConfig) or key not in node:
-        return None
-    try:
-        return None if OmegaConf.is_missing(node, key) else node[key]
-    except Exception:
-        return None
+    value = read(node, key) if isinstance(node, DictConfig) else None
+    return None if value is MISSING or value is UNRESOLVED else value
 
 
 def _count(value: Any) -> int | None:

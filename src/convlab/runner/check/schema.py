@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import typing
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -20,35 +20,32 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
 from convlab.runner.check.suggest import closest, listing
-from convlab.runner.check.types import mismatch, show
-
-# Groups whose node builds one object (or, for callbacks/logger, one object per named entry).
-GROUPS = ("data", "model", "task", "optimizer", "trainer", "callbacks", "logger", "paths")
+from convlab.runner.check.types import MISSING, UNRESOLVED, mismatch, read, show
 
 
 @dataclass
 class Monitor:
     """The metric checkpointing and early stopping watch."""
 
-    metric: str = "val/loss"
-    mode: Literal["min", "max"] = "min"
+    metric: str
+    mode: Literal["min", "max"]
 
 
 @dataclass
 class RunSchema:
-    """Top-level keys shared by train.yaml and eval.yaml."""
+    """Top-level keys shared by train.yaml and eval.yaml (their defaults are set there)."""
 
-    task_name: str = "train"
-    seed: int | None = 42
-    members: int = 1
-    ckpt_path: str | None = None
-    resume: str | None = None
-    test_ckpt: Literal["best", "last"] = "best"
-    test: bool = True
-    monitor: Monitor = field(default_factory=Monitor)
-    optimized_metric: str | None = None
-    torch_threads: int | None = None
-    scheduler: Any = None
+    task_name: str
+    seed: int | None
+    members: int
+    ckpt_path: str | None
+    resume: str | None
+    test_ckpt: Literal["best", "last"]
+    test: bool
+    monitor: Monitor
+    optimized_metric: str | None
+    torch_threads: int | None
+    scheduler: Any
 
 
 def _fields(schema: type) -> dict[str, Any]:
@@ -82,26 +79,16 @@ def _group_names() -> set[str]:
     return {str(name) for name in HydraConfig.get().runtime.choices if "/" not in str(name)}
 
 
-def _value(cfg: DictConfig, key: str) -> tuple[bool, Any]:
-    """``(True, value)``, or ``(False, reason)`` when it is missing or cannot be resolved yet."""
-    if OmegaConf.is_missing(cfg, key):
-        return False, "missing"
-    try:
-        return True, cfg[key]
-    except Exception:
-        return False, "unresolved"  # e.g. ${hydra:...} before Hydra set the run up
-
-
 def _check_fields(cfg: DictConfig, schema: type, prefix: str) -> list[str]:
     problems = []
     fields = _fields(schema)
     for key, annotation in fields.items():
         if key not in set(cfg.keys()):  # `key in cfg` is False for a ??? (missing) value
             continue
-        known, value = _value(cfg, key)
-        if not known:
-            if value == "missing":
-                problems.append(f"{prefix}{key}: must be set ({prefix}{key}=...).")
+        value = read(cfg, key)
+        if value is MISSING:
+            problems.append(f"{prefix}{key}: must be set ({prefix}{key}=...).")
+        if value is MISSING or value is UNRESOLVED:
             continue
         if dataclasses.is_dataclass(annotation):
             if not isinstance(value, DictConfig):
@@ -116,8 +103,6 @@ def _check_fields(cfg: DictConfig, schema: type, prefix: str) -> list[str]:
                                     f"Allowed: {listing(_fields(annotation))}.")  # fmt: skip
             problems += _check_fields(value, annotation, f"{prefix}{key}.")
             continue
-        if annotation is Any or isinstance(value, DictConfig):
-            continue
         expected = mismatch(value, annotation)
         if expected:
             problems.append(f"{prefix}{key}={show(value)}: expected {expected}.")
@@ -125,8 +110,8 @@ def _check_fields(cfg: DictConfig, schema: type, prefix: str) -> list[str]:
 
 
 def _check_checkpoint_path(cfg: DictConfig) -> list[str]:
-    known, value = _value(cfg, "ckpt_path") if "ckpt_path" in set(cfg.keys()) else (False, None)
-    if not known or not isinstance(value, str) or not value:
+    value = read(cfg, "ckpt_path")  # UNRESOLVED where the config has no such key
+    if not isinstance(value, str) or not value:
         return []
     if not Path(value).is_file():
         return [f"ckpt_path={value}: no such checkpoint file."]
@@ -142,7 +127,7 @@ def check_top_level(cfg: DictConfig) -> list[str]:
     problems += _check_checkpoint_path(cfg)
     declared = _primary_keys()
     if declared:  # without Hydra's record of the primary config, unknown keys cannot be told
-        allowed = set(_fields(RunSchema)) | set(GROUPS) | declared | _group_names() | {"hydra"}
+        allowed = set(_fields(RunSchema)) | declared | _group_names() | {"hydra"}
         for key in cfg:
             if key not in allowed:
                 guess = closest(str(key), allowed)

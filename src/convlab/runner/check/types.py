@@ -1,4 +1,5 @@
-"""Does a config value fit a parameter's annotation? Only what a config can express is checked.
+"""Config values: reading one that may not be set yet, whether it fits a parameter's annotation
+(only what a config can express is checked), and showing it as the command line writes it.
 
 Scalars (``int``, ``float``, ``bool``, ``str``), ``Literal`` choices, ``None``/``Optional``,
 unions, lists and mappings are checked; any other class (a ``Callback``, a ``timedelta``) is
@@ -15,11 +16,26 @@ import typing
 from pathlib import PurePath
 from typing import Any, Literal, Union
 
-from omegaconf import DictConfig, ListConfig
+from omegaconf import DictConfig, ListConfig, OmegaConf
 
 _NONE = type(None)
+# What ``read`` gives for ``???`` and for an interpolation only Hydra's run can resolve.
+MISSING, UNRESOLVED = object(), object()
 _SEQUENCES = (list, tuple, collections.abc.Sequence, collections.abc.MutableSequence)
 _MAPPINGS = (dict, collections.abc.Mapping, collections.abc.MutableMapping)
+
+
+def read(node: DictConfig | ListConfig, key: Any) -> Any:
+    """``node[key]``, or ``MISSING`` / ``UNRESOLVED`` where there is no value to check yet."""
+    if OmegaConf.is_missing(node, key):
+        return MISSING
+    try:
+        value = node[key]
+    except Exception:
+        return UNRESOLVED  # ${hydra:...} outside Hydra's run, or a key the node lacks
+    if value is None and OmegaConf.is_interpolation(node, key):
+        return UNRESOLVED  # ${hydra:runtime.output_dir} is null until the run's folder is set
+    return value
 
 
 def _is_union(annotation: Any) -> bool:
@@ -28,7 +44,7 @@ def _is_union(annotation: Any) -> bool:
 
 def _fits(value: Any, annotation: Any) -> bool | None:
     """True/False when the annotation says; None when it cannot be judged from a config."""
-    if annotation is Any or annotation is typing.Any or isinstance(annotation, typing.TypeVar):
+    if annotation is Any or isinstance(annotation, typing.TypeVar):
         return None
     if annotation is None or annotation is _NONE:
         return value is None
@@ -94,6 +110,8 @@ def describe(annotation: Any) -> str:
         text = " or ".join(dict.fromkeys(parts))
         return text + (" or null" if _NONE in members else "")
     origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return describe(typing.get_args(annotation)[0])
     if origin in _SEQUENCES or annotation in _SEQUENCES:
         return "a list"
     if origin in _MAPPINGS or annotation in _MAPPINGS:

@@ -4,20 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from omegaconf import DictConfig, ListConfig, OmegaConf
+from omegaconf import DictConfig, ListConfig
 
 from convlab.errors import ConvlabError
 from convlab.members.check import members_problems
 from convlab.runner.check.environment import environment_problems
 from convlab.runner.check.rules import pair_violations, violation
+from convlab.runner.check.schema import check_top_level
 from convlab.runner.check.signature import accepts
 from convlab.runner.check.suggest import unknown_key
-from convlab.runner.check.types import mismatch, show
+from convlab.runner.check.types import MISSING, UNRESOLVED, mismatch, read, show
 
 _SKIP = ("hydra",)
 # Groups holding one object per named entry (or null to switch an entry off).
 NAMED_GROUPS = ("callbacks", "logger")
-_MISSING, _UNRESOLVED = object(), object()
 
 
 class ConfigError(ConvlabError):
@@ -34,24 +34,12 @@ class ConfigError(ConvlabError):
         super().__init__(text)
 
 
-def _get(node: DictConfig, key: Any) -> Any:
-    if OmegaConf.is_missing(node, key):
-        return _MISSING
-    try:
-        value = node[key]
-    except Exception:
-        return _UNRESOLVED  # an interpolation only Hydra's run can resolve (${hydra:...})
-    if value is None and OmegaConf.is_interpolation(node, key):
-        return _UNRESOLVED  # ${hydra:runtime.output_dir} is null until the run's folder is set
-    return value
-
-
 def _is_special(key: Any) -> bool:
     return isinstance(key, str) and key.startswith("_") and key.endswith("_")
 
 
 def _check_target(path: str, node: DictConfig) -> list[str]:
-    target = _get(node, "_target_")
+    target = read(node, "_target_")
     if not isinstance(target, str):
         return []
     try:
@@ -66,11 +54,11 @@ def _check_target(path: str, node: DictConfig) -> list[str]:
             if not spec.open:
                 problems.append(unknown_key(path, str(key), spec.params, spec.name))
             continue
-        value = _get(node, key)
-        if value is _MISSING:
+        value = read(node, key)
+        if value is MISSING:
             problems.append(f"{path}.{key}: must be set ({path}.{key}=...).")
             continue
-        if value is _UNRESOLVED or (isinstance(value, DictConfig) and "_target_" in value):
+        if value is UNRESOLVED:
             continue
         if value is None and spec.params[key].default is None:
             continue
@@ -85,8 +73,8 @@ def _check_named_group(path: str, node: DictConfig) -> list[str]:
     """``callbacks``/``logger``: each entry builds one object, or is ``null`` (switched off)."""
     problems = []
     for name in node:
-        entry = _get(node, name)
-        if entry is None or entry is _UNRESOLVED:
+        entry = read(node, name)
+        if entry is None or entry is UNRESOLVED:
             continue
         if not isinstance(entry, DictConfig) or "_target_" not in entry:
             problems.append(
@@ -99,7 +87,7 @@ def _check_named_group(path: str, node: DictConfig) -> list[str]:
 def _walk(path: str, node: Any, problems: list[str]) -> None:
     if isinstance(node, ListConfig):
         for index in range(len(node)):
-            child = _get(node, index)
+            child = read(node, index)
             if isinstance(child, (DictConfig, ListConfig)):
                 _walk(f"{path}[{index}]", child, problems)
         return
@@ -111,33 +99,31 @@ def _walk(path: str, node: Any, problems: list[str]) -> None:
         problems += _check_named_group(path, node)
     values = {}
     for key in node:
-        child = _get(node, key)
-        child_path = f"{path}.{key}" if path else str(key)
+        child = read(node, key)
+        child_path = f"{path}.{key}"
         if isinstance(child, (DictConfig, ListConfig)):
             _walk(child_path, child, problems)
-        elif child is not _MISSING and child is not _UNRESOLVED:
-            values[str(key)] = child
-            requirement = violation(child_path, child)
-            if requirement:
-                problems.append(f"{child_path}={show(child)}: must be {requirement}.")
+            continue
+        values[str(key)] = child  # the rules judge numbers only: MISSING and UNRESOLVED pass
+        requirement = violation(child_path, child)
+        if requirement:
+            problems.append(f"{child_path}={show(child)}: must be {requirement}.")
     problems += pair_violations(path, values)
 
 
 def find_problems(cfg: DictConfig) -> list[str]:
     """Every problem of a composed config (``hydra`` itself excluded), in config order."""
-    from convlab.runner.check.schema import check_top_level  # schema uses this package's helpers
-
     problems = check_top_level(cfg)
     for key in cfg:
         if key in _SKIP:
             continue
-        value = _get(cfg, key)
+        value = read(cfg, key)
         if isinstance(value, (DictConfig, ListConfig)):
             _walk(str(key), value, problems)
-        elif value is not _MISSING and value is not _UNRESOLVED:
-            requirement = violation(str(key), value)
-            if requirement:
-                problems.append(f"{key}={show(value)}: must be {requirement}.")
+            continue
+        requirement = violation(str(key), value)
+        if requirement:
+            problems.append(f"{key}={show(value)}: must be {requirement}.")
     problems += members_problems(cfg)  # settings that would couple stacked seeds
     problems += environment_problems(cfg)  # the machine and the budget (CUDA, cores, epochs)
     return list(dict.fromkeys(problems))
