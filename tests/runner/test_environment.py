@@ -38,6 +38,15 @@ CASES = {
         ["-m", "experiment=max_regression", "trainer.max_epochs=2,-1"],
         "error: scheduler.T_max=${{trainer.max_epochs}} needs a finite training budget",
     ),
+    "a plateau schedule with epochs left unvalidated": (
+        [
+            "experiment=lenet",
+            "scheduler={{_target_:torch.optim.lr_scheduler.ReduceLROnPlateau,_partial_:true}}",
+            "trainer.check_val_every_n_epoch=2",
+        ],
+        "error: scheduler=ReduceLROnPlateau steps on val/loss at every epoch's end, but "
+        "trainer.check_val_every_n_epoch=2 leaves epochs without validation.",
+    ),
 }
 
 
@@ -226,6 +235,29 @@ def test_budget_references_anywhere_but_hydra_need_a_finite_budget(machine):
     assert _problems(scheduler={"T_max": 1, "total_iters": -2}) == [
         "scheduler.total_iters=-2: the schedule's length must be a positive number."
     ]
+
+
+def test_a_plateau_schedule_needs_validation_at_every_epoch_end(machine):
+    plateau = {"_target_": "torch.optim.lr_scheduler.ReduceLROnPlateau", "_partial_": True}
+    assert _problems(scheduler=plateau, trainer={"limit_val_batches": 0}) == [
+        "scheduler=ReduceLROnPlateau steps on val/loss at every epoch's end, but "
+        "trainer.limit_val_batches=0 validates no epoch. Set trainer.check_val_every_n_epoch=1 "
+        "and trainer.limit_val_batches above 0, or choose another scheduler."
+    ]
+    assert _problems(scheduler=plateau, trainer={"check_val_every_n_epoch": 2}) == [
+        "scheduler=ReduceLROnPlateau steps on val/loss at every epoch's end, but "
+        "trainer.check_val_every_n_epoch=2 leaves epochs without validation. Set "
+        "trainer.check_val_every_n_epoch=1 and trainer.limit_val_batches above 0, or choose "
+        "another scheduler."
+    ]
+    both = _problems(model={"n": "${trainer.max_epochs}"}, scheduler=plateau,
+                     trainer={"max_epochs": -1, "limit_val_batches": 0})  # fmt: skip
+    firsts = [problem.split(" ")[0] for problem in both]
+    assert firsts == ["model.n=${trainer.max_epochs}", "scheduler=ReduceLROnPlateau"]
+    for validated in ({"check_val_every_n_epoch": 1, "limit_val_batches": 0.1}, {}):
+        assert _problems(scheduler=plateau, trainer=validated) == [], validated
+    cosine = {"_target_": "torch.optim.lr_scheduler.CosineAnnealingLR", "T_max": 2}
+    assert _problems(scheduler=cosine, trainer={"check_val_every_n_epoch": 3}) == []
 
 
 def test_device_count_edges(machine):

@@ -74,6 +74,21 @@ def test_help_has_no_colour_codes_in_a_pipe():
     assert re.search(r"^  lock\s+", done.stdout, re.MULTILINE)
 
 
+def test_the_configuration_table_lists_every_option_in_conf():
+    readme = (ROOT / "README.md").read_text()
+    table = readme.split("### Configuration", 1)[1].split("Top-level keys", 1)[0]
+    rows = [line.split("|")[1:3] for line in table.splitlines() if line.startswith("| `")]
+    listed = {}
+    for group, options in rows:
+        if "`" in options:  # the sweep row points to the study instead
+            listed[group.strip(" `")] = set(re.findall(r"`([^`]+)`", options))
+    groups = {path.name for path in CONF_DIR.iterdir() if path.is_dir()}
+    # paths (one file) and hydra's own settings are not chosen; sweeps have their section.
+    assert set(listed) == groups - {"paths", "hydra", "sweep"} | {"hydra/launcher"}
+    for group, options in listed.items():
+        assert options == {path.stem for path in (CONF_DIR / group).glob("*.yaml")}, group
+
+
 def test_the_study_takes_the_same_time_everywhere():
     makefile = (ROOT / "Makefile").read_text()
     readme = (ROOT / "README.md").read_text()

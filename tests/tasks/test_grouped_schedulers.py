@@ -1,5 +1,6 @@
-"""Grouped steps (manual optimization) step every kind of scheduler as Lightning's automatic
-optimization does, and run the backward hooks only where Lightning's backward is needed."""
+"""Grouped steps (manual optimization) step every kind of scheduler (ReduceLROnPlateau on the
+validation loss) as Lightning's automatic optimization does, and run the backward hooks only
+where Lightning's backward is needed."""
 
 from functools import partial
 
@@ -86,7 +87,7 @@ def _train(
     trainer = L.Trainer(
         max_epochs=epochs, accelerator="cpu", logger=False, enable_checkpointing=False,
         enable_progress_bar=False, enable_model_summary=False, num_sanity_val_steps=0,
-        precision=precision, callbacks=list(callbacks), limit_val_batches=0, **trainer_args,
+        precision=precision, callbacks=list(callbacks), **{"limit_val_batches": 0, **trainer_args},
     )  # fmt: skip
     trainer.fit(task, datamodule=dm)
     return task, trainer
@@ -171,3 +172,46 @@ def test_grouped_steps_call_every_on_before_optimizer_step_hook():
     assert trainer.global_step == 12 and hooks.calls == 12
     task, trainer = _train([{"scheduler": STEP_LR}], 2, epochs=1, task_class=HookedTask)
     assert trainer.global_step == 12 and task.calls == 12
+
+
+class PlateauTask(RegressionTask):
+    """The configs' path: ``scheduler`` is a factory, ``configure_optimizers`` the task's own."""
+
+    def __init__(self, scheduler, **kwargs) -> None:
+        super().__init__(scheduler=scheduler, **kwargs)
+
+
+class ValidationLosses(L.Callback):
+    def __init__(self) -> None:
+        self.losses: list[float] = []
+
+    def on_train_epoch_end(self, trainer, pl_module) -> None:
+        self.losses.append(float(trainer.callback_metrics["val/loss"]))
+
+
+@pytest.mark.parametrize("steps_per_batch", [1, 4])
+def test_reduce_on_plateau_steps_on_the_validation_loss(steps_per_batch, recwarn):
+    """Automatic optimization is told the metric; grouped steps read the same one (and Lightning
+    is not handed a monitor it would drop with a warning)."""
+    # threshold=1: no epoch counts as better, so with patience 0 every epoch's end halves the lr.
+    always = partial(torch.optim.lr_scheduler.ReduceLROnPlateau, factor=0.5, patience=0,
+                     threshold=1)  # fmt: skip
+    lrs = EpochLRs()
+    task, _ = _train(always, steps_per_batch, epochs=3, callbacks=[lrs], task_class=PlateauTask,
+                     limit_val_batches=1.0)  # fmt: skip
+    assert lrs.lrs == pytest.approx([0.1, 0.05, 0.025, 0.0125])
+    # At its defaults it keeps the best validation loss it was given.
+    losses = ValidationLosses()
+    task, _ = _train(partial(torch.optim.lr_scheduler.ReduceLROnPlateau), steps_per_batch,
+                     epochs=3, callbacks=[losses], task_class=PlateauTask,
+                     limit_val_batches=1.0)  # fmt: skip
+    scheduler = task.lr_schedulers()
+    assert len(losses.losses) == 3 and scheduler.last_epoch == 3
+    assert scheduler.best == pytest.approx(min(losses.losses))
+    assert not [w for w in recwarn if "will be ignored" in str(w.message)]
+
+
+def test_reduce_on_plateau_without_a_validation_loss_is_named():
+    plateau = partial(torch.optim.lr_scheduler.ReduceLROnPlateau)
+    with pytest.raises(RuntimeError, match=r"ReduceLROnPlateau steps on val/loss .* no validation"):
+        _train(plateau, 4, epochs=1, task_class=PlateauTask)

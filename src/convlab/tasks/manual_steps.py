@@ -12,6 +12,9 @@ from lightning.pytorch.core.optimizer import LightningOptimizer
 from lightning.pytorch.plugins.precision import DoublePrecision, Precision
 from lightning.pytorch.strategies import SingleDeviceStrategy
 from lightning.pytorch.utilities.model_helpers import is_overridden
+from torch.optim.lr_scheduler import ReduceLROnPlateau
+
+from convlab.tasks.supervised import PLATEAU_MONITOR
 
 
 def _plain(trainer: L.Trainer) -> bool:
@@ -68,7 +71,18 @@ def step_schedulers(module: L.LightningModule, interval: str) -> None:
         count = module.global_step if interval == "step" else module.current_epoch + 1
         if config.interval != interval or count % config.frequency:
             continue
-        if config.reduce_on_plateau:
-            config.scheduler.step(trainer.callback_metrics[config.monitor])
+        if isinstance(config.scheduler, ReduceLROnPlateau):
+            config.scheduler.step(_plateau_metric(trainer))
         else:
             config.scheduler.step()
+
+
+def _plateau_metric(trainer: L.Trainer) -> torch.Tensor:
+    metric = trainer.callback_metrics.get(PLATEAU_MONITOR)
+    if metric is None:
+        raise RuntimeError(
+            f"ReduceLROnPlateau steps on {PLATEAU_MONITOR} at every epoch's end, but no "
+            f"validation has logged it yet. Validate every epoch (trainer.check_val_every_n_epoch"
+            f"=1, trainer.limit_val_batches above 0) or choose another scheduler."
+        )
+    return metric

@@ -9,12 +9,15 @@ import lightning as L
 import torch
 import torchmetrics
 from torch import nn
+from torch.optim.lr_scheduler import ReduceLROnPlateau
 
 from convlab.callbacks.step_axis import step_metrics_due
 
 OptimizerFactory = Callable[..., torch.optim.Optimizer]
 SchedulerFactory = Callable[..., Any]
 SPLITS = ("train", "val", "test")
+# What a ReduceLROnPlateau scheduler steps on: the loss every task logs after each validation.
+PLATEAU_MONITOR = "val/loss"
 
 
 class SupervisedTask(L.LightningModule):
@@ -146,4 +149,8 @@ class SupervisedTask(L.LightningModule):
         if self.scheduler_factory is None:
             return optimizer
         scheduler = self.scheduler_factory(optimizer=optimizer)
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler}}
+        config = {"scheduler": scheduler}
+        # Manual optimization steps it in step_schedulers (Lightning would warn and drop this).
+        if isinstance(scheduler, ReduceLROnPlateau) and self.automatic_optimization:
+            config["monitor"] = PLATEAU_MONITOR
+        return {"optimizer": optimizer, "lr_scheduler": config}

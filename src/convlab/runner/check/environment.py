@@ -176,7 +176,26 @@ def _budget_problems(cfg: DictConfig) -> list[str]:
                 problems.append(
                     f"scheduler.{key}={value}: the schedule's length must be a positive number."
                 )
+        if str(_value(scheduler, "_target_") or "").endswith("ReduceLROnPlateau"):
+            problems += _plateau_problems(trainer)
     return problems
+
+
+def _plateau_problems(trainer: Any) -> list[str]:
+    """ReduceLROnPlateau steps on the validation loss at every epoch's end."""
+    every = _value(trainer, "check_val_every_n_epoch")
+    limit = _value(trainer, "limit_val_batches")
+    if limit == 0:
+        setting = f"trainer.limit_val_batches={limit} validates no epoch"
+    elif isinstance(every, int) and every > 1:
+        setting = f"trainer.check_val_every_n_epoch={every} leaves epochs without validation"
+    else:
+        return []
+    return [
+        f"scheduler=ReduceLROnPlateau steps on val/loss at every epoch's end, but {setting}. "
+        "Set trainer.check_val_every_n_epoch=1 and trainer.limit_val_batches above 0, or choose "
+        "another scheduler."
+    ]
 
 
 def environment_problems(cfg: DictConfig) -> list[str]:
