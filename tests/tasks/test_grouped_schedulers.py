@@ -202,8 +202,8 @@ def test_reduce_on_plateau_steps_on_the_validation_loss(steps_per_batch, recwarn
     assert lrs.lrs == pytest.approx([0.1, 0.05, 0.025, 0.0125])
     # At its defaults it keeps the best validation loss it was given.
     losses = ValidationLosses()
-    task, _ = _train(partial(torch.optim.lr_scheduler.ReduceLROnPlateau), steps_per_batch,
-                     epochs=3, callbacks=[losses], task_class=PlateauTask,
+    task, _ = _train(torch.optim.lr_scheduler.ReduceLROnPlateau, steps_per_batch, epochs=3,
+                     callbacks=[losses], task_class=PlateauTask,
                      limit_val_batches=1.0)  # fmt: skip
     scheduler = task.lr_schedulers()
     assert len(losses.losses) == 3 and scheduler.last_epoch == 3
@@ -212,6 +212,6 @@ def test_reduce_on_plateau_steps_on_the_validation_loss(steps_per_batch, recwarn
 
 
 def test_reduce_on_plateau_without_a_validation_loss_is_named():
-    plateau = partial(torch.optim.lr_scheduler.ReduceLROnPlateau)
+    plateau = torch.optim.lr_scheduler.ReduceLROnPlateau
     with pytest.raises(RuntimeError, match=r"ReduceLROnPlateau steps on val/loss .* no validation"):
         _train(plateau, 4, epochs=1, task_class=PlateauTask)

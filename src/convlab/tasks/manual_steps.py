@@ -82,7 +82,7 @@ def _plateau_metric(trainer: L.Trainer) -> torch.Tensor:
     if metric is None:
         raise RuntimeError(
             f"ReduceLROnPlateau steps on {PLATEAU_MONITOR} at every epoch's end, but no "
-            f"validation has logged it yet. Validate every epoch (trainer.check_val_every_n_epoch"
-            f"=1, trainer.limit_val_batches above 0) or choose another scheduler."
+            "validation has logged it yet. Validate every epoch (trainer.check_val_every_n_epoch"
+            "=1, trainer.limit_val_batches above 0) or choose another scheduler."
         )
     return metric

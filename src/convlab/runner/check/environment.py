@@ -183,6 +183,8 @@ def _budget_problems(cfg: DictConfig) -> list[str]:
 
 def _plateau_problems(trainer: Any) -> list[str]:
     """ReduceLROnPlateau steps on the validation loss at every epoch's end."""
+    from convlab.tasks.supervised import PLATEAU_MONITOR  # Lightning: only when it is chosen
+
     every = _value(trainer, "check_val_every_n_epoch")
     limit = _value(trainer, "limit_val_batches")
     if limit == 0:
@@ -192,7 +194,8 @@ def _plateau_problems(trainer: Any) -> list[str]:
     else:
         return []
     return [
-        f"scheduler=ReduceLROnPlateau steps on val/loss at every epoch's end, but {setting}. "
+        f"scheduler=ReduceLROnPlateau steps on {PLATEAU_MONITOR} at every epoch's end, but "
+        f"{setting}. "
         "Set trainer.check_val_every_n_epoch=1 and trainer.limit_val_batches above 0, or choose "
         "another scheduler."
     ]
