@@ -35,6 +35,7 @@ import torch
 from lightning.fabric.utilities.cloud_io import _is_local_file_protocol
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.trainer.states import TrainerFn
+from pydantic import PositiveInt
 
 log = logging.getLogger(__name__)
 
@@ -105,8 +106,8 @@ class ResumableCheckpoint(ModelCheckpoint):
     """
 
     def __init__(
-        self, *args: Any, last_every_n_steps: int | None = None, stop_on_interrupt: bool = True,
-        **kwargs: Any,
+        self, *args: Any, last_every_n_steps: PositiveInt | None = None,
+        stop_on_interrupt: bool = True, **kwargs: Any,
     ) -> None:  # fmt: skip
         super().__init__(*args, **kwargs)
         if last_every_n_steps is not None and last_every_n_steps < 1:

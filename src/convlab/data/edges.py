@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import lightning as L
 import torch
+from pydantic import PositiveInt
 
 from convlab.basics.corr2d import corr2d
 from convlab.data.tensor_loader import TensorLoader
@@ -32,15 +33,13 @@ class EdgeDataModule(L.LightningDataModule):
 
     def __init__(
         self,
-        height: int = 6,
-        width: int = 8,
+        height: PositiveInt = 6,
+        width: PositiveInt = 8,
         dark_from: int = 2,
         dark_to: int = 6,
         target_kernel: Sequence[Sequence[float]] = ((1.0, -1.0),),
     ) -> None:
         super().__init__()
-        if height < 1 or width < 1:
-            raise ConvlabError(f"data.height and data.width must be >= 1, got {height}x{width}")
         if not 0 <= dark_from <= dark_to <= width:
             raise ConvlabError(
                 f"data.dark_from={dark_from}, data.dark_to={dark_to}: need "

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import lightning as L
 import torch
+from pydantic import PositiveInt
 
 from convlab.data.idx import read_idx
 from convlab.data.tensor_loader import TensorLoader
@@ -240,9 +241,9 @@ class FashionMNISTDataModule(L.LightningDataModule):
         default_dir: str | None = None,
         system_dir: str | None = SYSTEM_DIR,
         download: bool = True,
-        batch_size: int = 256,
-        eval_batch_size: int = 1024,
-        val_size: int = 5000,
+        batch_size: PositiveInt = 256,
+        eval_batch_size: PositiveInt = 1024,
+        val_size: PositiveInt = 5000,
         split_seed: int = 42,
         normalize: bool = False,
         shuffle_seed: int | None = None,

@@ -11,10 +11,11 @@ units by multiplying with ``scale``.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 import lightning as L
 import torch
+from pydantic import PositiveInt
 
 from convlab.data.step_groups import StepGroups
 from convlab.data.tensor_loader import TensorLoader
@@ -22,8 +23,6 @@ from convlab.errors import ConvlabError
 
 Normalization = Literal["none", "unit", "standard"]
 Target = Literal["regression", "classification"]
-NORMALIZATIONS = ("none", "unit", "standard")
-TARGETS = ("regression", "classification")
 # Classification labels: 0 when a is the larger (ties included), 1 when b is.
 CLASS_NAMES = ("a", "b")
 SPLITS = ("train", "val", "test")
@@ -48,7 +47,7 @@ def normalization_stats(x: torch.Tensor, normalization: str) -> tuple[float, flo
         shift, scale = float(values.mean()), float(values.std())
     else:
         raise ConvlabError(
-            f"data.normalization={normalization!r}: choose one of {', '.join(NORMALIZATIONS)}"
+            f"data.normalization={normalization!r}: choose one of {', '.join(get_args(Normalization))}"
         )
     if not scale > 0:
         raise ConvlabError("data: the training pairs are all equal, so they cannot be normalised")
@@ -69,16 +68,16 @@ class PairDataModule(L.LightningDataModule):
 
     def __init__(
         self,
-        n_train: int = 1000,
-        n_val: int = 1000,
-        n_test: int = 1000,
+        n_train: PositiveInt = 1000,
+        n_val: PositiveInt = 1000,
+        n_test: PositiveInt = 1000,
         low: float = 0.0,
         high: float = 20000.0,
         normalization: Normalization = "standard",
         target: Target = "regression",
-        batch_size: int = 1,
-        eval_batch_size: int = 1000,
-        steps_per_batch: int = 1,
+        batch_size: PositiveInt = 1,
+        eval_batch_size: PositiveInt = 1000,
+        steps_per_batch: PositiveInt = 1,
         train_seed: int = 0,
         val_seed: int = 1,
         test_seed: int = 2,
@@ -86,35 +85,14 @@ class PairDataModule(L.LightningDataModule):
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
-        self._check_args()
+        if steps_per_batch > 1 and target != "regression":
+            raise ConvlabError(
+                f"data.steps_per_batch={steps_per_batch} needs data.target=regression "
+                "(task=regression takes the grouped batches); use 1 for classification"
+            )
         self.shift, self.scale = 0.0, 1.0
         self.raw: dict[str, torch.Tensor] = {}
         self.splits: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
-
-    def _check_args(self) -> None:
-        hp = self.hparams
-        if hp.normalization not in NORMALIZATIONS:
-            choices = ", ".join(NORMALIZATIONS)
-            raise ConvlabError(f"data.normalization={hp.normalization!r}: choose one of {choices}")
-        if hp.target not in TARGETS:
-            raise ConvlabError(f"data.target={hp.target!r}: choose one of {', '.join(TARGETS)}")
-        if not hp.low < hp.high:
-            raise ConvlabError(f"data.low={hp.low} must be below data.high={hp.high}")
-        for name in (
-            "n_train",
-            "n_val",
-            "n_test",
-            "batch_size",
-            "eval_batch_size",
-            "steps_per_batch",
-        ):
-            if int(hp[name]) < 1:
-                raise ConvlabError(f"data.{name}={hp[name]} must be at least 1")
-        if hp.steps_per_batch > 1 and hp.target != "regression":
-            raise ConvlabError(
-                f"data.steps_per_batch={hp.steps_per_batch} needs data.target=regression "
-                "(task=regression takes the grouped batches); use 1 for classification"
-            )
 
     # --- the data ------------------------------------------------------------------------
     def setup(self, stage: str | None = None) -> None:

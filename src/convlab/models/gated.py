@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import torch
+from pydantic import NonNegativeInt, PositiveInt
 from torch import nn
 
 from convlab.models.mlp import MLP, Activation
@@ -20,9 +21,9 @@ class GatedMax(nn.Module):
 
     def __init__(
         self,
-        in_features: int = 2,
-        width: int = 32,
-        depth: int = 1,
+        in_features: PositiveInt = 2,
+        width: PositiveInt = 32,
+        depth: NonNegativeInt = 1,
         activation: Activation = "relu",
     ) -> None:
         super().__init__()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 import torch
 from torch import nn
@@ -11,7 +11,6 @@ Activation = Literal["sigmoid", "relu"]
 Pooling = Literal["avg", "max", "strided"]
 
 ACTIVATIONS = {"sigmoid": nn.Sigmoid, "relu": nn.ReLU}
-POOLINGS = ("avg", "max", "strided")
 
 
 def _downsample(pooling: str, channels: int) -> nn.Module:
@@ -22,7 +21,7 @@ def _downsample(pooling: str, channels: int) -> nn.Module:
     if pooling == "strided":
         # The All-CNN replacement: a learnable 2x2 stride-2 convolution, same channel count.
         return nn.Conv2d(channels, channels, kernel_size=2, stride=2)
-    raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
+    raise ValueError(f"pooling must be one of {get_args(Pooling)}, got {pooling!r}")
 
 
 class LeNet(nn.Module):
@@ -42,8 +41,6 @@ class LeNet(nn.Module):
         channels_last: bool = False,
     ) -> None:
         super().__init__()
-        if activation not in ACTIVATIONS:
-            raise ValueError(f"activation must be one of {tuple(ACTIVATIONS)}, got {activation!r}")
         act = ACTIVATIONS[activation]
         self.features = nn.Sequential(
             nn.Conv2d(in_channels, 6, kernel_size=5, padding=2),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+from pydantic import NonNegativeInt, PositiveInt
 from torch import nn
 
 Activation = Literal["relu", "leaky_relu", "gelu", "tanh", "sigmoid"]
@@ -31,15 +32,13 @@ class MLP(nn.Module):
 
     def __init__(
         self,
-        in_features: int = 2,
-        out_features: int = 1,
-        width: int = 64,
-        depth: int = 2,
+        in_features: PositiveInt = 2,
+        out_features: PositiveInt = 1,
+        width: PositiveInt = 64,
+        depth: NonNegativeInt = 2,
         activation: Activation = "relu",
     ) -> None:
         super().__init__()
-        if depth < 0 or width < 1:
-            raise ValueError(f"need depth >= 0 and width >= 1, got depth={depth}, width={width}")
         layers: list[nn.Module] = []
         features = in_features
         for _ in range(depth):

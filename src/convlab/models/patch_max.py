@@ -14,6 +14,7 @@ that is ``(B, 1)``, the shape of a regression target.
 from __future__ import annotations
 
 import torch
+from pydantic import PositiveInt
 from torch import nn
 
 from convlab.models.exact import ExactMax
@@ -36,10 +37,8 @@ class PatchReLU(nn.Module):
     ``depth`` counts the ReLU layers; the last 1x1 convolution reads out the window's value.
     """
 
-    def __init__(self, width: int = 16, depth: int = 1) -> None:
+    def __init__(self, width: PositiveInt = 16, depth: PositiveInt = 1) -> None:
         super().__init__()
-        if width < 1 or depth < 1:
-            raise ValueError(f"need width >= 1 and depth >= 1, got {width} and {depth}")
         layers: list[nn.Module] = [nn.Conv2d(1, width, kernel_size=2, stride=2)]
         for index in range(depth):
             out = 1 if index == depth - 1 else width

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import torch
+from pydantic import NonNegativeInt, PositiveInt
 from torch import nn
 
 from convlab.models.mlp import MLP, Activation, activation_layer
@@ -68,19 +69,15 @@ class ResidualMLP(nn.Module):
 
     def __init__(
         self,
-        in_features: int = 2,
-        out_features: int = 1,
-        width: int = 64,
-        depth: int = 2,
-        blocks: int = 1,
+        in_features: PositiveInt = 2,
+        out_features: PositiveInt = 1,
+        width: PositiveInt = 64,
+        depth: NonNegativeInt = 2,
+        blocks: NonNegativeInt = 1,
         activation: Activation = "relu",
         match_plain: bool = True,
     ) -> None:
         super().__init__()
-        if blocks < 0 or width < 1 or depth < 0:
-            raise ValueError(
-                f"need blocks >= 0, width >= 1, depth >= 0; got {blocks}, {width}, {depth}"
-            )
         if match_plain:
             width = matched_width(in_features, out_features, width, depth, blocks)
         self.width = width

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, Literal
 
 import torch
+from pydantic import NonNegativeInt, PositiveFloat
 from torch.optim import SGD, Adam, Optimizer
 
 Phase = Literal["adam", "sgd"]
@@ -38,19 +39,15 @@ class AdamThenSGD(Optimizer):
         self,
         params: Iterable[torch.Tensor] | Iterable[dict[str, Any]],
         lr: float = 1e-3,
-        sgd_lr: float = 1e-2,
+        sgd_lr: PositiveFloat = 1e-2,
         momentum: float = 0.9,
-        switch_epoch: int = 5,
+        switch_epoch: NonNegativeInt = 5,
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
         weight_decay: float = 0.0,
         nesterov: bool = False,
         fused: bool | None = None,
     ) -> None:
-        if switch_epoch < 0:
-            raise ValueError(f"switch_epoch must be >= 0, got {switch_epoch}")
-        if not lr > 0 or not sgd_lr > 0:
-            raise ValueError(f"lr and sgd_lr must be positive, got {lr} and {sgd_lr}")
         super().__init__(params, {"lr": lr, "sgd_lr": sgd_lr})
         for group in self.param_groups:
             group["adam_lr"] = group["lr"]  # the reference that makes lr / adam_lr a factor

@@ -1,10 +1,9 @@
 """Hydra's composition errors, retold in one line: the key or option, and what would be valid.
 
 Hydra stops at an unknown key on the command line (``trainer.max_epoch=3``) with "Key
-'max_epoch' is not in struct" and the advice to append it with ``+``; at an unknown option
-(``experiment=lenett``) it lists the options together with its search path. Here the config is
-composed again without the bad override so the message can name the keys the target accepts
-and the closest one.
+'max_epoch' is not in struct"; at an unknown option (``experiment=lenett``) it lists the options
+with its search path. Here the config is composed again without the bad override, so the
+message can name the keys the target accepts and the closest one.
 """
 
 from __future__ import annotations
@@ -17,24 +16,22 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import ConfigCompositionException, MissingConfigException
 from omegaconf import DictConfig, OmegaConf
 
-from convlab.runner.check.signature import accepts
 from convlab.runner.check.suggest import closest, listing, unknown_key
+from convlab.runner.check.targets import target
 
 _NOT_OVERRIDABLE = re.compile(r"Could not override '([^']+)'")
 _APPEND_EXISTING = re.compile(r"Could not append to config\. An item is already at '([^']+)'")
 
 
 def _missing_option(error: MissingConfigException) -> str | None:
-    if not error.missing_cfg_file or error.options is None:
+    group, _, name = (error.missing_cfg_file or "").rpartition("/")
+    if not group or error.options is None:
         return None
-    group, _, name = error.missing_cfg_file.rpartition("/")
-    if not group:
-        return None
+    if not error.options:
+        return f"{group}={name}: there is no config group '{group}'."
     options = sorted(str(option) for option in error.options)
     guess = closest(name, options)
     hint = f" Did you mean {group}={guess}?" if guess else ""
-    if not options:
-        return f"{group}={name}: there is no config group '{group}'."
     return f"{group}={name}: no such {group} config.{hint} Available: {listing(options)}."
 
 
@@ -44,31 +41,23 @@ def _without(overrides: Sequence[str], key: str) -> list[str]:
     for override in OverridesParser.create().parse_overrides(list(overrides)):
         if override.key_or_group == key:
             continue
-        if override.is_sweep_override():
-            values = list(override.sweep_string_iterator())
-            if values:
-                kept.append(f"{override.get_key_element()}={values[0]}")
-        else:
+        if not override.is_sweep_override():
             kept.append(override.input_line)
+        elif values := list(override.sweep_string_iterator()):
+            kept.append(f"{override.get_key_element()}={values[0]}")
     return kept
 
 
-def _compose(config_name: str, overrides: list[str]) -> DictConfig | None:
-    if not GlobalHydra.instance().is_initialized():
-        return None
+def _unknown_key(key: str, config_name: str, overrides: Sequence[str]) -> str | None:
     from hydra import compose
 
-    try:
-        return compose(config_name=config_name, overrides=overrides)
-    except Exception:
-        return None
-
-
-def _unknown_key(key: str, config_name: str, overrides: Sequence[str]) -> str | None:
     parent_path, _, leaf = key.rpartition(".")
-    cfg = _compose(config_name, _without(overrides, key))
-    if cfg is None:
+    if not GlobalHydra.instance().is_initialized():
         return None
+    try:
+        cfg = compose(config_name=config_name, overrides=_without(overrides, key))
+    except Exception:
+        return None  # Hydra's own message then
     parent = OmegaConf.select(cfg, parent_path) if parent_path else cfg
     if parent_path and parent is None:
         return f"{key}: {parent_path} is not in this config (or is null)."
@@ -80,15 +69,12 @@ def _unknown_key(key: str, config_name: str, overrides: Sequence[str]) -> str | 
         hint = f" Did you mean {guess}?" if guess else ""
         return f"{key}: no such top-level key or config group.{hint}"
     owner = parent_path
-    target = parent.get("_target_") if "_target_" in parent else None
-    if isinstance(target, str):
-        try:
-            spec = accepts(target)
-        except ImportError:
-            spec = None
-        if spec is not None:
-            allowed |= set(spec.params)
-            owner = spec.name
+    try:
+        accepted = target(str(parent._target_))
+        allowed |= set(accepted.model.model_fields)
+        owner = accepted.name
+    except Exception:  # no _target_, or one that cannot be imported
+        pass
     allowed = {k for k in allowed if not (k.startswith("_") and k.endswith("_"))}
     return unknown_key(parent_path, leaf, allowed, owner)
 
@@ -99,11 +85,9 @@ def explain(error: Exception, config_name: str, overrides: Sequence[str]) -> str
         return _missing_option(error)
     if not isinstance(error, ConfigCompositionException):
         return None
-    text = str(error)
-    if match := _APPEND_EXISTING.search(text):
+    if match := _APPEND_EXISTING.search(str(error)):
         key = match.group(1)
         return f"+{key}: {key} already exists; set it without the '+' ({key}=...)."
-    if match := _NOT_OVERRIDABLE.search(text):
-        key = match.group(1)
-        return _unknown_key(key, config_name, overrides)
+    if match := _NOT_OVERRIDABLE.search(str(error)):
+        return _unknown_key(match.group(1), config_name, overrides)
     return None

@@ -1,13 +1,9 @@
-"""Checks of a config against the machine and the budget, before anything is built.
+"""A config valid key by key that still cannot run as meant, here or with this budget.
 
-A config can be valid key by key and still not run as meant here: ``trainer=gpu`` where no CUDA
-device is visible, more CPU processes than cores (each DDP process trains on its own share of
-every epoch, so this changes what is trained), or a schedule that reads ``trainer.max_epochs``
-when that is ``-1`` (no limit). ``environment_problems(cfg)`` names each in one line with what
-to do instead; ``find_problems`` adds them, so they stop a run before Hydra makes its folder.
-
-The machine checks are skipped where the jobs run on other machines (a SLURM launcher on the
-host that submits them); inside a SLURM job they apply.
+``trainer=gpu`` where no CUDA device is visible; more CPU processes than cores (each DDP process
+trains on its own share of every epoch, so this changes what is trained); a schedule reading
+``trainer.max_epochs`` while that is ``-1`` (no limit). The machine checks are skipped on the
+host that submits jobs to SLURM (they run elsewhere); inside a SLURM job they apply.
 """
 
 from __future__ import annotations
@@ -18,12 +14,8 @@ from typing import Any
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
-from convlab.runner.check.types import MISSING, UNRESOLVED, read
-
-_GPU_ACCELERATORS = ("gpu", "cuda")
 # An interpolation that reads the training budget, e.g. T_max: ${trainer.max_epochs}.
 _BUDGET_REFERENCE = re.compile(r"\$\{[^}]*?\btrainer\.(max_epochs|max_steps)\b")
-# Scheduler arguments that are a length of the schedule: a finite, positive number.
 _SCHEDULE_LENGTHS = ("T_max", "total_steps", "total_iters")
 
 
@@ -42,23 +34,25 @@ def cuda_devices() -> int:
     return torch.cuda.device_count() if torch.cuda.is_available() else 0
 
 
-def _value(node: Any, key: str) -> Any:
-    """``node[key]`` resolved, or ``None`` when absent, missing (???) or not resolvable yet."""
-    value = read(node, key) if isinstance(node, DictConfig) else None
-    return None if value is MISSING or value is UNRESOLVED else value
+def _mps_available() -> bool:
+    import torch
+
+    backend = getattr(torch.backends, "mps", None)
+    return bool(backend and backend.is_available())
 
 
-def _count(value: Any) -> int | None:
-    """``devices`` as a number of devices: ``3``, ``"3"``, ``[0, 1]``; ``None`` for auto/-1."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value)
-    if isinstance(value, (list, ListConfig)):
-        return len(value)
-    return None
+def _get(cfg: DictConfig, key: str) -> Any:
+    """``cfg.<key>``, or ``None`` when absent, ``???`` or resolvable only in Hydra's run."""
+    return OmegaConf.select(cfg, key, default=None, throw_on_resolution_failure=False)
+
+
+def _count(devices: Any) -> int | None:
+    """``devices`` as a number: ``3``, ``"3"``, ``[0, 1]``; ``None`` for auto or true."""
+    if isinstance(devices, str) and devices.strip().isdigit():
+        return int(devices)
+    if isinstance(devices, (list, ListConfig)):
+        return len(devices)
+    return devices if isinstance(devices, int) and not isinstance(devices, bool) else None
 
 
 def _jobs_run_elsewhere() -> bool:
@@ -67,143 +61,94 @@ def _jobs_run_elsewhere() -> bool:
 
     if not HydraConfig.initialized() or "SLURM_JOB_ID" in os.environ:
         return False
-    try:
-        target = str(HydraConfig.get().launcher.get("_target_", ""))
-    except Exception:
-        return False
-    return "submitit" in target and "LocalLauncher" not in target
+    launcher = str(OmegaConf.select(HydraConfig.get(), "launcher._target_", default=""))
+    return "submitit" in launcher and "LocalLauncher" not in launcher
 
 
 def _device_problems(cfg: DictConfig) -> list[str]:
-    trainer = _value(cfg, "trainer")
-    if not isinstance(trainer, DictConfig):
+    if not isinstance(_get(cfg, "trainer"), DictConfig):
         return []
-    accelerator = str(_value(trainer, "accelerator") or "auto").lower()
-    devices = _value(trainer, "devices")
-    data_device = str(_value(_value(cfg, "data"), "device") or "cpu")
-    wants_gpu = accelerator in _GPU_ACCELERATORS
-    problems = []
+    accelerator = str(_get(cfg, "trainer.accelerator") or "auto").lower()
+    devices, wanted = _get(cfg, "trainer.devices"), _count(_get(cfg, "trainer.devices"))
+    data_device = str(_get(cfg, "data.device") or "cpu")
+    wants_gpu = accelerator in ("gpu", "cuda")
     if wants_gpu or data_device.startswith("cuda"):
         gpus = cuda_devices()
         if gpus == 0:
-            key = f"data.device={data_device}"
-            if wants_gpu:
-                key = f"trainer.accelerator={accelerator}"
-            problems.append(
-                f"{key}: no CUDA device visible (torch.cuda.is_available() is False). Use "
-                "trainer=cpu data.device=cpu here (trainer=default picks a GPU where there is "
-                "one; trainer=ddp_sim simulates DDP on 2 CPU processes)."
-            )
-            return problems
-        wanted = _count(devices)
+            key = f"trainer.accelerator={accelerator}" if wants_gpu else f"data.device={data_device}"
+            return [f"{key}: no CUDA device visible (torch.cuda.is_available() is False). Use "
+                    "trainer=cpu data.device=cpu here (trainer=default picks a GPU where there is "
+                    "one; trainer=ddp_sim simulates DDP on 2 CPU processes)."]  # fmt: skip
         if wants_gpu and wanted is not None and wanted > gpus:
-            problems.append(
-                f"trainer.devices={devices}: only {gpus} CUDA device(s) visible. Use "
-                f"trainer.devices={gpus} or fewer."
-            )
-        return problems
-    on_cpu = accelerator == "cpu" or (accelerator == "auto" and cuda_devices() == 0)
-    if not on_cpu:
-        return problems
-    if _mps_available() and accelerator == "auto":
-        return problems
-    wanted = _count(devices)
-    if devices == -1 or (wanted is not None and wanted <= 0):
-        problems.append(
-            f"trainer.devices={devices}: on the CPU, devices is a number of processes (>= 1); "
-            f"this machine has {available_cores()} cores."
-        )
-    elif wanted is not None and wanted > (cores := available_cores()):
-        problems.append(
-            f"trainer.devices={wanted}: {wanted} CPU processes on {cores} cores. Each process "
-            f"trains on its own 1/{wanted} of every epoch (fewer steps per epoch) and they "
-            f"compete for the cores. Use trainer.devices={cores} or fewer."
-        )
-    return problems
+            return [f"trainer.devices={devices}: only {gpus} CUDA device(s) visible. Use "
+                    f"trainer.devices={gpus} or fewer."]  # fmt: skip
+        return []
+    if accelerator != "cpu" and (accelerator != "auto" or cuda_devices() or _mps_available()):
+        return []  # not the CPU's processes (or Lightning picks the device)
+    cores = available_cores()
+    if wanted is not None and wanted <= 0:
+        return [f"trainer.devices={devices}: on the CPU, devices is a number of processes (>= 1); "
+                f"this machine has {cores} cores."]  # fmt: skip
+    if wanted is not None and wanted > cores:
+        return [f"trainer.devices={wanted}: {wanted} CPU processes on {cores} cores. Each process "
+                f"trains on its own 1/{wanted} of every epoch (fewer steps per epoch) and they "
+                f"compete for the cores. Use trainer.devices={cores} or fewer."]  # fmt: skip
+    return []
 
 
-def _mps_available() -> bool:
-    import torch
-
-    backend = getattr(torch.backends, "mps", None)
-    return bool(backend and backend.is_available())
-
-
-def _walk_raw(path: str, node: Any, found: list[tuple[str, Any]]) -> None:
-    """Every leaf of the unresolved config as ``(path, raw value)``."""
-    if isinstance(node, dict):
-        for key, child in node.items():
-            _walk_raw(f"{path}.{key}" if path else str(key), child, found)
-    elif isinstance(node, list):
-        for index, child in enumerate(node):
-            _walk_raw(f"{path}[{index}]", child, found)
+def _leaves(path: str, node: Any):
+    """``(path, raw value)`` of every leaf of an unresolved config."""
+    if isinstance(node, (dict, list)):
+        items = node.items() if isinstance(node, dict) else enumerate(node)
+        for key, child in items:
+            yield from _leaves(f"{path}[{key}]" if isinstance(node, list) else f"{path}.{key}", child)
     else:
-        found.append((path, node))
+        yield path, node
 
 
 def _budget_problems(cfg: DictConfig) -> list[str]:
-    trainer = _value(cfg, "trainer")
-    budget = {key: _value(trainer, key) for key in ("max_epochs", "max_steps")}
-    leaves: list[tuple[str, Any]] = []
+    problems = []
     for key in cfg:
-        if key == "hydra":
-            continue
         try:
-            raw = OmegaConf.to_container(cfg[key], resolve=False)
+            raw = OmegaConf.to_container(cfg[key], resolve=False) if key != "hydra" else None
         except Exception:
             raw = None
-        if isinstance(raw, (dict, list)):
-            _walk_raw(str(key), raw, leaves)
-    problems = []
-    for path, raw in leaves:
-        if not isinstance(raw, str):
-            continue
-        for match in _BUDGET_REFERENCE.finditer(raw):
-            name = match.group(1)
-            if budget.get(name) == -1:
-                problems.append(
-                    f"{path}={raw} needs a finite training budget, but trainer.{name}=-1 (no "
-                    f"limit) would make it -1. Set trainer.{name} to a positive number, or "
-                    f"{path} yourself."
-                )
-    scheduler = _value(cfg, "scheduler")
-    if isinstance(scheduler, DictConfig):
-        for key in _SCHEDULE_LENGTHS:
-            value = _value(scheduler, key)
-            if isinstance(value, int) and not isinstance(value, bool) and value <= 0:
-                if any(p.startswith(f"scheduler.{key}=") for p in problems):
-                    continue
-                problems.append(
-                    f"scheduler.{key}={value}: the schedule's length must be a positive number."
-                )
-        if str(_value(scheduler, "_target_") or "").endswith("ReduceLROnPlateau"):
-            problems += _plateau_problems(trainer)
+        for path, value in _leaves(str(key), raw) if isinstance(raw, (dict, list)) else ():
+            for name in _BUDGET_REFERENCE.findall(str(value)):
+                if _get(cfg, f"trainer.{name}") == -1:
+                    problems.append(
+                        f"{path}={value} needs a finite training budget, but trainer.{name}=-1 (no "
+                        f"limit) would make it -1. Set trainer.{name} to a positive number, or "
+                        f"{path} yourself."
+                    )
+    for key in _SCHEDULE_LENGTHS:
+        value = _get(cfg, f"scheduler.{key}")
+        said = any(p.startswith(f"scheduler.{key}=") for p in problems)  # -1 from the budget
+        if isinstance(value, int) and not isinstance(value, bool) and value <= 0 and not said:
+            problems.append(f"scheduler.{key}={value}: the schedule's length must be a positive "
+                            "number.")  # fmt: skip
     return problems
 
 
-def _plateau_problems(trainer: Any) -> list[str]:
+def _plateau_problems(cfg: DictConfig) -> list[str]:
     """ReduceLROnPlateau steps on the validation loss at every epoch's end."""
+    if not str(_get(cfg, "scheduler._target_") or "").endswith("ReduceLROnPlateau"):
+        return []
     from convlab.tasks.supervised import PLATEAU_MONITOR  # Lightning: only when it is chosen
 
-    every = _value(trainer, "check_val_every_n_epoch")
-    limit = _value(trainer, "limit_val_batches")
+    every, limit = _get(cfg, "trainer.check_val_every_n_epoch"), _get(cfg, "trainer.limit_val_batches")
     if limit == 0:
         setting = f"trainer.limit_val_batches={limit} validates no epoch"
     elif isinstance(every, int) and every > 1:
         setting = f"trainer.check_val_every_n_epoch={every} leaves epochs without validation"
     else:
         return []
-    return [
-        f"scheduler=ReduceLROnPlateau steps on {PLATEAU_MONITOR} at every epoch's end, but "
-        f"{setting}. "
-        "Set trainer.check_val_every_n_epoch=1 and trainer.limit_val_batches above 0, or choose "
-        "another scheduler."
-    ]
+    return [f"scheduler=ReduceLROnPlateau steps on {PLATEAU_MONITOR} at every epoch's end, but "
+            f"{setting}. Set trainer.check_val_every_n_epoch=1 and trainer.limit_val_batches "
+            "above 0, or choose another scheduler."]  # fmt: skip
 
 
 def environment_problems(cfg: DictConfig) -> list[str]:
     """What stops ``cfg`` from running as meant on this machine or with this budget."""
-    problems = _budget_problems(cfg)
-    if not _jobs_run_elsewhere():
-        problems += _device_problems(cfg)
-    return problems
+    problems = _budget_problems(cfg) + _plateau_problems(cfg)
+    return problems if _jobs_run_elsewhere() else problems + _device_problems(cfg)

@@ -1,4 +1,4 @@
-"""Wording shared by the checks: closest valid names and short lists of options."""
+"""Wording shared by the checks: the closest valid name and short lists of options."""
 
 from __future__ import annotations
 
@@ -22,12 +22,11 @@ def listing(options: Iterable[str]) -> str:
     return ", ".join(options[:MAX_LISTED]) + f", … ({len(options) - MAX_LISTED} more)"
 
 
-def unknown_key(path: str, key: str, allowed: Iterable[str], owner: str) -> str:
-    """``model.widht: no such key for LeNet (did you mean width?); allowed: ...``."""
+def unknown_key(path: str, key: str, allowed: Iterable[str], owner: str | None) -> str:
+    """``model.widht: no such key for LeNet. Did you mean model.width? Allowed: ...``."""
     allowed = sorted(set(allowed))
     full = f"{path}.{key}" if path else key
     guess = closest(key, allowed)
     hint = f" Did you mean {path + '.' if path else ''}{guess}?" if guess else ""
-    if guess and len(allowed) > MAX_LISTED:
-        return f"{full}: no such key for {owner}.{hint}"
-    return f"{full}: no such key for {owner}.{hint} Allowed: {listing(allowed)}."
+    head = f"{full}: no such key{f' for {owner}' if owner else ''}.{hint}"
+    return head if guess and len(allowed) > MAX_LISTED else f"{head} Allowed: {listing(allowed)}."

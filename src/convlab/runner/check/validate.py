@@ -1,0 +1,277 @@
+"""Walk a composed config and list every problem, one line each, without building anything.
+
+Every node with a ``_target_`` is validated against its target's signature (``targets``); the
+top-level keys against ``RunConfig``. Pydantic finds the errors; this module says them the way
+the command line writes the config.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import operator
+import re
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig, ListConfig, OmegaConf
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError
+
+from convlab.errors import ConvlabError
+from convlab.runner.check.environment import environment_problems
+from convlab.runner.check.suggest import closest, listing, unknown_key
+from convlab.runner.check.targets import STRICT, target
+
+Check = Callable[[DictConfig], list[str]]
+MISSING, UNRESOLVED = object(), object()  # ``???``; what only Hydra's run can resolve
+NAMED_GROUPS = ("callbacks", "logger")  # one object per named entry, or null to switch it off
+# Rules between two keys of one node: (node, key, key, holds, what must hold).
+PAIRS = (
+    ("data", "low", "high", operator.lt, "data.low must be below data.high"),
+    ("trainer", "min_epochs", "max_epochs", lambda lo, hi: hi == -1 or lo <= hi,
+     "trainer.min_epochs must not exceed trainer.max_epochs"),
+)  # fmt: skip
+WORDS = {"int_type": "an integer", "float_type": "a number", "bool_type": "true or false",
+         "string_type": "a string", "list_type": "a list", "tuple_type": "a list",
+         "dict_type": "a mapping", "none_required": "null"}  # fmt: skip
+SIGNS = {"gt": ">", "ge": ">=", "lt": "<", "le": "<="}
+
+
+class Monitor(BaseModel):
+    """The metric checkpointing and early stopping watch."""
+
+    model_config = ConfigDict(**STRICT, extra="forbid")
+    metric: str
+    mode: Literal["min", "max"]
+
+
+class RunConfig(BaseModel):
+    """Top-level keys of train.yaml and eval.yaml; other keys are checked where declared."""
+
+    model_config = ConfigDict(**STRICT, extra="allow")
+    task_name: str
+    seed: Annotated[int | None, Field(ge=0, lt=2**32, description="an integer in [0, 2**32)")]
+    members: PositiveInt
+    ckpt_path: str | None
+    resume: str | None
+    test_ckpt: Literal["best", "last"]
+    test: bool
+    monitor: Monitor
+    optimized_metric: str | None
+    torch_threads: PositiveInt | None
+    scheduler: Any
+
+
+class ConfigError(ConvlabError):
+    """The composed config cannot run; ``problems`` holds one line per problem."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = list(problems)
+        lines = [f"{len(self.problems)} problems in the config:"]
+        lines += [f"  - {problem}" for problem in self.problems]
+        super().__init__(self.problems[0] if len(self.problems) == 1 else "\n".join(lines))
+
+
+def read(node: DictConfig | ListConfig, key: Any) -> Any:
+    """``node[key]``, or ``MISSING`` / ``UNRESOLVED`` where there is no value to check yet."""
+    if OmegaConf.is_missing(node, key):
+        return MISSING
+    try:
+        value = node[key]
+    except Exception:  # ${hydra:...} outside Hydra's run, or a key the node lacks
+        return UNRESOLVED
+    if value is None and OmegaConf.is_interpolation(node, key):
+        return UNRESOLVED  # ${hydra:runtime.output_dir} is null until the run's folder is set
+    if isinstance(value, (DictConfig, ListConfig)):
+        try:
+            OmegaConf.to_container(value, resolve=True)
+        except Exception:
+            return UNRESOLVED
+    return value
+
+
+def show(value: Any) -> str:
+    """A value the way the command line writes it."""
+    if isinstance(value, str):
+        return value or "''"
+    return "null" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def _errors(model: type[BaseModel], values: dict[str, Any]) -> list[dict]:
+    try:
+        model.model_validate_json(json.dumps(values, default=str))
+    except ValidationError as error:
+        return [e for e in error.errors() if e["type"] != "missing"]
+    return []
+
+
+def _word(field: Any, error: dict) -> str:
+    """What one member of the annotation wanted, in words."""
+    if any(isinstance(part, int) for part in error["loc"]):
+        return "a list"  # an item inside a list
+    if error["type"] in WORDS:
+        return WORDS[error["type"]]
+    if isinstance(field, type) and issubclass(field, BaseModel):
+        return f"a mapping of {listing(field.model_fields)}"
+    tag = error["loc"][-1] if len(error["loc"]) > 1 else getattr(field, "__name__", field)
+    return str(tag).removeprefix("is-instance[").removesuffix("]")
+
+
+def _message(model: type[BaseModel], full: str, key: str, value: Any, errors: list[dict],
+             owner: str | None, null_by_default: bool) -> str:  # fmt: skip
+    field = model.model_fields[key]
+    nullable = not _errors(model, {key: None})
+    bounds = [e for e in errors if e["type"].startswith(("greater", "less", "predicate"))]
+    if bounds:  # the type fits; a bound does not (a predicate's field describes itself)
+        if not (need := field.description):
+            ((op, limit),) = bounds[0]["ctx"].items()
+            integer = any(e["type"] == "int_type" for e in _errors(model, {key: 0.5}))
+            noun = "integer" if integer else "number"
+            need = f"a positive {noun}" if (op, limit) == ("gt", 0) else (
+                f"{'an' if integer else 'a'} {noun} {SIGNS[op]} {limit}")
+            need += " (or null)" if nullable and not null_by_default else ""
+        return f"{full}={show(value)}: must be {need}."
+    words, choices = [], []
+    for error in errors:
+        if error["type"] != "literal_error":
+            words.append(_word(field.annotation, error))
+            continue
+        words += [] if choices else [None]  # where the choices are said
+        choices += [c.strip("'") for c in re.split(r", | or ", error["ctx"]["expected"])]
+    said = [f"one of {', '.join(dict.fromkeys(choices))}" if w is None else w for w in words]
+    expected = " or ".join(dict.fromkeys(said + ["null"] * nullable))
+    return f"{full}={show(value)}: expected {expected}{f' ({owner}.{key})' if owner else ''}."
+
+
+def _builds(value: Any) -> bool:
+    """A value its own _target_ builds, or a list of them: checked where the walk reaches it."""
+    if not isinstance(value, (DictConfig, ListConfig)):
+        return False
+    items = OmegaConf.to_container(value, resolve=False)
+    return any(isinstance(i, dict) and "_target_" in i for i in ([items], items)[isinstance(items, list)])
+
+
+def _check(path: str, node: DictConfig, model: type[BaseModel], owner: str | None = None,
+           none_defaults: frozenset[str] = frozenset()) -> list[str]:  # fmt: skip
+    """Every key of ``node`` against ``model``: unknown keys first, then each value in order."""
+    unknown, problems = [], []
+    fields = model.model_fields
+    for key in map(str, node):
+        full = f"{path}.{key}" if path else key
+        if key.startswith("_") and key.endswith("_"):
+            continue  # Hydra's own: _target_, _partial_, _args_
+        if key not in fields:
+            if model.model_config.get("extra") == "forbid":
+                unknown.append(unknown_key(path, key, fields, owner))
+            continue
+        value, annotation = read(node, key), fields[key].annotation
+        if value is MISSING:
+            problems.append(f"{full}: must be set ({full}=...).")
+        elif isinstance(value, DictConfig) and isinstance(annotation, type) and issubclass(
+            annotation, BaseModel
+        ):
+            problems += _check(full, value, annotation)
+        elif value is UNRESOLVED or _builds(value) or (value is None and key in none_defaults):
+            continue
+        elif errors := _errors(model, {key: _plain(value)}):
+            problems.append(_message(model, full, key, value, errors, owner, key in none_defaults))
+    return unknown + problems
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, (DictConfig, ListConfig)):
+        return OmegaConf.to_container(value, resolve=True)
+    return value
+
+
+def _target_problems(path: str, node: DictConfig) -> list[str]:
+    name = read(node, "_target_")
+    if not isinstance(name, str):
+        return []
+    try:
+        accepted = target(name)
+    except ImportError as error:
+        return [f"{path}._target_={name}: cannot be imported ({error})."]
+    return _check(path, node, accepted.model, accepted.name, accepted.none_defaults)
+
+
+def _node_problems(path: str, node: DictConfig) -> list[str]:
+    problems = _target_problems(path, node) if "_target_" in node else []
+    for name in node if path in NAMED_GROUPS else ():
+        entry = read(node, name)
+        if entry not in (None, UNRESOLVED) and not (isinstance(entry, DictConfig) and "_target_" in entry):
+            problems.append(f"{path}.{name}: an entry needs a _target_ (the class it builds), or "
+                            "null to switch it off.")  # fmt: skip
+    for where, first, second, holds, rule in PAIRS:
+        a, b = (read(node, key) if where == path else None for key in (first, second))
+        if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (a, b)):
+            problems += [] if holds(a, b) else [f"{rule} (got {first}={a}, {second}={b})."]
+    return problems
+
+
+def _walk(path: str, node: DictConfig | ListConfig, problems: list[str]) -> None:
+    if isinstance(node, DictConfig):
+        problems += _node_problems(path, node)
+        children = [(f"{path}.{key}", read(node, key)) for key in node]
+    else:
+        children = [(f"{path}[{index}]", read(node, index)) for index in range(len(node))]
+    for child_path, child in children:
+        if isinstance(child, (DictConfig, ListConfig)):
+            _walk(child_path, child, problems)
+
+
+@functools.lru_cache(maxsize=8)
+def _keys_of(sources: tuple[str, ...], config_name: str | None) -> set[str]:
+    """The keys the primary config file (train.yaml, eval.yaml) declares itself."""
+    for source in sources if config_name else ():
+        if (path := Path(source) / f"{config_name}.yaml").is_file():
+            return {str(key) for key in OmegaConf.load(path) if key != "defaults"}
+    return set()
+
+
+def _primary_keys() -> set[str]:
+    if not HydraConfig.initialized():
+        return set()  # outside Hydra's run the declared keys cannot be told
+    hydra = HydraConfig.get()
+    sources = tuple(s.path for s in hydra.runtime.config_sources if s.schema == "file")
+    return _keys_of(sources, hydra.job.config_name)
+
+
+def _top_level_problems(cfg: DictConfig) -> list[str]:
+    problems = _check("", cfg, RunConfig)
+    checkpoint = read(cfg, "ckpt_path")
+    if isinstance(checkpoint, str) and checkpoint:
+        from convlab.runner.resume import check_checkpoint
+
+        found = Path(checkpoint).is_file()
+        reason = check_checkpoint(checkpoint) if found else "no such checkpoint file"
+        problems += [f"ckpt_path={checkpoint}: {reason}."] if reason else []
+    if declared := _primary_keys():  # a key nothing declares, e.g. a typo in an experiment file
+        groups = {str(n) for n in HydraConfig.get().runtime.choices if "/" not in str(n)}
+        allowed = set(RunConfig.model_fields) | declared | groups | {"hydra"}
+        for key in map(str, cfg):
+            guess = closest(key, allowed) if key not in allowed else None
+            hint = f" Did you mean {guess}?" if guess else ""
+            problems += [f"{key}: no such top-level key.{hint}"] if key not in allowed else []
+    return problems
+
+
+def find_problems(cfg: DictConfig, extra_checks: Sequence[Check] = ()) -> list[str]:
+    """Every problem of a composed config (``hydra`` itself excluded), in config order, then
+    those ``extra_checks`` and the machine find."""
+    problems = _top_level_problems(cfg)
+    for key in cfg:
+        node = read(cfg, key)
+        if key != "hydra" and isinstance(node, (DictConfig, ListConfig)):
+            _walk(str(key), node, problems)
+    for check in (*extra_checks, environment_problems):
+        problems += check(cfg)
+    return list(dict.fromkeys(problems))
+
+
+def validate_config(cfg: DictConfig, extra_checks: Sequence[Check] = ()) -> None:
+    """Raise ``ConfigError`` naming every problem; return quietly when the config can run."""
+    if problems := find_problems(cfg, extra_checks):
+        raise ConfigError(problems)
