@@ -3,23 +3,24 @@ of mistake is named with the allowed keys or values."""
 
 from __future__ import annotations
 
+import enum
 import os
-import typing
+import shutil
+import zipfile
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import pytest
+import torch
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
+from hydra.core.hydra_config import HydraConfig
 from hydra.errors import ConfigCompositionException
 from omegaconf import OmegaConf, open_dict
 
-from convlab.runner.check import ConfigError, find_problems, unwritable, validate_config
-from convlab.runner.check.composition import explain
-from convlab.runner.check.rules import RULES, pair_violations, violation
-from convlab.runner.check.signature import accepts, locate
+from convlab.runner.check import ConfigError, explain, find_problems, unwritable, validate_config
 from convlab.runner.check.suggest import MAX_LISTED, closest, listing, unknown_key
-from convlab.runner.check.types import mismatch
+from convlab.runner.check.targets import BOUNDS, locate, target
 from convlab.runner.hydra_hooks import ValidateConfig
 from tests.conftest import CONF_DIR, compose_config
 
@@ -38,11 +39,11 @@ def _options(*groups: str) -> list[str]:
 
 @pytest.fixture(autouse=True)
 def _fresh_signatures():
-    """``accepts`` and the schema's key list are cached per process: every test reads them itself
+    """``target`` and the primary keys are cached per process: every test reads them itself
     (so each test checks the code it runs, whichever test ran first)."""
-    from convlab.runner.check.schema import _keys_of
+    from convlab.runner.check.validate import _keys_of
 
-    accepts.cache_clear()
+    target.cache_clear()
     _keys_of.cache_clear()
 
 
@@ -115,76 +116,105 @@ def test_each_mistake_is_named(overrides, problem, tmp_path):
     assert problems[0].startswith(problem)
 
 
-# Every value rule: a value it rejects (with the requirement it names) and the edge it accepts.
-RULE_CASES = [
-    ("seed", -1, 0, "an integer in [0, 2**32)"),
-    ("seed", 2**32, 2**32 - 1, "an integer in [0, 2**32)"),
-    ("torch_threads", 0, 1, "a positive integer (or null)"),
-    ("data.batch_size", 0, 1, "a positive integer"),
-    ("data.eval_batch_size", -1, 1, "a positive integer"),
-    ("data.val_size", 0, 1, "a positive integer"),
-    ("data.n_train", 0, 1, "a positive integer"),
-    ("optimizer.lr", 0.0, 1e-9, "a positive number"),
-    ("optimizer.weight_decay", -1e-9, 0.0, "a number >= 0"),
-    ("optimizer.momentum", -0.5, 0, "a number >= 0"),
-    ("model.width", 0, 1, "a positive integer"),
-    ("members", 0, 1, "a positive integer"),
-    ("model.depth", -1, 0, "an integer >= 0"),
-    ("trainer.max_epochs", 0, -1, "a positive integer, or -1 for no limit"),
-    ("trainer.max_epochs", -2, 1, "a positive integer, or -1 for no limit"),
-    ("trainer.max_steps", -2, -1, "a positive integer, or -1 for no limit"),
-    ("trainer.min_epochs", -1, 0, "an integer >= 0"),
-    ("trainer.devices", 0, -1, "a positive integer, -1, 'auto' or a list"),
-    ("trainer.devices", -2, 1, "a positive integer, -1, 'auto' or a list"),
-    ("trainer.accumulate_grad_batches", 0, 1, "a positive integer"),
-    ("trainer.log_every_n_steps", 0, 1, "a positive integer"),
-    ("trainer.check_val_every_n_epoch", 0, 1, "a positive integer (or null)"),
-    ("trainer.gradient_clip_val", -0.1, 0.0, "a number >= 0 (or null)"),
-    ("callbacks.early_stopping.patience", -1, 0, "an integer >= 0"),
-    ("callbacks.model_checkpoint.every_n_train_steps", -1, 0, "an integer >= 0 (or null)"),
-    ("callbacks.model_checkpoint.last_every_n_steps", 0, 1, "a positive integer (or null)"),
+# Every bound: a value it refuses (with the requirement named) and the edge it accepts, through
+# a composed config: (the overrides that give the key its context, key, bad, good, requirement).
+PAIRS, EARLY, MLP = ["experiment=max_regression"], ["callbacks=early_stopping"], ["model=mlp"]
+BOUND_CASES = [
+    ([], "seed", -1, 0, "an integer in [0, 2**32)"),
+    ([], "seed", 2**32, 2**32 - 1, "an integer in [0, 2**32)"),
+    ([], "torch_threads", 0, 1, "a positive integer (or null)"),
+    ([], "members", 0, 1, "a positive integer"),
+    ([], "data.batch_size", 0, 1, "a positive integer"),
+    ([], "data.eval_batch_size", -1, 1, "a positive integer"),
+    ([], "data.val_size", 0, 1, "a positive integer"),
+    (PAIRS, "data.n_train", 0, 1, "a positive integer"),
+    (PAIRS, "data.n_val", 0, 1, "a positive integer"),
+    (PAIRS, "data.n_test", 0, 1, "a positive integer"),
+    (PAIRS, "data.steps_per_batch", 0, 1, "a positive integer"),
+    (["data=patch_max", "model=patch_relu"], "data.n_train", 0, 1, "a positive integer"),
+    (["experiment=edge_kernel"], "data.height", 0, 2, "a positive integer"),
+    (["experiment=edge_kernel"], "data.width", 0, 6, "a positive integer"),
+    ([], "optimizer.lr", 0.0, 1e-9, "a positive number"),
+    ([], "optimizer.weight_decay", -1e-9, 0.0, "a number >= 0"),
+    ([], "optimizer.momentum", -0.5, 0, "a number >= 0"),
+    (["optimizer=adam_then_sgd"], "optimizer.sgd_lr", 0.0, 1e-9, "a positive number"),
+    (["optimizer=adam_then_sgd"], "optimizer.switch_epoch", -1, 0, "an integer >= 0"),
+    (MLP, "model.width", 0, 1, "a positive integer"),
+    (MLP, "model.depth", -1, 0, "an integer >= 0"),
+    (MLP, "model.in_features", 0, 1, "a positive integer"),
+    (["model=gated"], "model.width", 0, 1, "a positive integer"),
+    (["model=residual_mlp"], "model.blocks", -1, 0, "an integer >= 0"),
+    (["model=patch_relu"], "model.depth", 0, 1, "a positive integer"),
+    (
+        ["trainer.min_epochs=0"],
+        "trainer.max_epochs",
+        0,
+        -1,
+        "a positive integer, or -1 for no limit",
+    ),
+    (
+        ["trainer.min_epochs=0"],
+        "trainer.max_epochs",
+        -2,
+        1,
+        "a positive integer, or -1 for no limit",
+    ),
+    ([], "trainer.max_steps", -2, -1, "a positive integer, or -1 for no limit"),
+    ([], "trainer.min_epochs", -1, 0, "an integer >= 0"),
+    ([], "trainer.devices", 0, -1, "a positive integer, -1, 'auto' or a list"),
+    ([], "trainer.devices", -2, 1, "a positive integer, -1, 'auto' or a list"),
+    ([], "+trainer.accumulate_grad_batches", 0, 1, "a positive integer"),
+    ([], "trainer.log_every_n_steps", 0, 1, "a positive integer"),
+    ([], "trainer.check_val_every_n_epoch", 0, 1, "a positive integer (or null)"),
+    ([], "trainer.gradient_clip_val", -0.1, 0.0, "a number >= 0"),
+    (EARLY, "callbacks.early_stopping.patience", -1, 0, "an integer >= 0"),
+    ([], "+callbacks.model_checkpoint.every_n_train_steps", -1, 0, "an integer >= 0"),
+    ([], "callbacks.model_checkpoint.last_every_n_steps", 0, 1, "a positive integer"),
 ]
 
 
-@pytest.mark.parametrize(("path", "bad", "good", "requirement"), RULE_CASES)
-def test_each_value_rule(path, bad, good, requirement):
-    assert violation(path, bad) == requirement
-    assert violation(path, good) is None
+@pytest.mark.parametrize(("context", "key", "bad", "good", "requirement"), BOUND_CASES)
+def test_each_bound(context, key, bad, good, requirement, tmp_path, any_machine):
+    name = key.lstrip("+")
+    bad_problems = find_problems(compose_config([*context, f"{key}={bad}"], tmp_path))
+    assert bad_problems[:1] == [f"{name}={bad}: must be {requirement}."]
+    assert all(problem.startswith(("trainer.min_epochs must", name)) for problem in bad_problems)
+    assert find_problems(compose_config([*context, f"{key}={good}"], tmp_path)) == []
 
 
-def test_every_rule_has_a_case():
-    assert {rule.pattern for rule in RULES} == {
-        next((rule.pattern for rule in RULES if rule.matches(path)), None)
-        for path, *_ in RULE_CASES
-    }
+def test_every_bound_of_a_library_class_has_a_case():
+    assert {param for _, param in BOUNDS} <= {key.rpartition(".")[2] for _, key, *_ in BOUND_CASES}
 
 
-@pytest.mark.parametrize("value", ["abc", None, True, [0]])
-def test_rules_leave_other_types_to_the_annotation_check(value):
-    assert violation("data.batch_size", value) is None
-
-
-def test_keys_without_a_rule_take_any_number():
-    assert violation("model.num_classes", -5) is None
-    assert violation("data.batch_size.extra", 0) is None  # globs match whole paths only
+@pytest.mark.parametrize(("key", "value"), [("data.batch_size", "abc"), ("data.batch_size", True),
+                                            ("optimizer.lr", None), ("seed", "x")])  # fmt: skip
+def test_bounds_leave_other_types_to_the_type_check(key, value, tmp_path):
+    (problem,) = find_problems(compose_config([f"{key}={value}"], tmp_path))
+    assert ": expected " in problem and "must be" not in problem
 
 
 @pytest.mark.parametrize(
-    ("node", "values", "expected"),
+    ("overrides", "expected"),
     [
-        ("data", {"low": 5, "high": 1}, ["data.low must be below data.high (got low=5, high=1)."]),
-        ("data", {"low": 1, "high": 1}, ["data.low must be below data.high (got low=1, high=1)."]),
-        ("data", {"low": 0, "high": 1}, []),
-        ("data", {"low": 0, "high": "${oops}"}, []),  # not numbers: left to other checks
-        ("trainer", {"min_epochs": 3, "max_epochs": 2}, ["trainer.min_epochs must not exceed "
+        (["experiment=max_regression", "data.low=5", "data.high=1"],
+         ["data.low must be below data.high (got low=5, high=1)."]),
+        (["data=patch_max", "model=patch_relu", "data.low=1", "data.high=1"],
+         ["data.low must be below data.high (got low=1, high=1)."]),
+        (["experiment=max_regression", "data.low=0", "data.high=1"], []),
+        (["trainer.min_epochs=3", "trainer.max_epochs=2"], ["trainer.min_epochs must not exceed "
          "trainer.max_epochs (got min_epochs=3, max_epochs=2)."]),
-        ("trainer", {"min_epochs": 2, "max_epochs": 2}, []),
-        ("trainer", {"min_epochs": 5, "max_epochs": -1}, []),  # -1: no limit
-        ("model", {"low": 5, "high": 1}, []),  # the rule is data's, not any node's
+        (["trainer.min_epochs=2", "trainer.max_epochs=2"], []),
+        (["trainer.min_epochs=5", "trainer.max_epochs=-1"], []),  # -1: no limit
     ],
 )  # fmt: skip
-def test_pair_rules(node, values, expected):
-    assert pair_violations(node, values) == expected
+def test_rules_between_two_keys(overrides, expected, tmp_path):
+    assert find_problems(compose_config(overrides, tmp_path)) == expected
+
+
+def test_rules_between_two_keys_judge_numbers_only():
+    cfg = {"data": {"low": 0, "high": "${oops}"}, "trainer": {"min_epochs": True, "max_epochs": 0},
+           "model": {"low": 5, "high": 1}}  # the rule is data's, not any node's  # fmt: skip
+    assert find_problems(OmegaConf.create(cfg)) == []
 
 
 def test_suggestion_keeps_the_allowed_keys_when_they_are_few():
@@ -226,36 +256,13 @@ def test_several_mistakes_are_listed_together(tmp_path):
     ]
 
 
-@pytest.mark.parametrize(
-    ("value", "annotation", "expected"),
-    [
-        (3, int, None),
-        (True, int, "an integer"),
-        (3, float, None),
-        ("3", float, "a number"),
-        (None, int | None, None),
-        (None, int, "an integer"),
-        ("max", Literal["avg", "max"], None),
-        ("mean", Literal["avg", "max"], "one of avg, max"),
-        (16, Literal[16, 32] | Literal["bf16"] | None, None),
-        ([1, 2], list[int], None),
-        ([1, "a"], list[int], "a list"),
-        ({"a": 1}, dict[str, int], None),
-        ("x", Path, None),
-        ("x", os.PathLike, None),
-        (object(), typing.Any, None),
-    ],
-)
-def test_annotation_check(value, annotation, expected):
-    assert mismatch(value, annotation) == expected
-
-
 def test_keyword_arguments_are_followed_into_the_parent_class():
-    dropout = accepts("tests.faults.DropoutLeNet")
-    assert {"p", "pooling", "activation"} <= set(dropout.params) and not dropout.open
-    checkpoint = accepts("convlab.callbacks.checkpoint.ResumableCheckpoint")
-    assert {"last_every_n_steps", "monitor", "save_last"} <= set(checkpoint.params)
-    assert not checkpoint.open
+    dropout = target("tests.faults.DropoutLeNet").model
+    assert {"p", "pooling", "activation"} <= set(dropout.model_fields)
+    checkpoint = target("convlab.callbacks.checkpoint.ResumableCheckpoint").model
+    assert {"last_every_n_steps", "monitor", "save_last"} <= set(checkpoint.model_fields)
+    for closed in (dropout, checkpoint):
+        assert closed.model_config["extra"] == "forbid"
 
 
 def test_unimportable_target_suggests_the_closest_name():
@@ -360,31 +367,6 @@ def test_sweep_jobs_are_checked_up_front(tmp_path, capsys):
 # --- the pieces of the checks, one by one ------------------------------------------------------
 
 
-def _annotated(a: typing.Annotated[int, "unit"], b: OmegaConf) -> None: ...
-
-
-def _unresolvable(a: int, b: OmegaConf, c: NoSuchName) -> None: ...  # noqa: F821
-
-
-def test_hints_keep_extras_and_follow_wrappers():
-    from convlab.runner.check.signature import _hints
-
-    hints = _hints(_annotated)
-    assert hints == {"a": typing.Annotated[int, "unit"], "b": OmegaConf, "return": type(None)}
-
-    def wrapper(*args, **kwargs): ...
-
-    wrapper.__wrapped__ = _annotated
-    assert _hints(wrapper)["a"] == typing.Annotated[int, "unit"]
-
-
-def test_hints_that_cannot_be_resolved_are_left_out():
-    """``b`` resolves in the function's own module only; ``c`` nowhere."""
-    from convlab.runner.check.signature import _hints
-
-    assert _hints(_unresolvable) == {"a": int, "b": OmegaConf, "return": None}
-
-
 def test_overrides_without_a_key_and_sweeps_at_their_first_value():
     from convlab.runner.check.composition import _without
 
@@ -431,10 +413,10 @@ def test_unimportable_targets_are_one_line_each():
     with pytest.raises(ImportError) as error:
         locate("torch.optim.zzzzqqq")
     assert str(error.value) == "torch.optim has no zzzzqqq"  # nothing close: no guess
-    for target in ("nosuchpkg_zz.Thing", "tests.faults_nope.X"):
+    for name in ("nosuchpkg_zz.Thing", "tests.faults_nope.X"):
         with pytest.raises(ImportError) as error:
-            locate(target)
-        module = target.rpartition(".")[0]
+            locate(name)
+        module = name.rpartition(".")[0]
         assert str(error.value) == f"ModuleNotFoundError: No module named '{module}'"
 
 
@@ -448,13 +430,373 @@ def test_unwritable_asks_for_write_and_search_permission(tmp_path, monkeypatch):
 
 
 def test_each_sweep_job_is_checked_and_each_problem_said_once():
-    from convlab.runner.check.jobs import check_jobs
+    from convlab.runner.check import check_jobs
+
+    def members_of_two(cfg):
+        return ["members=2: checked"] if cfg.members == 2 else []
 
     GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         problems = check_jobs("train", [["trainer.max_epoch=3"], ["trainer.max_epoch=3"],
-                                        ["experiment=lenett"]])  # fmt: skip
+                                        ["experiment=lenett"], ["members=2"], ["members=2"]],
+                              extra_checks=[members_of_two])  # fmt: skip
+        assert check_jobs("train", [["members=2"]]) == []  # nothing but what is asked for
     GlobalHydra.instance().clear()
-    assert len(problems) == 2
+    assert len(problems) == 3
     assert problems[0].startswith("trainer.max_epoch: no such key for Trainer. Did you mean")
     assert problems[1].startswith("experiment=lenett: no such experiment config.")
+    assert problems[2] == "members=2: checked"
+
+
+# --- values against annotations, said in words (a target of this module) ----------------------
+
+
+class Color(enum.Enum):
+    RED = 1
+
+
+def kinds(a_int: int = 0, a_float: float = 0.0, a_bool: bool = False, a_str: str = "",
+          either: int | str = 0, maybe: int | None = 0, choice: Literal[1, 2] = 1,
+          names: Literal["a", "b"] | Literal["c"] | None = "a", items: list[int] | None = None,
+          mapping: dict[str, int] | None = None, path: Path = Path("."),
+          pathlike: os.PathLike | None = None, tensor: torch.Tensor | None = None,
+          anything: Any = None, pair: tuple[int, ...] = (), untyped=None,
+          color: Color = Color.RED):  # fmt: skip
+    """A target with one parameter of each kind a signature may declare."""
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        # Scalars: true is not a number, an integer is a number, "3" is a string.
+        ("a_int", 3, None), ("a_int", True, "an integer"), ("a_int", 3.0, "an integer"),
+        ("a_int", "3", "an integer"), ("a_float", 3, None), ("a_float", 3.5, None),
+        ("a_float", "3", "a number"), ("a_float", False, "a number"), ("a_bool", True, None),
+        ("a_bool", 1, "true or false"), ("a_str", "x", None), ("a_str", 3, "a string"),
+        # Unions: one member that fits is enough; null where the annotation allows it.
+        ("either", "x", None), ("either", 2.5, "an integer or a string"),
+        ("maybe", None, None), ("maybe", "x", "an integer or null"),
+        # Literal choices, several Literals merged into one list.
+        ("choice", 2, None), ("choice", "1", "one of 1, 2"), ("names", "c", None),
+        ("names", "d", "one of a, b, c or null"),
+        # Lists and mappings, items included.
+        ("items", [1, 2], None), ("items", [1, "a"], "a list or null"),
+        ("items", 3, "a list or null"),
+        ("mapping", {"a": 1}, None), ("mapping", [1], "a mapping or null"),
+        ("pair", [1, 2], None), ("pair", ["a"], "a list"),
+        # A path from a string; a class a config cannot write needs a nested _target_.
+        ("path", "x", None), ("pathlike", "x", None), ("tensor", 3, "Tensor or null"),
+        ("tensor", {"_target_": "torch.zeros", "_args_": [1]}, None),
+        # What the signature leaves open takes anything.
+        ("anything", {"a": 1}, None), ("untyped", [1, "a"], None), ("color", 1, None),
+    ],
+)  # fmt: skip
+def test_a_value_against_its_annotation(key, value, expected):
+    HydraConfig.instance().cfg = None
+    problems = find_problems(OmegaConf.create({"model": {"_target_": f"{__name__}.kinds",
+                                                         key: value}}))  # fmt: skip
+    shown = str(value).lower() if isinstance(value, bool) else value
+    assert problems == ([] if expected is None else
+                        [f"model.{key}={shown}: expected {expected} (kinds.{key})."])  # fmt: skip
+
+
+def test_a_target_whose_annotations_cannot_be_resolved_still_has_its_keys_checked():
+    def unresolved(a: int, b: NoSuchName = None): ...  # noqa: F821
+
+    unresolved.__module__ = __name__
+    globals()["unresolved"] = unresolved
+    model = {"_target_": f"{__name__}.unresolved", "a": "x", "b": 1, "c": 1}
+    assert find_problems(OmegaConf.create({"model": model})) == [
+        "model.c: no such key for test_a_target_whose_annotations_cannot_be_resolved_still_has_its"
+        "_keys_checked.<locals>.unresolved. Allowed: a, b."
+    ]
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [("", "''"), ("x", "x"), (True, "true"), (False, "false"), (3, "3"), (2.5, "2.5"),
+     ("True", "True"), (["Adam", 1], "['Adam', 1]")],
+)  # fmt: skip
+def test_values_are_shown_as_on_the_command_line(value, text):
+    from convlab.runner.check.validate import show
+
+    assert show(value) == text and show(None) == "null"
+
+
+def test_a_value_not_set_yet_is_read_as_such():
+    from convlab.runner.check.validate import MISSING, UNRESOLVED, read
+
+    node = OmegaConf.create(
+        {"a": "???", "b": "${nope}", "c": None, "d": "${c}", "e": [1, "???"], "f": "${e.0}"}
+    )  # fmt: skip
+    assert read(node, "a") is MISSING
+    assert read(node, "b") is UNRESOLVED  # only Hydra's run can resolve it
+    assert read(node, "c") is None
+    assert read(node, "d") is UNRESOLVED  # an interpolation that is null until the run is set up
+    assert read(node, "f") == 1
+    assert read(node, "absent") is UNRESOLVED
+    assert read(node.e, 0) == 1 and read(node.e, 1) is MISSING
+
+
+# --- every node with a _target_, named groups, lists ---------------------------------------------
+LINEAR = "torch.nn.Linear"
+ALLOWED = "Allowed: bias, device, dtype, in_features, out_features."
+HINT = "Did you mean model.in_features?"
+
+
+def scaled(size, scale: float = 1.0):
+    """A target with an unannotated parameter: any value may be passed as ``size``."""
+    return [size * scale]
+
+
+@pytest.mark.parametrize(
+    ("model", "problems"),
+    [
+        ({"_target_": LINEAR, "in_features": 2, "out_features": 3}, []),
+        ({"_target_": LINEAR, "inn": 1, "out_features": "x"},
+         [f"model.inn: no such key for Linear. {ALLOWED}",
+          "model.out_features=x: expected an integer (Linear.out_features)."]),
+        ({"_target_": LINEAR, "in_features": "???", "out_features": "x"},
+         ["model.in_features: must be set (model.in_features=...).",
+          "model.out_features=x: expected an integer (Linear.out_features)."]),
+        ({"_target_": LINEAR, "in_features": "${nope}", "out_features": "x"},
+         ["model.out_features=x: expected an integer (Linear.out_features)."]),
+        # a nested _target_ builds the value: its result is not judged from the config
+        ({"_target_": LINEAR, "in_features": {"_target_": "builtins.int", "_args_": ["3"]},
+          "out_features": "x"},
+         ["model.out_features=x: expected an integer (Linear.out_features)."]),
+        ({"_target_": LINEAR, "in_features": {"a": 1}, "out_features": 3},
+         ["model.in_features={'a': 1}: expected an integer (Linear.in_features)."]),
+        # null passes only where it is the default
+        ({"_target_": LINEAR, "in_features": None, "out_features": 3, "device": None},
+         ["model.in_features=null: expected an integer (Linear.in_features)."]),
+        # special keys are Hydra's; a key only ending (or starting) with _ is not
+        ({"_target_": LINEAR, "_partial_": True, "in_features_": 1, "_in_features": 1},
+         [f"model.in_features_: no such key for Linear. {HINT} {ALLOWED}",
+          f"model._in_features: no such key for Linear. {HINT} {ALLOWED}"]),
+        ({"_target_": f"{__name__}.scaled", "size": "anything", "scale": "x"},
+         ["model.scale=x: expected a number (scaled.scale)."]),
+        ({"_target_": "torch.nn.Linearr"},
+         ["model._target_=torch.nn.Linearr: cannot be imported (torch.nn has no Linearr; did you "
+          "mean torch.nn.Linear?)."]),
+        ({"_target_": 3, "anything": 1}, []),
+        ({"_target_": "builtins.int", "anything": 1}, []),  # no signature to read: left alone
+    ],
+)  # fmt: skip
+def test_a_target_node_against_its_signature(model, problems):
+    HydraConfig.instance().cfg = None
+    assert find_problems(OmegaConf.create({"model": model})) == problems
+
+
+def test_lists_are_walked_with_each_items_index():
+    model = {"stages": [1, {"_target_": LINEAR, "in_features": "y", "out_features": 1}]}
+    assert find_problems(OmegaConf.create({"model": model})) == [
+        "model.stages[1].in_features=y: expected an integer (Linear.in_features)."
+    ]
+
+
+def test_each_entry_of_a_named_group_builds_an_object_or_is_switched_off():
+    cfg = OmegaConf.create(
+        {"callbacks": {"off": None, "bad": 3, "plain": {"a": 1}, "later": "${nope}",
+                       "ok": {"_target_": LINEAR, "in_features": 1, "out_features": 1}}}
+    )  # fmt: skip
+    entry = "an entry needs a _target_ (the class it builds), or null to switch it off."
+    assert find_problems(cfg) == [f"callbacks.bad: {entry}", f"callbacks.plain: {entry}"]
+
+
+def test_bounds_judge_the_values_that_are_set():
+    pairs = "convlab.data.pairs.PairDataModule"
+    unset = {
+        "members": "???",
+        "seed": "${nope}",
+        "data": {"_target_": pairs, "batch_size": "???", "low": "${nope}", "high": 0},
+    }
+    assert find_problems(OmegaConf.create(unset)) == [
+        "members: must be set (members=...).",
+        "data.batch_size: must be set (data.batch_size=...).",
+    ]
+    wrong = {
+        "members": 0,
+        "data": {
+            "_target_": pairs,
+            "sub": {"_target_": pairs, "batch_size": -1},
+            "batch_size": 0,
+            "low": 2,
+            "high": 1,
+        },
+    }
+    assert find_problems(OmegaConf.create(wrong)) == [
+        "members=0: must be a positive integer.",
+        "data.sub: no such key for PairDataModule. Allowed: batch_size, eval_batch_size, high, "
+        "low, n_test, n_train, n_val, normalization, shuffle_seed, steps_per_batch, target, "
+        "test_seed, … (2 more).",
+        "data.batch_size=0: must be a positive integer.",
+        "data.low must be below data.high (got low=2, high=1).",
+        "data.sub.batch_size=-1: must be a positive integer.",
+    ]  # fmt: skip
+
+
+def test_extra_checks_run_after_the_config_and_before_the_machine(monkeypatch):
+    monkeypatch.setattr("convlab.runner.check.validate.environment_problems",
+                        lambda cfg: ["machine"])  # fmt: skip
+    cfg = OmegaConf.create({"members": 0})
+    found = find_problems(cfg, extra_checks=[lambda c: ["first", "machine"], lambda c: ["second"]])
+    assert found == ["members=0: must be a positive integer.", "first", "machine", "second"]
+    assert find_problems(cfg) == ["members=0: must be a positive integer.", "machine"]
+
+
+# --- the top-level keys, the keys a config declares itself, the checkpoint named ------------------
+
+
+@pytest.fixture
+def no_hydra_run():
+    """Each test starts outside a Hydra run (another test may have left one set up)."""
+    HydraConfig.instance().cfg = None
+    yield
+    HydraConfig.instance().cfg = None
+    GlobalHydra.instance().clear()
+
+
+def _top_level(values: dict) -> list[str]:
+    return find_problems(OmegaConf.create(values))
+
+
+@pytest.mark.parametrize(
+    ("values", "problems"),
+    [
+        ({"seed": 1, "members": 2, "test": False, "task_name": "t", "scheduler": 3}, []),
+        ({"seed": None, "ckpt_path": None, "resume": None, "torch_threads": None}, []),
+        ({"seed": 1.5}, ["seed=1.5: expected an integer or null."]),
+        ({"members": "two"}, ["members=two: expected an integer."]),
+        ({"test": "yes"}, ["test=yes: expected true or false."]),
+        ({"task_name": 3}, ["task_name=3: expected a string."]),
+        ({"test_ckpt": "worst"}, ["test_ckpt=worst: expected one of best, last."]),
+        ({"seed": {"a": 1}}, ["seed={'a': 1}: expected an integer or null."]),
+        ({"seed": "???"}, ["seed: must be set (seed=...)."]),
+        ({"seed": "${nope}", "members": "${nope}"}, []),  # resolved only in Hydra's run
+        # every key is checked, whatever came before it
+        ({"seed": "???", "members": "two"},
+         ["seed: must be set (seed=...).", "members=two: expected an integer."]),
+        ({"monitor": 3, "torch_threads": "x"},
+         ["monitor=3: expected a mapping of metric, mode.",
+          "torch_threads=x: expected an integer or null."]),
+        ({"monitor": {"metric": "m", "mode": "min"}, "torch_threads": "x"},
+         ["torch_threads=x: expected an integer or null."]),
+        ({"monitor": 3}, ["monitor=3: expected a mapping of metric, mode."]),
+        ({"monitor": {"metric": "val/acc", "mode": "max"}}, []),
+        ({"monitor": {"metric": 3}}, ["monitor.metric=3: expected a string."]),
+        ({"monitor": {"metric": "???"}}, ["monitor.metric: must be set (monitor.metric=...)."]),
+        ({"monitor": {"mode": "up", "metirc": "x"}}, [
+            "monitor.metirc: no such key. Did you mean monitor.metric? Allowed: metric, mode.",
+            "monitor.mode=up: expected one of min, max.",
+        ]),
+        ({"monitor": {"zzz": 1}}, ["monitor.zzz: no such key. Allowed: metric, mode."]),
+        ({"ckpt_path": "???"}, ["ckpt_path: must be set (ckpt_path=...)."]),
+        ({"ckpt_path": ""}, []),
+        ({"ckpt_path": 3}, ["ckpt_path=3: expected a string or null."]),
+        ({"ckpt_path": "/nonexistent/last.ckpt"},
+         ["ckpt_path=/nonexistent/last.ckpt: no such checkpoint file."]),
+        ({"unknown_key": 1}, []),  # outside a Hydra run the declared keys cannot be told
+    ],
+)  # fmt: skip
+def test_top_level_values(values, problems, no_hydra_run):
+    assert _top_level(values) == problems
+
+
+def test_the_checkpoint_file_is_opened(tmp_path, no_hydra_run):
+    broken = tmp_path / "broken.ckpt"
+    broken.write_bytes(b"not a zip")
+    assert _top_level({"ckpt_path": str(broken)}) == [
+        f"ckpt_path={broken}: not a readable checkpoint (File is not a zip file); it may have "
+        "been cut off while being written."
+    ]
+    readable = tmp_path / "readable.ckpt"
+    with zipfile.ZipFile(readable, "w") as archive:
+        archive.writestr("archive/data.pkl", b"")
+    assert _top_level({"ckpt_path": str(readable)}) == []
+
+
+def test_keys_of_the_primary_config_file(tmp_path):
+    from convlab.runner.check.validate import _keys_of
+
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir()
+    second.mkdir()
+    (second / "train.yaml").write_text("defaults:\n  - _self_\nseed: 1\nnotes: x\n")
+    assert _keys_of((str(first), str(second)), "train") == {"seed", "notes"}
+    assert _keys_of((str(first),), "train") == set()
+    assert _keys_of((str(second),), None) == set()
+    assert _keys_of((str(second),), "eval") == set()
+
+
+def test_each_entry_point_declares_its_own_keys(tmp_path, no_hydra_run):
+    from convlab.runner.check.validate import _keys_of, _primary_keys
+
+    assert _primary_keys() == set()
+    compose_config([], tmp_path, "train")
+    train = _primary_keys()
+    assert {"seed", "members", "monitor", "test_ckpt"} <= train
+    assert not {"defaults", "hydra"} & train
+    _keys_of.cache_clear()
+    compose_config(["ckpt_path=x.ckpt"], tmp_path, "eval")
+    evaluate = _primary_keys()
+    assert {"seed", "ckpt_path", "hydra"} <= evaluate and "members" not in evaluate
+
+
+def test_an_experiment_may_set_a_run_key_the_entry_point_does_not_declare(tmp_path, no_hydra_run):
+    """eval.yaml does not declare ``test_ckpt``; ``experiment=lenet`` sets it all the same."""
+    from convlab.runner.check.validate import _primary_keys
+
+    cfg = compose_config(["experiment=lenet", "ckpt_path=x.ckpt"], tmp_path, "eval")
+    assert "test_ckpt" in cfg and "test_ckpt" not in _primary_keys()
+    assert find_problems(cfg) == ["ckpt_path=x.ckpt: no such checkpoint file."]
+
+
+def _compose_from(conf, overrides):
+    """Compose from another config folder as ``@hydra.main`` would (HydraConfig set)."""
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(conf), version_base="1.3"):
+        cfg = compose(config_name="train", overrides=overrides, return_hydra_config=True)
+    HydraConfig.instance().set_config(cfg)
+    return cfg
+
+
+def _unknown_top_level(cfg) -> list[str]:
+    return [problem for problem in find_problems(cfg) if "top-level" in problem]
+
+
+def test_keys_declared_by_the_config_or_a_new_group_need_no_schema(tmp_path, no_hydra_run):
+    """A key added to train.yaml, or a group added to conf/, is accepted as it is; a key
+    nothing declares is named with the closest valid one."""
+    conf = tmp_path / "conf"
+    shutil.copytree(CONF_DIR, conf)
+    with (conf / "train.yaml").open("a") as handle:
+        handle.write("notes: first try\n")
+    (conf / "extra").mkdir()
+    (conf / "extra" / "small.yaml").write_text("size: 1\n")
+    assert _unknown_top_level(_compose_from(conf, ["+extra=small"])) == []
+    assert _unknown_top_level(_compose_from(conf, ["+notse=x"])) == [
+        "notse: no such top-level key. Did you mean notes?"
+    ]
+    assert _unknown_top_level(_compose_from(conf, ["+zzzzzz=1"])) == [
+        "zzzzzz: no such top-level key."
+    ]
+
+
+def test_a_run_composed_with_its_hydra_node_has_no_unknown_key(tmp_path, no_hydra_run):
+    """``hydra`` is allowed even where the config chooses no ``hydra`` group of its own."""
+    from convlab.runner.check.validate import _primary_keys
+
+    conf = tmp_path / "conf"
+    shutil.copytree(CONF_DIR, conf)
+    train = conf / "train.yaml"
+    train.write_text(train.read_text().replace("  - hydra: default\n", ""))
+    cfg = _compose_from(conf, [])
+    assert "hydra" in cfg and "hydra" not in _primary_keys()
+    assert _unknown_top_level(cfg) == []
+
+
+def test_a_nested_group_is_not_offered_as_a_top_level_key(no_hydra_run):
+    """``hydra/launcher`` is a group Hydra chose, but no top-level key can be named so."""
+    cfg = _compose_from(CONF_DIR, ["+hydra_launcher=1"])
+    assert _unknown_top_level(cfg) == ["hydra_launcher: no such top-level key."]

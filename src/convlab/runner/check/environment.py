@@ -75,7 +75,9 @@ def _device_problems(cfg: DictConfig) -> list[str]:
     if wants_gpu or data_device.startswith("cuda"):
         gpus = cuda_devices()
         if gpus == 0:
-            key = f"trainer.accelerator={accelerator}" if wants_gpu else f"data.device={data_device}"
+            key = (
+                f"trainer.accelerator={accelerator}" if wants_gpu else f"data.device={data_device}"
+            )
             return [f"{key}: no CUDA device visible (torch.cuda.is_available() is False). Use "
                     "trainer=cpu data.device=cpu here (trainer=default picks a GPU where there is "
                     "one; trainer=ddp_sim simulates DDP on 2 CPU processes)."]  # fmt: skip
@@ -101,7 +103,9 @@ def _leaves(path: str, node: Any):
     if isinstance(node, (dict, list)):
         items = node.items() if isinstance(node, dict) else enumerate(node)
         for key, child in items:
-            yield from _leaves(f"{path}[{key}]" if isinstance(node, list) else f"{path}.{key}", child)
+            yield from _leaves(
+                f"{path}[{key}]" if isinstance(node, list) else f"{path}.{key}", child
+            )
     else:
         yield path, node
 
@@ -136,7 +140,10 @@ def _plateau_problems(cfg: DictConfig) -> list[str]:
         return []
     from convlab.tasks.supervised import PLATEAU_MONITOR  # Lightning: only when it is chosen
 
-    every, limit = _get(cfg, "trainer.check_val_every_n_epoch"), _get(cfg, "trainer.limit_val_batches")
+    every, limit = (
+        _get(cfg, "trainer.check_val_every_n_epoch"),
+        _get(cfg, "trainer.limit_val_batches"),
+    )
     if limit == 0:
         setting = f"trainer.limit_val_batches={limit} validates no epoch"
     elif isinstance(every, int) and every > 1:

@@ -23,7 +23,9 @@ def unwritable(directory: str | Path) -> str | None:
     return None
 
 
-def check_jobs(config_name: str, jobs: list[list[str]], extra_checks: Sequence[Check] = ()) -> list[str]:
+def check_jobs(
+    config_name: str, jobs: list[list[str]], extra_checks: Sequence[Check] = ()
+) -> list[str]:
     """Compose each job's config (inside Hydra's initialised state) and collect its problems,
     each said once."""
     from hydra import compose
@@ -31,7 +33,9 @@ def check_jobs(config_name: str, jobs: list[list[str]], extra_checks: Sequence[C
     problems: list[str] = []
     for overrides in jobs:
         try:
-            found = find_problems(compose(config_name=config_name, overrides=overrides), extra_checks)
+            found = find_problems(
+                compose(config_name=config_name, overrides=overrides), extra_checks
+            )
         except ConfigCompositionException as error:
             found = [message] if (message := explain(error, config_name, overrides)) else []
         problems += [problem for problem in found if problem not in problems]

@@ -11,6 +11,7 @@ import functools
 import json
 import operator
 import re
+import typing
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -84,11 +85,6 @@ def read(node: DictConfig | ListConfig, key: Any) -> Any:
         return UNRESOLVED
     if value is None and OmegaConf.is_interpolation(node, key):
         return UNRESOLVED  # ${hydra:runtime.output_dir} is null until the run's folder is set
-    if isinstance(value, (DictConfig, ListConfig)):
-        try:
-            OmegaConf.to_container(value, resolve=True)
-        except Exception:
-            return UNRESOLVED
     return value
 
 
@@ -96,7 +92,9 @@ def show(value: Any) -> str:
     """A value the way the command line writes it."""
     if isinstance(value, str):
         return value or "''"
-    return "null" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
+    return (
+        "null" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
+    )
 
 
 def _errors(model: type[BaseModel], values: dict[str, Any]) -> list[dict]:
@@ -115,8 +113,10 @@ def _word(field: Any, error: dict) -> str:
         return WORDS[error["type"]]
     if isinstance(field, type) and issubclass(field, BaseModel):
         return f"a mapping of {listing(field.model_fields)}"
-    tag = error["loc"][-1] if len(error["loc"]) > 1 else getattr(field, "__name__", field)
-    return str(tag).removeprefix("is-instance[").removesuffix("]")
+    if len(error["loc"]) > 1:  # a member of a union, e.g. is-instance[Tensor]
+        return str(error["loc"][-1]).removeprefix("is-instance[").removesuffix("]")
+    members = [m for m in typing.get_args(field) if m is not type(None)] or [field]
+    return getattr(field, "__name__", None) or getattr(members[0], "__name__", str(members[0]))
 
 
 def _message(model: type[BaseModel], full: str, key: str, value: Any, errors: list[dict],
@@ -129,8 +129,11 @@ def _message(model: type[BaseModel], full: str, key: str, value: Any, errors: li
             ((op, limit),) = bounds[0]["ctx"].items()
             integer = any(e["type"] == "int_type" for e in _errors(model, {key: 0.5}))
             noun = "integer" if integer else "number"
-            need = f"a positive {noun}" if (op, limit) == ("gt", 0) else (
-                f"{'an' if integer else 'a'} {noun} {SIGNS[op]} {limit}")
+            need = (
+                f"a positive {noun}"
+                if (op, limit) == ("gt", 0)
+                else (f"{'an' if integer else 'a'} {noun} {SIGNS[op]} {limit:g}")
+            )
             need += " (or null)" if nullable and not null_by_default else ""
         return f"{full}={show(value)}: must be {need}."
     words, choices = [], []
@@ -145,12 +148,18 @@ def _message(model: type[BaseModel], full: str, key: str, value: Any, errors: li
     return f"{full}={show(value)}: expected {expected}{f' ({owner}.{key})' if owner else ''}."
 
 
+def _is_config(value: Any) -> bool:
+    return isinstance(value, (DictConfig, ListConfig))
+
+
 def _builds(value: Any) -> bool:
     """A value its own _target_ builds, or a list of them: checked where the walk reaches it."""
     if not isinstance(value, (DictConfig, ListConfig)):
         return False
     items = OmegaConf.to_container(value, resolve=False)
-    return any(isinstance(i, dict) and "_target_" in i for i in ([items], items)[isinstance(items, list)])
+    return any(
+        isinstance(i, dict) and "_target_" in i for i in ([items], items)[isinstance(items, list)]
+    )
 
 
 def _check(path: str, node: DictConfig, model: type[BaseModel], owner: str | None = None,
@@ -169,21 +178,27 @@ def _check(path: str, node: DictConfig, model: type[BaseModel], owner: str | Non
         value, annotation = read(node, key), fields[key].annotation
         if value is MISSING:
             problems.append(f"{full}: must be set ({full}=...).")
-        elif isinstance(value, DictConfig) and isinstance(annotation, type) and issubclass(
-            annotation, BaseModel
+        elif (
+            isinstance(value, DictConfig)
+            and isinstance(annotation, type)
+            and issubclass(annotation, BaseModel)
         ):
             problems += _check(full, value, annotation)
-        elif value is UNRESOLVED or _builds(value) or (value is None and key in none_defaults):
+        elif (plain := _plain(value)) is UNRESOLVED or _builds(value):
             continue
-        elif errors := _errors(model, {key: _plain(value)}):
+        elif value is None and key in none_defaults:
+            continue
+        elif errors := _errors(model, {key: plain}):
             problems.append(_message(model, full, key, value, errors, owner, key in none_defaults))
     return unknown + problems
 
 
 def _plain(value: Any) -> Any:
-    if isinstance(value, (DictConfig, ListConfig)):
-        return OmegaConf.to_container(value, resolve=True)
-    return value
+    """Plain data to validate, or ``UNRESOLVED`` where a part can only be resolved later."""
+    try:
+        return OmegaConf.to_container(value, resolve=True) if _is_config(value) else value
+    except Exception:
+        return UNRESOLVED
 
 
 def _target_problems(path: str, node: DictConfig) -> list[str]:
@@ -201,7 +216,9 @@ def _node_problems(path: str, node: DictConfig) -> list[str]:
     problems = _target_problems(path, node) if "_target_" in node else []
     for name in node if path in NAMED_GROUPS else ():
         entry = read(node, name)
-        if entry not in (None, UNRESOLVED) and not (isinstance(entry, DictConfig) and "_target_" in entry):
+        if entry not in (None, UNRESOLVED) and not (
+            isinstance(entry, DictConfig) and "_target_" in entry
+        ):
             problems.append(f"{path}.{name}: an entry needs a _target_ (the class it builds), or "
                             "null to switch it off.")  # fmt: skip
     for where, first, second, holds, rule in PAIRS:
