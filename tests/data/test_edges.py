@@ -6,6 +6,8 @@ import torch
 from convlab.basics.corr2d import corr2d
 from convlab.data.edges import EdgeDataModule, edge_image
 from convlab.errors import ConvlabError
+from convlab.runner.check import find_problems
+from tests.conftest import compose_config
 
 
 def test_default_image_and_target_are_d2ls():
@@ -43,8 +45,8 @@ def test_the_limits_of_the_settings_are_allowed(settings):
 @pytest.mark.parametrize(
     ("settings", "message"),
     [
-        ({"height": 0}, r"data\.height and data\.width must be >= 1, got 0x8"),
-        ({"width": 0, "dark_from": 0, "dark_to": 0}, "got 6x0"),
+        ({"height": 0}, "no larger than the 0x8 image"),
+        ({"width": 0, "dark_from": 0, "dark_to": 0}, "no larger than the 6x0 image"),
         ({"dark_from": -1}, r"data\.dark_from=-1, data\.dark_to=6: need 0 <= dark_from"),
         ({"dark_from": 5, "dark_to": 4}, r"dark_to <= width \(8\)"),
         ({"dark_to": 9}, "dark_to=9"),
@@ -57,6 +59,12 @@ def test_the_limits_of_the_settings_are_allowed(settings):
 def test_bad_settings_are_refused(settings, message):
     with pytest.raises(ConvlabError, match=message):
         EdgeDataModule(**settings)
+
+
+@pytest.mark.parametrize("setting", ["height=0", "width=0"])
+def test_an_empty_image_is_refused_up_front(setting, tmp_path):
+    cfg = compose_config(["experiment=edge_kernel", f"data.{setting}"], tmp_path)
+    assert find_problems(cfg) == [f"data.{setting}: must be a positive integer."]
 
 
 def test_every_loader_is_the_one_image_in_one_batch():

@@ -14,6 +14,8 @@ from convlab.data.fashion_mnist import FashionMNISTDataModule
 from convlab.data.patch_max import PatchMaxDataModule, image_patches, random_patches
 from convlab.errors import ConvlabError, DataNotFoundError
 from convlab.models.patch_max import PatchLinear, PatchReLU
+from convlab.runner.check import find_problems
+from tests.conftest import compose_config
 
 
 def _splits(**kwargs) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
@@ -65,9 +67,11 @@ def test_fashion_mnist_patches(require_system_data: Path):
     assert (y > 0).any()
 
 
-def test_bad_source_is_named():
-    with pytest.raises(ConvlabError, match=r"data\.source"):
-        PatchMaxDataModule(source="cifar")
+def test_bad_source_is_named(tmp_path):
+    cfg = compose_config(["experiment=maxpool_fn", "data.source=cifar"], tmp_path)
+    assert find_problems(cfg) == [
+        "data.source=cifar: expected one of random, fashion_mnist (PatchMaxDataModule.source)."
+    ]
 
 
 def _fit(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, steps: int = 600) -> float:
@@ -130,16 +134,16 @@ def test_image_patches_draw_from_their_own_seed_over_every_window():
     assert (offsets == torch.tensor([0, 1, 6, 7])).all()
 
 
-def test_settings_are_checked_and_defaults_kept():
-    with pytest.raises(ConvlabError, match="choose one of random, fashion_mnist"):
-        PatchMaxDataModule(source="cifar")
-    with pytest.raises(ConvlabError, match=r"got \(1\.0, 1\.0\) and \(1\.0, 1\.0\)"):
-        PatchMaxDataModule(low=1.0, high=1.0)
-    with pytest.raises(ConvlabError, match=r"got \(0\.0, 1\.0\) and \(2\.0, 1\.0\)"):
+def test_settings_are_checked_and_defaults_kept(tmp_path):
+    for settings in (
+        ["data.low=1.0", "data.high=1.0"],
+        ["data.low=1.0", "data.high=1.0", "data.test_low=0.0", "data.test_high=2.0"],
+    ):
+        cfg = compose_config(["experiment=maxpool_fn", *settings], tmp_path)
+        assert find_problems(cfg) == ["data.low must be below data.high (got low=1.0, high=1.0)."]
+    with pytest.raises(ConvlabError, match=r"need test_low < test_high, got \(2\.0, 1\.0\)"):
         PatchMaxDataModule(test_low=2.0)
-    with pytest.raises(ConvlabError, match=r"got \(1\.0, 1\.0\) and \(0\.0, 2\.0\)"):
-        PatchMaxDataModule(low=1.0, high=1.0, test_low=0.0, test_high=2.0)
-    with pytest.raises(ConvlabError, match=r"and \(0\.5, 0\.5\)"):
+    with pytest.raises(ConvlabError, match=r"got \(0\.5, 0\.5\)"):
         PatchMaxDataModule(test_low=0.5, test_high=0.5)
     data = PatchMaxDataModule()
     assert dict(data.hparams) == {

@@ -6,8 +6,14 @@ import pytest
 from hydra.types import RunMode
 from omegaconf import OmegaConf, open_dict
 
-from convlab.runner.check import find_problems
+from convlab.members.check import members_problems
+from convlab.runner.check import find_problems as find_all
 from tests.conftest import compose_config
+
+
+def find_problems(cfg):
+    """The config check as a run makes it: members contributes its own refusals."""
+    return find_all(cfg, extra_checks=[members_problems])
 
 
 @pytest.mark.parametrize(

@@ -107,13 +107,18 @@ def test_classes_and_input_channels():
     assert net(torch.zeros(5, 2, 28, 28)).shape == (5, 3)
 
 
-def test_bad_choice_is_rejected():
+def test_bad_choice_is_rejected(tmp_path):
+    from convlab.runner.check import find_problems
+    from tests.conftest import compose_config
+
     with pytest.raises(ValueError, match=r"pooling must be one of \('avg', 'max', 'strided'\), "
                        "got 'median'"):  # fmt: skip
         LeNet(pooling="median")
-    with pytest.raises(ValueError, match=r"activation must be one of \('sigmoid', 'relu'\), "
-                       "got 'tanh'"):  # fmt: skip
-        LeNet(activation="tanh")
+    cfg = compose_config(["model.pooling=median", "model.activation=tanh"], tmp_path)
+    assert find_problems(cfg) == [
+        "model.activation=tanh: expected one of sigmoid, relu (LeNet.activation).",
+        "model.pooling=median: expected one of avg, max, strided (LeNet.pooling).",
+    ]
 
 
 @pytest.mark.parametrize("pooling", ["avg", "max", "strided"])

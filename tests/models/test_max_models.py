@@ -8,6 +8,8 @@ from hypothesis import strategies as st
 from convlab.models.exact import ExactMax
 from convlab.models.gated import GatedMax
 from convlab.models.mlp import MLP
+from convlab.runner.check import find_problems
+from tests.conftest import compose_config
 
 finite = st.floats(min_value=-1e6, max_value=1e6, allow_nan=False, width=32)
 
@@ -69,10 +71,19 @@ def test_mlp_is_linear_activation_linear(name, function):
     assert (first.in_features, last.out_features) == (3, 2)
 
 
-@pytest.mark.parametrize(("depth", "width"), [(-1, 8), (1, 0)])
-def test_mlp_rejects_a_negative_depth_or_an_empty_layer(depth, width):
-    with pytest.raises(ValueError, match=f"got depth={depth}, width={width}"):
-        MLP(depth=depth, width=width)
+@pytest.mark.parametrize(
+    ("experiment", "setting", "problem"),
+    [
+        ("max_regression", "depth=-1", "must be an integer >= 0"),
+        ("max_regression", "width=0", "must be a positive integer"),
+        ("max_gated", "depth=-1", "must be an integer >= 0"),
+        ("max_gated", "width=0", "must be a positive integer"),
+    ],
+)
+def test_a_negative_depth_or_an_empty_layer_is_refused(experiment, setting, problem, tmp_path):
+    cfg = compose_config(["experiment=max_regression", f"model={model}", f"model.{setting}"],
+                         tmp_path)  # fmt: skip
+    assert find_problems(cfg) == [f"model.{setting}: {problem}."]
 
 
 def test_default_sizes():
@@ -82,9 +93,12 @@ def test_default_sizes():
     assert MLP(width=1, depth=1)(torch.zeros(3, 2)).shape == (3, 1)  # the smallest layer
 
 
-def test_mlp_rejects_an_unknown_activation():
+def test_an_unknown_activation_is_refused(tmp_path):
     with pytest.raises(ValueError, match=r"activation must be one of \('relu', .*got 'swish'"):
         MLP(activation="swish")
+    cfg = compose_config(["experiment=max_regression", "model.activation=swish"], tmp_path)
+    assert find_problems(cfg) == ["model.activation=swish: expected one of relu, leaky_relu, gelu, "
+                                  "tanh, sigmoid (MLP.activation)."]  # fmt: skip
 
 
 def test_gated_net_outputs_a_convex_combination_of_its_inputs():

@@ -9,6 +9,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from convlab.models.patch_max import PatchExactMax, PatchLinear, PatchReLU
+from convlab.runner.check import find_problems
+from tests.conftest import compose_config
 
 
 @pytest.mark.parametrize("make", [PatchLinear, PatchReLU, PatchExactMax])
@@ -41,11 +43,12 @@ def test_patch_relu_layers():
 
 
 @pytest.mark.parametrize(("width", "depth"), [(0, 1), (1, 0), (0, 0)])
-def test_patch_relu_rejects_an_empty_layer(width, depth):
-    with pytest.raises(
-        ValueError, match=f"need width >= 1 and depth >= 1, got {width} and {depth}"
-    ):
-        PatchReLU(width=width, depth=depth)
+def test_patch_relu_refuses_an_empty_layer(width, depth, tmp_path):
+    cfg = compose_config(["experiment=maxpool_fn", f"model.width={width}", f"model.depth={depth}"],
+                         tmp_path)  # fmt: skip
+    expected = [f"model.{key}=0: must be a positive integer." for key, value in
+                (("width", width), ("depth", depth)) if value == 0]  # fmt: skip
+    assert find_problems(cfg) == expected
 
 
 @pytest.mark.parametrize("shape", [(4, 1, 2, 2), (3, 1, 6, 4), (2, 3, 5, 7), (8, 3, 10, 13)])

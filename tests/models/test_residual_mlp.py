@@ -119,12 +119,14 @@ def test_the_activation_reaches_every_layer_that_applies_one():
     torch.testing.assert_close(net.blocks[1](x), x + by_hand)
 
 
-def test_defaults_and_bad_sizes():
+def test_defaults_and_bad_sizes(tmp_path):
+    from convlab.runner.check import find_problems
+    from tests.conftest import compose_config
+
     assert ResidualMLP(match_plain=False).width == 64
     ResidualMLP(width=1, depth=0, blocks=0)  # the smallest valid net
-    for kwargs, got in [({"blocks": -1}, "-1, 64, 2"), ({"width": 0}, "1, 0, 2"),
-                        ({"depth": -1}, "1, 64, -1")]:  # fmt: skip
-        with pytest.raises(
-            ValueError, match=f"need blocks >= 0, width >= 1, depth >= 0; got {got}"
-        ):
-            ResidualMLP(**kwargs)
+    for setting, problem in [("blocks=-1", "an integer >= 0"), ("width=0", "a positive integer"),
+                             ("depth=-1", "an integer >= 0")]:  # fmt: skip
+        cfg = compose_config(["experiment=max_regression", "model=residual_mlp",
+                              f"model.{setting}"], tmp_path)  # fmt: skip
+        assert find_problems(cfg) == [f"model.{setting}: must be {problem}."]

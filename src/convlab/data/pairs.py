@@ -46,9 +46,8 @@ def normalization_stats(x: torch.Tensor, normalization: str) -> tuple[float, flo
     elif normalization == "standard":  # zero mean, unit variance
         shift, scale = float(values.mean()), float(values.std())
     else:
-        raise ConvlabError(
-            f"data.normalization={normalization!r}: choose one of {', '.join(get_args(Normalization))}"
-        )
+        choices = ", ".join(get_args(Normalization))
+        raise ConvlabError(f"data.normalization={normalization!r}: choose one of {choices}")
     if not scale > 0:
         raise ConvlabError("data: the training pairs are all equal, so they cannot be normalised")
     return shift, scale
