@@ -81,8 +81,7 @@ def test_mlp_is_linear_activation_linear(name, function):
     ],
 )
 def test_a_negative_depth_or_an_empty_layer_is_refused(experiment, setting, problem, tmp_path):
-    cfg = compose_config(["experiment=max_regression", f"model={model}", f"model.{setting}"],
-                         tmp_path)  # fmt: skip
+    cfg = compose_config([f"experiment={experiment}", f"model.{setting}"], tmp_path)
     assert find_problems(cfg) == [f"model.{setting}: {problem}."]
 
 
