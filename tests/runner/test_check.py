@@ -421,7 +421,7 @@ def test_unimportable_targets_are_one_line_each():
 
 
 def test_unwritable_asks_for_write_and_search_permission(tmp_path, monkeypatch):
-    from convlab.runner.check import jobs
+    from convlab.runner.check import validate as jobs
 
     asked = []
     monkeypatch.setattr(jobs.os, "access", lambda path, mode: asked.append((path, mode)) or False)

@@ -8,8 +8,13 @@ class is covered as soon as its parameters are annotated.
 
 from convlab.runner.check.composition import explain
 from convlab.runner.check.environment import available_cores
-from convlab.runner.check.jobs import check_jobs, unwritable
-from convlab.runner.check.validate import ConfigError, find_problems, validate_config
+from convlab.runner.check.validate import (
+    ConfigError,
+    check_jobs,
+    find_problems,
+    unwritable,
+    validate_config,
+)
 
 __all__ = ["ConfigError", "available_cores", "check_jobs", "explain", "find_problems",
            "unwritable", "validate_config"]  # fmt: skip

@@ -1,9 +1,8 @@
 """What a ``_target_`` accepts: a pydantic model of its signature, built once and never called.
 
-Types and bounds come from the signature's own annotations (``Literal[...]``,
-``Annotated[int, Field(gt=0)]``); library classes that convlab cannot annotate get their bounds
-from ``BOUNDS``. A class's ``**kwargs`` are followed into its parents; where no parent explains
-them, any key may be right and unknown keys are let through.
+Types and bounds come from the signature (``Literal[...]``, ``Annotated[int, Field(gt=0)]``);
+library classes convlab cannot annotate take theirs from ``BOUNDS``. ``**kwargs`` are followed
+into the parents; where none explains them, any key may be right (the model stays open).
 """
 
 from __future__ import annotations
@@ -20,71 +19,61 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from convlab.runner.check.suggest import closest
 
-# Strict: true is not an integer, "3" not a number (values are read as JSON, so a list may
-# fill a tuple and a string a path). A class a config cannot write (a Tensor) is an isinstance
-# check, which only a nested _target_ (checked on its own) can pass.
+# Values are read as JSON, strictly: true is no integer and "3" no number, but a list fills a
+# tuple and a string a path; a class no config can write (a Tensor) needs a nested _target_.
 STRICT = ConfigDict(strict=True, arbitrary_types_allowed=True, protected_namespaces=())
+POSITIVE, AT_LEAST_0 = (Field(gt=0),), (Field(ge=0),)
 UNLIMITED = (Predicate(lambda n: n == -1 or n > 0),
              Field(description="a positive integer, or -1 for no limit"))  # fmt: skip
-# Bounds of library classes, added to their own annotations: (class, parameter) → constraints.
-# They hold for subclasses too, unless a subclass annotates the parameter with bounds of its own.
+DEVICES = (Predicate(lambda n: not isinstance(n, int) or n == -1 or n > 0),
+           Field(description="a positive integer, -1, 'auto' or a list"))  # fmt: skip
+OPTIMIZER, TRAINER = "torch.optim.optimizer.Optimizer", "lightning.pytorch.trainer.trainer.Trainer"
+# Bounds of library parameters, added to their annotations: (class, parameter) → constraints.
+# A subclass has them too, unless it annotates the parameter with bounds of its own.
 BOUNDS: dict[tuple[str, str], tuple[Any, ...]] = {
-    ("torch.optim.optimizer.Optimizer", "lr"): (Field(gt=0),),
-    ("torch.optim.optimizer.Optimizer", "momentum"): (Field(ge=0),),
-    ("torch.optim.optimizer.Optimizer", "weight_decay"): (Field(ge=0),),
-    ("lightning.pytorch.trainer.trainer.Trainer", "max_epochs"): UNLIMITED,
-    ("lightning.pytorch.trainer.trainer.Trainer", "max_steps"): UNLIMITED,
-    ("lightning.pytorch.trainer.trainer.Trainer", "min_epochs"): (Field(ge=0),),
-    ("lightning.pytorch.trainer.trainer.Trainer", "devices"): (
-        Predicate(lambda n: not isinstance(n, int) or n == -1 or n > 0),
-        Field(description="a positive integer, -1, 'auto' or a list"),
-    ),
-    ("lightning.pytorch.trainer.trainer.Trainer", "accumulate_grad_batches"): (Field(gt=0),),
-    ("lightning.pytorch.trainer.trainer.Trainer", "log_every_n_steps"): (Field(gt=0),),
-    ("lightning.pytorch.trainer.trainer.Trainer", "check_val_every_n_epoch"): (Field(gt=0),),
-    ("lightning.pytorch.trainer.trainer.Trainer", "gradient_clip_val"): (Field(ge=0),),
-    ("lightning.pytorch.callbacks.early_stopping.EarlyStopping", "patience"): (Field(ge=0),),
-    ("lightning.pytorch.callbacks.model_checkpoint.ModelCheckpoint", "every_n_train_steps"): (
-        Field(ge=0),
-    ),
-}
+    (OPTIMIZER, "lr"): POSITIVE, (OPTIMIZER, "momentum"): AT_LEAST_0,
+    (OPTIMIZER, "weight_decay"): AT_LEAST_0, (TRAINER, "max_epochs"): UNLIMITED,
+    (TRAINER, "max_steps"): UNLIMITED, (TRAINER, "min_epochs"): AT_LEAST_0,
+    (TRAINER, "devices"): DEVICES, (TRAINER, "accumulate_grad_batches"): POSITIVE,
+    (TRAINER, "log_every_n_steps"): POSITIVE, (TRAINER, "check_val_every_n_epoch"): POSITIVE,
+    (TRAINER, "gradient_clip_val"): AT_LEAST_0,
+    ("lightning.pytorch.callbacks.early_stopping.EarlyStopping", "patience"): AT_LEAST_0,
+    ("lightning.pytorch.callbacks.model_checkpoint.ModelCheckpoint", "every_n_train_steps"):
+        AT_LEAST_0,
+}  # fmt: skip
 
 
 class Target(NamedTuple):
     name: str  # the class or function, as messages name it
-    model: type[BaseModel]  # closed (extra="forbid") unless **kwargs stay unexplained
-    none_defaults: frozenset[str]  # parameters whose default is None: null always passes
+    model: type[BaseModel]  # extra="forbid" unless **kwargs stay unexplained
+    none_defaults: frozenset[str]  # parameters whose default is None: null passes
 
 
-def locate(target: str) -> Any:
+def locate(path: str) -> Any:
     """The object a ``_target_`` names; ``ImportError`` with a one-line reason otherwise."""
+    module_name, _, name = path.rpartition(".")
     try:
-        return get_object(target)
+        return get_object(path)
     except Exception as error:  # Hydra wraps the real reason in an ImportError with a long text
-        module_name, _, name = target.rpartition(".")
         try:
-            module = importlib.import_module(module_name)
+            options = dir(importlib.import_module(module_name))
         except Exception:
-            module = None
-        if module is not None and not hasattr(module, name):
-            guess = closest(name, [n for n in dir(module) if not n.startswith("_")])
+            options = [name]
+        if name not in options:
+            guess = closest(name, [n for n in options if not n.startswith("_")])
             hint = f"; did you mean {module_name}.{guess}?" if guess else ""
             raise ImportError(f"{module_name} has no {name}{hint}") from error
         cause = error.__cause__ or error
-        lines = str(cause).strip().splitlines()
-        reason = f"{type(cause).__name__}: {lines[0]}" if lines else repr(cause)
-        raise ImportError(reason) from error
+        reason = (str(cause).strip().splitlines() or [repr(cause)])[0]
+        raise ImportError(f"{type(cause).__name__}: {reason}") from error
 
 
-def _annotation(owner: Any, name: str, hint: Any) -> Any:
-    """``hint`` with the bounds ``BOUNDS`` gives ``owner``'s parameter, unless it has its own."""
+def _bounded(owner: Any, name: str, hint: Any) -> Any:
     if typing.get_origin(hint) is Annotated or not isinstance(owner, type):
-        return hint
-    for cls in owner.__mro__:
-        bounds = BOUNDS.get((f"{cls.__module__}.{cls.__qualname__}", name))
-        if bounds:
-            return Annotated[(hint, *bounds)]
-    return hint
+        return hint  # bounds of its own, or a function
+    found = (BOUNDS.get((f"{c.__module__}.{c.__qualname__}", name)) for c in owner.__mro__)
+    bounds = next((b for b in found if b), ())
+    return Annotated[(hint, *bounds)] if bounds else hint
 
 
 @functools.lru_cache(maxsize=256)
@@ -92,10 +81,9 @@ def target(path: str) -> Target:
     """What the ``_target_`` ``path`` accepts (``ImportError`` when it cannot be imported)."""
     obj = locate(path)
     chain = [obj]
-    if isinstance(obj, type):
+    if isinstance(obj, type):  # each class's own __init__, up to the first without **kwargs
         chain = [c.__dict__["__init__"] for c in obj.__mro__[:-1] if "__init__" in c.__dict__]
-    fields: dict[str, Any] = {}
-    none_defaults, closed = set(), False
+    fields, none_defaults, closed = {}, set(), False
     for function in chain:
         try:
             params = inspect.signature(function).parameters.values()
@@ -103,16 +91,13 @@ def target(path: str) -> Target:
             break
         try:
             hints = typing.get_type_hints(inspect.unwrap(function), include_extras=True)
-        except Exception:  # an annotation that cannot be resolved: its keys are still checked
+        except Exception:  # an annotation that cannot be resolved: the keys are still checked
             hints = {}
         for p in params:
-            if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) or p.name in (*fields, "self"):
-                continue
-            fields[p.name] = (_annotation(obj, p.name, hints.get(p.name, Any)), None)
-            if p.default is None:
-                none_defaults.add(p.name)
-        closed = not any(p.kind is p.VAR_KEYWORD for p in params)
-        if closed:
+            if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD) and p.name not in (*fields, "self"):
+                fields[p.name] = (_bounded(obj, p.name, hints.get(p.name, Any)), None)
+                none_defaults |= {p.name} if p.default is None else set()
+        if closed := not any(p.kind is p.VAR_KEYWORD for p in params):
             break
     config = ConfigDict(**STRICT, extra="forbid" if closed else "allow")
     name = getattr(obj, "__qualname__", path)

@@ -1,8 +1,8 @@
 """Walk a composed config and list every problem, one line each, without building anything.
 
-Every node with a ``_target_`` is validated against its target's signature (``targets``); the
-top-level keys against ``RunConfig``. Pydantic finds the errors; this module says them the way
-the command line writes the config.
+Each node with a ``_target_`` is validated against its target's signature, the top-level keys
+against ``RunConfig``: pydantic finds the errors, this module says them as the command line
+writes the config.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import operator
+import os
 import re
 import typing
 from collections.abc import Callable, Sequence
@@ -17,10 +18,12 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from hydra.core.hydra_config import HydraConfig
+from hydra.errors import ConfigCompositionException
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError
 
 from convlab.errors import ConvlabError
+from convlab.runner.check.composition import explain
 from convlab.runner.check.environment import environment_problems
 from convlab.runner.check.suggest import closest, listing, unknown_key
 from convlab.runner.check.targets import STRICT, target
@@ -29,11 +32,9 @@ Check = Callable[[DictConfig], list[str]]
 MISSING, UNRESOLVED = object(), object()  # ``???``; what only Hydra's run can resolve
 NAMED_GROUPS = ("callbacks", "logger")  # one object per named entry, or null to switch it off
 # Rules between two keys of one node: (node, key, key, holds, what must hold).
-PAIRS = (
-    ("data", "low", "high", operator.lt, "data.low must be below data.high"),
-    ("trainer", "min_epochs", "max_epochs", lambda lo, hi: hi == -1 or lo <= hi,
-     "trainer.min_epochs must not exceed trainer.max_epochs"),
-)  # fmt: skip
+PAIRS = (("data", "low", "high", operator.lt, "data.low must be below data.high"),
+         ("trainer", "min_epochs", "max_epochs", lambda lo, hi: hi == -1 or lo <= hi,
+          "trainer.min_epochs must not exceed trainer.max_epochs"))  # fmt: skip
 WORDS = {"int_type": "an integer", "float_type": "a number", "bool_type": "true or false",
          "string_type": "a string", "list_type": "a list", "tuple_type": "a list",
          "dict_type": "a mapping", "none_required": "null"}  # fmt: skip
@@ -41,15 +42,13 @@ SIGNS = {"gt": ">", "ge": ">=", "lt": "<", "le": "<="}
 
 
 class Monitor(BaseModel):
-    """The metric checkpointing and early stopping watch."""
-
     model_config = ConfigDict(**STRICT, extra="forbid")
     metric: str
     mode: Literal["min", "max"]
 
 
 class RunConfig(BaseModel):
-    """Top-level keys of train.yaml and eval.yaml; other keys are checked where declared."""
+    """Top-level keys of train.yaml and eval.yaml; the groups are checked against their targets."""
 
     model_config = ConfigDict(**STRICT, extra="allow")
     task_name: str
@@ -59,7 +58,7 @@ class RunConfig(BaseModel):
     resume: str | None
     test_ckpt: Literal["best", "last"]
     test: bool
-    monitor: Monitor
+    monitor: Monitor  # the metric checkpointing and early stopping watch
     optimized_metric: str | None
     torch_threads: PositiveInt | None
     scheduler: Any
@@ -70,9 +69,8 @@ class ConfigError(ConvlabError):
 
     def __init__(self, problems: list[str]) -> None:
         self.problems = list(problems)
-        lines = [f"{len(self.problems)} problems in the config:"]
-        lines += [f"  - {problem}" for problem in self.problems]
-        super().__init__(self.problems[0] if len(self.problems) == 1 else "\n".join(lines))
+        listed = [f"{len(problems)} problems in the config:", *(f"  - {p}" for p in problems)]
+        super().__init__(problems[0] if len(problems) == 1 else "\n".join(listed))
 
 
 def read(node: DictConfig | ListConfig, key: Any) -> Any:
@@ -83,18 +81,15 @@ def read(node: DictConfig | ListConfig, key: Any) -> Any:
         value = node[key]
     except Exception:  # ${hydra:...} outside Hydra's run, or a key the node lacks
         return UNRESOLVED
-    if value is None and OmegaConf.is_interpolation(node, key):
-        return UNRESOLVED  # ${hydra:runtime.output_dir} is null until the run's folder is set
-    return value
+    # ${hydra:runtime.output_dir} is null until the run's folder is set
+    return UNRESOLVED if value is None and OmegaConf.is_interpolation(node, key) else value
 
 
 def show(value: Any) -> str:
     """A value the way the command line writes it."""
-    if isinstance(value, str):
-        return value or "''"
-    return (
-        "null" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
-    )
+    if isinstance(value, (bool, type(None))):
+        return str(value).lower().replace("none", "null")
+    return str(value) if value != "" else "''"
 
 
 def _errors(model: type[BaseModel], values: dict[str, Any]) -> list[dict]:
@@ -105,61 +100,63 @@ def _errors(model: type[BaseModel], values: dict[str, Any]) -> list[dict]:
     return []
 
 
+def _is_model(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
+
+
 def _word(field: Any, error: dict) -> str:
     """What one member of the annotation wanted, in words."""
     if any(isinstance(part, int) for part in error["loc"]):
         return "a list"  # an item inside a list
     if error["type"] in WORDS:
         return WORDS[error["type"]]
-    if isinstance(field, type) and issubclass(field, BaseModel):
+    if _is_model(field):
         return f"a mapping of {listing(field.model_fields)}"
     if len(error["loc"]) > 1:  # a member of a union, e.g. is-instance[Tensor]
         return str(error["loc"][-1]).removeprefix("is-instance[").removesuffix("]")
     members = [m for m in typing.get_args(field) if m is not type(None)] or [field]
-    return getattr(field, "__name__", None) or getattr(members[0], "__name__", str(members[0]))
+    return getattr(members[0], "__name__", str(members[0]))
+
+
+def _bound(model: type[BaseModel], key: str, error: dict, nullable: bool) -> str:
+    """``a positive integer``, ``a number >= 0``: a field's description, or its constraint."""
+    if description := model.model_fields[key].description:
+        return description  # a predicate's (or a bound said better in words)
+    ((op, limit),) = error["ctx"].items()
+    integer = any(e["type"] == "int_type" for e in _errors(model, {key: 0.5}))
+    noun = "integer" if integer else "number"
+    text = f"{'an' if integer else 'a'} {noun} {SIGNS[op]} {limit:g}"
+    return (f"a positive {noun}" if (op, limit) == ("gt", 0) else text) + " (or null)" * nullable
 
 
 def _message(model: type[BaseModel], full: str, key: str, value: Any, errors: list[dict],
              owner: str | None, null_by_default: bool) -> str:  # fmt: skip
-    field = model.model_fields[key]
     nullable = not _errors(model, {key: None})
-    bounds = [e for e in errors if e["type"].startswith(("greater", "less", "predicate"))]
-    if bounds:  # the type fits; a bound does not (a predicate's field describes itself)
-        if not (need := field.description):
-            ((op, limit),) = bounds[0]["ctx"].items()
-            integer = any(e["type"] == "int_type" for e in _errors(model, {key: 0.5}))
-            noun = "integer" if integer else "number"
-            need = (
-                f"a positive {noun}"
-                if (op, limit) == ("gt", 0)
-                else (f"{'an' if integer else 'a'} {noun} {SIGNS[op]} {limit:g}")
-            )
-            need += " (or null)" if nullable and not null_by_default else ""
+    if bounds := [e for e in errors if e["type"].startswith(("greater", "less", "predicate"))]:
+        need = _bound(model, key, bounds[0], nullable and not null_by_default)
         return f"{full}={show(value)}: must be {need}."
     words, choices = [], []
     for error in errors:
         if error["type"] != "literal_error":
-            words.append(_word(field.annotation, error))
+            words.append(_word(model.model_fields[key].annotation, error))
             continue
         words += [] if choices else [None]  # where the choices are said
         choices += [c.strip("'") for c in re.split(r", | or ", error["ctx"]["expected"])]
-    said = [f"one of {', '.join(dict.fromkeys(choices))}" if w is None else w for w in words]
-    expected = " or ".join(dict.fromkeys(said + ["null"] * nullable))
-    return f"{full}={show(value)}: expected {expected}{f' ({owner}.{key})' if owner else ''}."
+    said = [w or f"one of {', '.join(dict.fromkeys(choices))}" for w in words] + ["null"] * nullable
+    where = f" ({owner}.{key})" if owner else ""
+    return f"{full}={show(value)}: expected {' or '.join(dict.fromkeys(said))}{where}."
 
 
-def _is_config(value: Any) -> bool:
-    return isinstance(value, (DictConfig, ListConfig))
-
-
-def _builds(value: Any) -> bool:
-    """A value its own _target_ builds, or a list of them: checked where the walk reaches it."""
+def _plain(value: Any) -> Any:
+    """Plain data to validate, or ``UNRESOLVED`` where a part can only be resolved later."""
     if not isinstance(value, (DictConfig, ListConfig)):
-        return False
-    items = OmegaConf.to_container(value, resolve=False)
-    return any(
-        isinstance(i, dict) and "_target_" in i for i in ([items], items)[isinstance(items, list)]
-    )
+        return value
+    try:
+        plain = OmegaConf.to_container(value, resolve=True)
+    except Exception:
+        return UNRESOLVED
+    items = plain if isinstance(plain, list) else [plain]  # built by its own _target_: not here
+    return UNRESOLVED if any(isinstance(i, dict) and "_target_" in i for i in items) else plain
 
 
 def _check(path: str, node: DictConfig, model: type[BaseModel], owner: str | None = None,
@@ -172,54 +169,34 @@ def _check(path: str, node: DictConfig, model: type[BaseModel], owner: str | Non
         if key.startswith("_") and key.endswith("_"):
             continue  # Hydra's own: _target_, _partial_, _args_
         if key not in fields:
-            if model.model_config.get("extra") == "forbid":
-                unknown.append(unknown_key(path, key, fields, owner))
+            closed = model.model_config.get("extra") == "forbid"
+            unknown += [unknown_key(path, key, fields, owner)] if closed else []
             continue
         value, annotation = read(node, key), fields[key].annotation
         if value is MISSING:
             problems.append(f"{full}: must be set ({full}=...).")
-        elif (
-            isinstance(value, DictConfig)
-            and isinstance(annotation, type)
-            and issubclass(annotation, BaseModel)
-        ):
+        elif isinstance(value, DictConfig) and _is_model(annotation):
             problems += _check(full, value, annotation)
-        elif (plain := _plain(value)) is UNRESOLVED or _builds(value):
-            continue
-        elif value is None and key in none_defaults:
+        elif (value is None and key in none_defaults) or (plain := _plain(value)) is UNRESOLVED:
             continue
         elif errors := _errors(model, {key: plain}):
             problems.append(_message(model, full, key, value, errors, owner, key in none_defaults))
     return unknown + problems
 
 
-def _plain(value: Any) -> Any:
-    """Plain data to validate, or ``UNRESOLVED`` where a part can only be resolved later."""
-    try:
-        return OmegaConf.to_container(value, resolve=True) if _is_config(value) else value
-    except Exception:
-        return UNRESOLVED
-
-
-def _target_problems(path: str, node: DictConfig) -> list[str]:
-    name = read(node, "_target_")
-    if not isinstance(name, str):
-        return []
-    try:
-        accepted = target(name)
-    except ImportError as error:
-        return [f"{path}._target_={name}: cannot be imported ({error})."]
-    return _check(path, node, accepted.model, accepted.name, accepted.none_defaults)
-
-
 def _node_problems(path: str, node: DictConfig) -> list[str]:
-    problems = _target_problems(path, node) if "_target_" in node else []
-    for name in node if path in NAMED_GROUPS else ():
-        entry = read(node, name)
-        if entry not in (None, UNRESOLVED) and not (
-            isinstance(entry, DictConfig) and "_target_" in entry
-        ):
-            problems.append(f"{path}.{name}: an entry needs a _target_ (the class it builds), or "
+    """A node's own problems: its target's keys, a named group's entries, its pair rules."""
+    problems = []
+    if isinstance(name := read(node, "_target_"), str):
+        try:
+            found = target(name)
+            problems += _check(path, node, found.model, found.name, found.none_defaults)
+        except ImportError as error:
+            problems.append(f"{path}._target_={name}: cannot be imported ({error}).")
+    for key in node if path in NAMED_GROUPS else ():
+        entry = read(node, key)
+        if entry is not None and entry is not UNRESOLVED and "_target_" not in _keys(entry):
+            problems.append(f"{path}.{key}: an entry needs a _target_ (the class it builds), or "
                             "null to switch it off.")  # fmt: skip
     for where, first, second, holds, rule in PAIRS:
         a, b = (read(node, key) if where == path else None for key in (first, second))
@@ -228,15 +205,17 @@ def _node_problems(path: str, node: DictConfig) -> list[str]:
     return problems
 
 
+def _keys(node: Any) -> list[str]:
+    return list(node) if isinstance(node, DictConfig) else []
+
+
 def _walk(path: str, node: DictConfig | ListConfig, problems: list[str]) -> None:
-    if isinstance(node, DictConfig):
-        problems += _node_problems(path, node)
-        children = [(f"{path}.{key}", read(node, key)) for key in node]
-    else:
-        children = [(f"{path}[{index}]", read(node, index)) for index in range(len(node))]
-    for child_path, child in children:
+    problems += _node_problems(path, node) if isinstance(node, DictConfig) else []
+    keys = _keys(node) or range(len(node) if isinstance(node, ListConfig) else 0)
+    for key in keys:
+        child = read(node, key)
         if isinstance(child, (DictConfig, ListConfig)):
-            _walk(child_path, child, problems)
+            _walk(f"{path}.{key}" if isinstance(key, str) else f"{path}[{key}]", child, problems)
 
 
 @functools.lru_cache(maxsize=8)
@@ -258,8 +237,7 @@ def _primary_keys() -> set[str]:
 
 def _top_level_problems(cfg: DictConfig) -> list[str]:
     problems = _check("", cfg, RunConfig)
-    checkpoint = read(cfg, "ckpt_path")
-    if isinstance(checkpoint, str) and checkpoint:
+    if isinstance(checkpoint := read(cfg, "ckpt_path"), str) and checkpoint:
         from convlab.runner.resume import check_checkpoint
 
         found = Path(checkpoint).is_file()
@@ -268,20 +246,18 @@ def _top_level_problems(cfg: DictConfig) -> list[str]:
     if declared := _primary_keys():  # a key nothing declares, e.g. a typo in an experiment file
         groups = {str(n) for n in HydraConfig.get().runtime.choices if "/" not in str(n)}
         allowed = set(RunConfig.model_fields) | declared | groups | {"hydra"}
-        for key in map(str, cfg):
-            guess = closest(key, allowed) if key not in allowed else None
-            hint = f" Did you mean {guess}?" if guess else ""
-            problems += [f"{key}: no such top-level key.{hint}"] if key not in allowed else []
+        for key in (str(key) for key in cfg if key not in allowed):
+            hint = f" Did you mean {guess}?" if (guess := closest(key, allowed)) else ""
+            problems.append(f"{key}: no such top-level key.{hint}")
     return problems
 
 
 def find_problems(cfg: DictConfig, extra_checks: Sequence[Check] = ()) -> list[str]:
-    """Every problem of a composed config (``hydra`` itself excluded), in config order, then
-    those ``extra_checks`` and the machine find."""
+    """Every problem of a composed config (``hydra`` itself excluded), in config order; then
+    what ``extra_checks`` and the machine's checks find."""
     problems = _top_level_problems(cfg)
     for key in cfg:
-        node = read(cfg, key)
-        if key != "hydra" and isinstance(node, (DictConfig, ListConfig)):
+        if key != "hydra" and isinstance(node := read(cfg, key), (DictConfig, ListConfig)):
             _walk(str(key), node, problems)
     for check in (*extra_checks, environment_problems):
         problems += check(cfg)
@@ -292,3 +268,27 @@ def validate_config(cfg: DictConfig, extra_checks: Sequence[Check] = ()) -> None
     """Raise ``ConfigError`` naming every problem; return quietly when the config can run."""
     if problems := find_problems(cfg, extra_checks):
         raise ConfigError(problems)
+
+
+def check_jobs(config_name: str, jobs: list[list[str]], extra_checks: Sequence[Check] = ()):
+    """Compose each job of a sweep (inside Hydra's initialised state) and check it; each
+    problem is said once."""
+    from hydra import compose
+
+    problems: list[str] = []
+    for overrides in jobs:
+        try:
+            found = find_problems(compose(config_name, overrides), extra_checks)
+        except ConfigCompositionException as error:
+            found = [message] if (message := explain(error, config_name, overrides)) else []
+        problems += [problem for problem in found if problem not in problems]
+    return problems
+
+
+def unwritable(directory: str | Path) -> str | None:
+    """Why ``directory`` cannot be created or written to, or ``None`` when it can."""
+    path = Path(directory).absolute()
+    ancestor = next(p for p in (path, *path.parents) if p.exists())
+    if not ancestor.is_dir():
+        return f"{ancestor} is a file, not a folder"
+    return None if os.access(ancestor, os.W_OK | os.X_OK) else f"{ancestor} is not writable"
