@@ -19,8 +19,15 @@ from hydra.errors import ConfigCompositionException
 from omegaconf import OmegaConf, open_dict
 
 from convlab.runner.check import ConfigError, explain, find_problems, unwritable, validate_config
-from convlab.runner.check.suggest import MAX_LISTED, closest, listing, unknown_key
-from convlab.runner.check.targets import BOUNDS, locate, target
+from convlab.runner.check.targets import (
+    BOUNDS,
+    MAX_LISTED,
+    closest,
+    listing,
+    locate,
+    target,
+    unknown_key,
+)
 from convlab.runner.hydra_hooks import ValidateConfig
 from tests.conftest import CONF_DIR, compose_config
 

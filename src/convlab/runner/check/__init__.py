@@ -1,9 +1,6 @@
-"""The config check: after Hydra composes a config, before anything is built or a folder made.
-
-``find_problems(cfg, extra_checks)`` lists every problem, one line each, with the allowed keys or
-values (or the closest valid key); ``validate_config`` raises them as one ``ConfigError``. Every
-node with a ``_target_`` is validated (pydantic) against the signature of what it names, so a new
-class is covered as soon as its parameters are annotated.
+"""The config check, after Hydra composes a config and before anything is built: every node with a
+``_target_`` is validated (pydantic) against the signature of what it names, so a new class is
+covered as soon as its parameters are annotated. One line per problem, with what would be valid.
 """
 
 from convlab.runner.check.composition import explain

@@ -1,9 +1,5 @@
-"""Hydra's composition errors, retold in one line: the key or option, and what would be valid.
-
-Hydra stops at an unknown key on the command line (``trainer.max_epoch=3``) with "Key
-'max_epoch' is not in struct"; at an unknown option (``experiment=lenett``) it lists the options
-with its search path. Here the config is composed again without the bad override, so the
-message can name the keys the target accepts and the closest one.
+"""Hydra's composition errors (an unknown key or option on the command line) retold in one line:
+the config is composed again without the bad override, to name what would be valid instead.
 """
 
 from __future__ import annotations
@@ -16,8 +12,7 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import ConfigCompositionException, MissingConfigException
 from omegaconf import DictConfig, OmegaConf
 
-from convlab.runner.check.suggest import closest, listing, unknown_key
-from convlab.runner.check.targets import target
+from convlab.runner.check.targets import closest, listing, target, unknown_key
 
 _NOT_OVERRIDABLE = re.compile(r"Could not override '([^']+)'")
 _APPEND_EXISTING = re.compile(r"Could not append to config\. An item is already at '([^']+)'")

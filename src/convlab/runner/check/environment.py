@@ -1,10 +1,7 @@
-"""A config valid key by key that still cannot run as meant, here or with this budget.
-
-``trainer=gpu`` where no CUDA device is visible; more CPU processes than cores (each DDP process
-trains on its own share of every epoch, so this changes what is trained); a schedule reading
-``trainer.max_epochs`` while that is ``-1`` (no limit). The machine checks are skipped on the
-host that submits jobs to SLURM (they run elsewhere); inside a SLURM job they apply.
-"""
+"""A config valid key by key that still cannot run as meant, on this machine or this budget:
+no CUDA device for ``trainer=gpu``, more CPU processes than cores (each trains on its share of
+every epoch), a schedule reading ``trainer.max_epochs=-1``. The machine is not judged on the host
+that submits jobs to SLURM (they run elsewhere); inside a SLURM job it is."""
 
 from __future__ import annotations
 
@@ -16,7 +13,9 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 
 # An interpolation that reads the training budget, e.g. T_max: ${trainer.max_epochs}.
 _BUDGET_REFERENCE = re.compile(r"\$\{[^}]*?\btrainer\.(max_epochs|max_steps)\b")
-_SCHEDULE_LENGTHS = ("T_max", "total_steps", "total_iters")
+NO_CUDA = ("no CUDA device visible (torch.cuda.is_available() is False). Use trainer=cpu "
+           "data.device=cpu here (trainer=default picks a GPU where there is one; "
+           "trainer=ddp_sim simulates DDP on 2 CPU processes).")  # fmt: skip
 
 
 def available_cores() -> int:
@@ -37,22 +36,12 @@ def cuda_devices() -> int:
 def _mps_available() -> bool:
     import torch
 
-    backend = getattr(torch.backends, "mps", None)
-    return bool(backend and backend.is_available())
+    return bool(getattr(torch.backends, "mps", None) and torch.backends.mps.is_available())
 
 
 def _get(cfg: DictConfig, key: str) -> Any:
     """``cfg.<key>``, or ``None`` when absent, ``???`` or resolvable only in Hydra's run."""
     return OmegaConf.select(cfg, key, default=None, throw_on_resolution_failure=False)
-
-
-def _count(devices: Any) -> int | None:
-    """``devices`` as a number: ``3``, ``"3"``, ``[0, 1]``; ``None`` for auto or true."""
-    if isinstance(devices, str) and devices.strip().isdigit():
-        return int(devices)
-    if isinstance(devices, (list, ListConfig)):
-        return len(devices)
-    return devices if isinstance(devices, int) and not isinstance(devices, bool) else None
 
 
 def _jobs_run_elsewhere() -> bool:
@@ -65,59 +54,54 @@ def _jobs_run_elsewhere() -> bool:
     return "submitit" in launcher and "LocalLauncher" not in launcher
 
 
-def _device_problems(cfg: DictConfig) -> list[str]:
+def _device_problem(cfg: DictConfig) -> str | None:
     if not isinstance(_get(cfg, "trainer"), DictConfig):
-        return []
+        return None
     accelerator = str(_get(cfg, "trainer.accelerator") or "auto").lower()
-    devices, wanted = _get(cfg, "trainer.devices"), _count(_get(cfg, "trainer.devices"))
-    data_device = str(_get(cfg, "data.device") or "cpu")
-    wants_gpu = accelerator in ("gpu", "cuda")
-    if wants_gpu or data_device.startswith("cuda"):
+    devices, data_device = _get(cfg, "trainer.devices"), str(_get(cfg, "data.device") or "cpu")
+    wanted = len(devices) if isinstance(devices, (list, ListConfig)) else devices
+    if isinstance(wanted, str) and wanted.strip().isdigit():
+        wanted = int(wanted)
+    wanted = wanted if isinstance(wanted, int) and not isinstance(wanted, bool) else None
+    if accelerator in ("gpu", "cuda") or data_device.startswith("cuda"):
         gpus = cuda_devices()
+        if gpus == 0 and accelerator in ("gpu", "cuda"):
+            return f"trainer.accelerator={accelerator}: {NO_CUDA}"
         if gpus == 0:
-            key = (
-                f"trainer.accelerator={accelerator}" if wants_gpu else f"data.device={data_device}"
-            )
-            return [f"{key}: no CUDA device visible (torch.cuda.is_available() is False). Use "
-                    "trainer=cpu data.device=cpu here (trainer=default picks a GPU where there is "
-                    "one; trainer=ddp_sim simulates DDP on 2 CPU processes)."]  # fmt: skip
-        if wants_gpu and wanted is not None and wanted > gpus:
-            return [f"trainer.devices={devices}: only {gpus} CUDA device(s) visible. Use "
-                    f"trainer.devices={gpus} or fewer."]  # fmt: skip
-        return []
+            return f"data.device={data_device}: {NO_CUDA}"
+        if accelerator in ("gpu", "cuda") and wanted is not None and wanted > gpus:
+            return (f"trainer.devices={devices}: only {gpus} CUDA device(s) visible. Use "
+                    f"trainer.devices={gpus} or fewer.")  # fmt: skip
+        return None
     if accelerator != "cpu" and (accelerator != "auto" or cuda_devices() or _mps_available()):
-        return []  # not the CPU's processes (or Lightning picks the device)
-    cores = available_cores()
+        return None  # not CPU processes (or Lightning picks the device)
     if wanted is not None and wanted <= 0:
-        return [f"trainer.devices={devices}: on the CPU, devices is a number of processes (>= 1); "
-                f"this machine has {cores} cores."]  # fmt: skip
-    if wanted is not None and wanted > cores:
-        return [f"trainer.devices={wanted}: {wanted} CPU processes on {cores} cores. Each process "
+        return (f"trainer.devices={devices}: on the CPU, devices is a number of processes (>= 1); "
+                f"this machine has {available_cores()} cores.")  # fmt: skip
+    if wanted is not None and wanted > (cores := available_cores()):
+        return (f"trainer.devices={wanted}: {wanted} CPU processes on {cores} cores. Each process "
                 f"trains on its own 1/{wanted} of every epoch (fewer steps per epoch) and they "
-                f"compete for the cores. Use trainer.devices={cores} or fewer."]  # fmt: skip
-    return []
+                f"compete for the cores. Use trainer.devices={cores} or fewer.")  # fmt: skip
+    return None
 
 
 def _leaves(path: str, node: Any):
     """``(path, raw value)`` of every leaf of an unresolved config."""
-    if isinstance(node, (dict, list)):
-        items = node.items() if isinstance(node, dict) else enumerate(node)
-        for key, child in items:
-            yield from _leaves(
-                f"{path}[{key}]" if isinstance(node, list) else f"{path}.{key}", child
-            )
-    else:
+    if not isinstance(node, (dict, list)):
         yield path, node
+        return
+    for key, child in node.items() if isinstance(node, dict) else enumerate(node):
+        yield from _leaves(f"{path}.{key}" if isinstance(node, dict) else f"{path}[{key}]", child)
 
 
 def _budget_problems(cfg: DictConfig) -> list[str]:
     problems = []
-    for key in cfg:
+    for key in (key for key in cfg if key != "hydra"):
         try:
-            raw = OmegaConf.to_container(cfg[key], resolve=False) if key != "hydra" else None
+            raw = OmegaConf.to_container(cfg[key], resolve=False)
         except Exception:
-            raw = None
-        for path, value in _leaves(str(key), raw) if isinstance(raw, (dict, list)) else ():
+            continue
+        for path, value in _leaves(str(key), raw if isinstance(raw, (dict, list)) else {}):
             for name in _BUDGET_REFERENCE.findall(str(value)):
                 if _get(cfg, f"trainer.{name}") == -1:
                     problems.append(
@@ -125,12 +109,10 @@ def _budget_problems(cfg: DictConfig) -> list[str]:
                         f"limit) would make it -1. Set trainer.{name} to a positive number, or "
                         f"{path} yourself."
                     )
-    for key in _SCHEDULE_LENGTHS:
-        value = _get(cfg, f"scheduler.{key}")
-        said = any(p.startswith(f"scheduler.{key}=") for p in problems)  # -1 from the budget
-        if isinstance(value, int) and not isinstance(value, bool) and value <= 0 and not said:
-            problems.append(f"scheduler.{key}={value}: the schedule's length must be a positive "
-                            "number.")  # fmt: skip
+    for key in ("T_max", "total_steps", "total_iters"):  # the lengths of a schedule
+        value, said = _get(cfg, f"scheduler.{key}"), f"scheduler.{key}="
+        if type(value) is int and value <= 0 and not any(p.startswith(said) for p in problems):
+            problems.append(f"{said}{value}: the schedule's length must be a positive number.")
     return problems
 
 
@@ -158,4 +140,5 @@ def _plateau_problems(cfg: DictConfig) -> list[str]:
 def environment_problems(cfg: DictConfig) -> list[str]:
     """What stops ``cfg`` from running as meant on this machine or with this budget."""
     problems = _budget_problems(cfg) + _plateau_problems(cfg)
-    return problems if _jobs_run_elsewhere() else problems + _device_problems(cfg)
+    device = None if _jobs_run_elsewhere() else _device_problem(cfg)
+    return problems + ([device] if device else [])

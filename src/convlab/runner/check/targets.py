@@ -7,17 +7,17 @@ into the parents; where none explains them, any key may be right (the model stay
 
 from __future__ import annotations
 
+import difflib
 import functools
 import importlib
 import inspect
 import typing
+from collections.abc import Iterable
 from typing import Annotated, Any, NamedTuple
 
 from annotated_types import Predicate
 from hydra.utils import get_object
 from pydantic import BaseModel, ConfigDict, Field, create_model
-
-from convlab.runner.check.suggest import closest
 
 # Values are read as JSON, strictly: true is no integer and "3" no number, but a list fills a
 # tuple and a string a path; a class no config can write (a Tensor) needs a nested _target_.
@@ -41,6 +41,34 @@ BOUNDS: dict[tuple[str, str], tuple[Any, ...]] = {
     ("lightning.pytorch.callbacks.model_checkpoint.ModelCheckpoint", "every_n_train_steps"):
         AT_LEAST_0,
 }  # fmt: skip
+
+
+# Wording shared by the checks: the closest valid name, short lists of options.
+MAX_LISTED = 12
+
+
+def closest(name: str, options: Iterable[str]) -> str | None:
+    """The option a typo most likely meant, or ``None`` when nothing is close."""
+    matches = difflib.get_close_matches(name, list(options), n=1, cutoff=0.6)
+    return matches[0] if matches else None
+
+
+def listing(options: Iterable[str]) -> str:
+    """``a, b, c`` (shortened with a count when there are many)."""
+    options = [str(option) for option in options]
+    if len(options) <= MAX_LISTED:
+        return ", ".join(options)
+    return ", ".join(options[:MAX_LISTED]) + f", … ({len(options) - MAX_LISTED} more)"
+
+
+def unknown_key(path: str, key: str, allowed: Iterable[str], owner: str | None) -> str:
+    """``model.widht: no such key for LeNet. Did you mean model.width? Allowed: ...``."""
+    allowed = sorted(set(allowed))
+    full = f"{path}.{key}" if path else key
+    guess = closest(key, allowed)
+    hint = f" Did you mean {path + '.' if path else ''}{guess}?" if guess else ""
+    head = f"{full}: no such key{f' for {owner}' if owner else ''}.{hint}"
+    return head if guess and len(allowed) > MAX_LISTED else f"{head} Allowed: {listing(allowed)}."
 
 
 class Target(NamedTuple):

@@ -1,8 +1,5 @@
-"""Walk a composed config and list every problem, one line each, without building anything.
-
-Each node with a ``_target_`` is validated against its target's signature, the top-level keys
-against ``RunConfig``: pydantic finds the errors, this module says them as the command line
-writes the config.
+"""Every problem of a composed config, one line each: pydantic finds the errors (each target's
+signature, ``RunConfig`` for the top level); they are said as the command line writes the config.
 """
 
 from __future__ import annotations
@@ -25,8 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError
 from convlab.errors import ConvlabError
 from convlab.runner.check.composition import explain
 from convlab.runner.check.environment import environment_problems
-from convlab.runner.check.suggest import closest, listing, unknown_key
-from convlab.runner.check.targets import STRICT, target
+from convlab.runner.check.targets import STRICT, closest, listing, target, unknown_key
 
 Check = Callable[[DictConfig], list[str]]
 MISSING, UNRESOLVED = object(), object()  # ``???``; what only Hydra's run can resolve
@@ -270,7 +266,9 @@ def validate_config(cfg: DictConfig, extra_checks: Sequence[Check] = ()) -> None
         raise ConfigError(problems)
 
 
-def check_jobs(config_name: str, jobs: list[list[str]], extra_checks: Sequence[Check] = ()):
+def check_jobs(
+    config_name: str, jobs: list[list[str]], extra_checks: Sequence[Check] = ()
+) -> list[str]:
     """Compose each job of a sweep (inside Hydra's initialised state) and check it; each
     problem is said once."""
     from hydra import compose
