@@ -191,7 +191,8 @@ def _node_problems(path: str, node: DictConfig) -> list[str]:
             problems.append(f"{path}._target_={name}: cannot be imported ({error}).")
     for key in node if path in NAMED_GROUPS else ():
         entry = read(node, key)
-        if entry is not None and entry is not UNRESOLVED and "_target_" not in _keys(entry):
+        builds = isinstance(entry, DictConfig) and "_target_" in entry
+        if entry is not None and entry is not UNRESOLVED and not builds:
             problems.append(f"{path}.{key}: an entry needs a _target_ (the class it builds), or "
                             "null to switch it off.")  # fmt: skip
     for where, first, second, holds, rule in PAIRS:
@@ -201,14 +202,9 @@ def _node_problems(path: str, node: DictConfig) -> list[str]:
     return problems
 
 
-def _keys(node: Any) -> list[str]:
-    return list(node) if isinstance(node, DictConfig) else []
-
-
 def _walk(path: str, node: DictConfig | ListConfig, problems: list[str]) -> None:
     problems += _node_problems(path, node) if isinstance(node, DictConfig) else []
-    keys = _keys(node) or range(len(node) if isinstance(node, ListConfig) else 0)
-    for key in keys:
+    for key in node if isinstance(node, DictConfig) else range(len(node)):
         child = read(node, key)
         if isinstance(child, (DictConfig, ListConfig)):
             _walk(f"{path}.{key}" if isinstance(key, str) else f"{path}[{key}]", child, problems)
