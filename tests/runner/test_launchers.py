@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from omegaconf import OmegaConf
 
-from convlab.runner.hydra_hooks import usable_cpus
+from convlab.runner.job import usable_cpus
 from convlab.runner.record import read_record
 from tests.conftest import compose_config, run_script
 

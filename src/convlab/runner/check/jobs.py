@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 from hydra.errors import ConfigCompositionException
@@ -24,7 +25,7 @@ def unwritable(directory: str | Path) -> str | None:
     return None
 
 
-def check_jobs(config_name: str, jobs: list[list[str]]) -> list[str]:
+def check_jobs(config_name: str, jobs: list[list[str]], extra_checks: Sequence = ()) -> list[str]:
     """Compose each job's config (inside Hydra's initialised state) and collect its problems."""
     from hydra import compose
 
@@ -37,5 +38,7 @@ def check_jobs(config_name: str, jobs: list[list[str]]) -> list[str]:
             if message and message not in problems:
                 problems.append(message)
             continue
-        problems += [problem for problem in find_problems(job_cfg) if problem not in problems]
+        problems += [
+            problem for problem in find_problems(job_cfg, extra_checks) if problem not in problems
+        ]
     return problems

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from omegaconf import DictConfig, ListConfig
 
 from convlab.errors import ConvlabError
-from convlab.members.check import members_problems
 from convlab.runner.check.environment import environment_problems
 from convlab.runner.check.rules import pair_violations, violation
 from convlab.runner.check.schema import check_top_level
@@ -111,8 +111,9 @@ def _walk(path: str, node: Any, problems: list[str]) -> None:
     problems += pair_violations(path, values)
 
 
-def find_problems(cfg: DictConfig) -> list[str]:
-    """Every problem of a composed config (``hydra`` itself excluded), in config order."""
+def find_problems(cfg: DictConfig, extra_checks: Sequence[Callable] = ()) -> list[str]:
+    """Every problem of a composed config (``hydra`` itself excluded), in config order, then
+    those of ``extra_checks`` (functions ``cfg -> list[str]`` other packages add)."""
     problems = check_top_level(cfg)
     for key in cfg:
         if key in _SKIP:
@@ -124,7 +125,8 @@ def find_problems(cfg: DictConfig) -> list[str]:
         requirement = violation(str(key), value)
         if requirement:
             problems.append(f"{key}={show(value)}: must be {requirement}.")
-    problems += members_problems(cfg)  # settings that would couple stacked seeds
+    for check in extra_checks:
+        problems += check(cfg)
     problems += environment_problems(cfg)  # the machine and the budget (CUDA, cores, epochs)
     return list(dict.fromkeys(problems))
 
