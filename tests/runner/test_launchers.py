@@ -56,7 +56,8 @@ def test_local_parallel_launcher_is_joblib_with_two_jobs(tmp_path: Path):
     cfg = compose_config(["hydra/launcher=local_parallel"], tmp_path)
     assert cfg.hydra.launcher._target_ == JOBLIB_TARGET
     assert cfg.hydra.launcher.n_jobs == 2
-    assert "thread_budget" in cfg.hydra.callbacks and "job_progress" in cfg.hydra.callbacks
+    # The sweep's job count, which each job's thread budget (runner.job.share_cores) divides by.
+    assert "sweep_summary" in cfg.hydra.callbacks
 
 
 def test_optuna_search_composes_for_lenet_modern(tmp_path: Path):
