@@ -6,7 +6,7 @@ import pytest
 import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
-from omegaconf import OmegaConf, open_dict
+from omegaconf import OmegaConf, open_dict, read_write
 
 from convlab.runner import job as hydra_callbacks
 from convlab.runner.hydra_hooks import SweepSummary
@@ -66,8 +66,9 @@ def test_job_progress_logs_job_number_of_total(monkeypatch, caplog, tmp_path):
     monkeypatch.delenv(hydra_callbacks.TOTAL_ENV, raising=False)
     cfg = compose_config([], tmp_path / "job")
     with caplog.at_level(logging.INFO, logger="convlab"):
-        SweepSummary().on_multirun_start(sweep_config(["seed=1,2", "model.pooling=avg,max,strided"]))
-        with open_dict(cfg):
+        sweep = sweep_config(["seed=1,2", "model.pooling=avg,max,strided"])
+        SweepSummary().on_multirun_start(sweep)
+        with read_write(cfg.hydra), open_dict(cfg.hydra):
             cfg.hydra.mode = RunMode.MULTIRUN
             cfg.hydra.job.num = 2
             cfg.hydra.overrides.task = ["seed=1", "model.pooling=strided"]

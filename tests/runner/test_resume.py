@@ -19,8 +19,7 @@ from convlab.errors import ConvlabError
 from convlab.runner import resume as resume_module
 from convlab.runner.cli import expand_resume_argument
 from convlab.runner.overrides import quote
-from convlab.runner.record import LOCATION_KEYS
-from convlab.runner.record import read_record
+from convlab.runner.record import LOCATION_KEYS, read_record
 from convlab.runner.resume import (
     check_checkpoint,
     checked_ckpt_path,

@@ -40,6 +40,9 @@ CONF_DIR = Path(__file__).resolve().parents[3] / "conf"
 _VALUED = {"-c", "--cfg", "-p", "--package", "-cp", "--config-path", "-cn", "--config-name",
            "-cd", "--config-dir", "--experimental-rerun"}  # fmt: skip
 _INFO = ("all", "config", "defaults", "defaults-tree", "plugins", "searchpath")
+# The flags with which Hydra composes the config given (and runs or shows it).
+_COMPOSING = {"-m", "--multirun", "-c", "--cfg", "--resolve", "-p", "--package", "-cn",
+              "--config-name", "-cp", "--config-path", "-cd", "--config-dir"}  # fmt: skip
 
 
 def split_command_line(argv: list[str]) -> tuple[list[str], list[str]]:
@@ -78,22 +81,8 @@ def composition_error(script: Path, config_name: str, argv: list[str]) -> str | 
     from convlab.runner.check.composition import explain
 
     flags, overrides = split_command_line(argv)
-    if {f.split("=")[0] for f in flags} - {
-        "-m",
-        "--multirun",
-        "-c",
-        "--cfg",
-        "--resolve",
-        "-p",
-        "--package",
-        "-cn",
-        "--config-name",
-        "-cp",
-        "--config-path",
-        "-cd",
-        "--config-dir",
-    }:
-        return None  # --help, --info, ...: Hydra's own business  # fmt: skip
+    if {flag.split("=")[0] for flag in flags} - _COMPOSING:
+        return None  # --help, --info, ...: Hydra's own business
     config_name = _flag(flags, "-cn", "--config-name") or config_name
     config_dir = script.parent / (_flag(flags, "-cp", "--config-path") or "conf")
     if extra := _flag(flags, "-cd", "--config-dir"):
@@ -191,7 +180,10 @@ def compose_run_config(
 # Lines no user can act on, dropped at their source: (logger, pattern at the message's start,
 # why) and (module, category, literal start, why). The same kind of line from anywhere else,
 # and everything else, still shows; nothing is filtered globally.
-_RANK_ZERO = ("lightning.pytorch.utilities.rank_zero", "lightning.fabric.utilities.rank_zero")
+_RANK_ZERO = (
+    "lightning.pytorch.utilities.rank_zero",
+    "lightning.fabric.utilities.rank_zero",
+)
 LOG_LINES = (
     *((name, r"💡 Tip: ", "Lightning's advertisements (litlogger, litmodels)")
       for name in _RANK_ZERO),

@@ -26,28 +26,26 @@ from omegaconf import DictConfig, OmegaConf
 
 from convlab.runner.check import ConfigError, check_jobs, find_problems, unwritable
 from convlab.runner.job import EXIT_USER_ERROR, TOTAL_ENV
-from convlab.runner.overrides import count_jobs, sweep_jobs
+from convlab.runner.overrides import count_jobs, hydra_node, sweep_jobs
 from convlab.runner.record import FINISHED, RECORD_NAME, read_record
 
 log = logging.getLogger("convlab")
 MAX_JOBS_CHECKED = 256
 
 
-def _hydra(config: DictConfig) -> DictConfig:
-    return config.hydra if "hydra" in config else config
-
-
 def extra_checks(config: DictConfig) -> list[Any]:
     """The checks other packages add (``hydra.callbacks.validate_config.extra_checks``: dotted
     names of functions ``cfg -> list[str]``), so the runner runs them without knowing them."""
-    names = OmegaConf.select(_hydra(config), "callbacks.validate_config.extra_checks", default=None)
+    names = OmegaConf.select(
+        hydra_node(config), "callbacks.validate_config.extra_checks", default=None
+    )
     return [get_object(str(name)) for name in names or ()]
 
 
 def checked_up_front(config: DictConfig) -> bool:
     """Whether ``ValidateConfig`` checks this run's config before it starts; otherwise (jobs of
     Optuna or of a very large sweep) the job checks its own when it starts (``check_job``)."""
-    if _hydra(config).mode != RunMode.MULTIRUN:
+    if hydra_node(config).mode != RunMode.MULTIRUN:
         return True
     jobs = sweep_jobs(config)
     return jobs is not None and len(jobs) <= MAX_JOBS_CHECKED

@@ -61,7 +61,7 @@ def first_job(overrides: Sequence[str], without: str | None = None) -> list[str]
 
 
 # --- a sweep's jobs -----------------------------------------------------------------------
-def _hydra(config: DictConfig) -> DictConfig:
+def hydra_node(config: DictConfig) -> DictConfig:
     """The ``hydra`` node of a full config, or the node itself (``HydraConfig.get()``)."""
     return config.hydra if "hydra" in config else config
 
@@ -70,7 +70,7 @@ def sweep_jobs(config: DictConfig) -> list[list[str]] | None:
     """Each job's overrides in a basic sweep, expanded as Hydra's basic sweeper does (the
     product of the swept values, a plain command-line value replacing a swept param); ``None``
     for other sweepers or sweeps that need the config repository (``glob``)."""
-    hydra = _hydra(config)
+    hydra = hydra_node(config)
     sweeper = hydra.get("sweeper") or {}
     if "BasicSweeper" not in str(sweeper.get("_target_", "")):
         return None
@@ -94,7 +94,7 @@ def sweep_jobs(config: DictConfig) -> list[list[str]] | None:
 
 def count_jobs(config: DictConfig) -> int | None:
     """How many jobs the sweep launches (Optuna: ``n_trials``); ``None`` where not known."""
-    sweeper = _hydra(config).get("sweeper") or {}
+    sweeper = hydra_node(config).get("sweeper") or {}
     if "optuna" in str(sweeper.get("_target_", "")).lower():
         return int(sweeper.get("n_trials")) if sweeper.get("n_trials") else None
     jobs = sweep_jobs(config)
