@@ -10,7 +10,7 @@ from omegaconf import OmegaConf, open_dict, read_write
 
 from convlab.runner import job as hydra_callbacks
 from convlab.runner.hydra_hooks import SweepSummary
-from convlab.runner.job import run_job, share_cores, usable_cpus
+from convlab.runner.job import available_cores, run_job, share_cores
 from convlab.runner.overrides import count_jobs
 from tests.conftest import compose_config
 
@@ -91,7 +91,7 @@ JOBLIB = {"_target_": "hydra_plugins.hydra_joblib_launcher.joblib_launcher.Jobli
 
 
 def test_thread_budget_splits_the_cpus_between_joblib_workers(monkeypatch, restore_threads):
-    monkeypatch.setattr(hydra_callbacks, "usable_cpus", lambda: 8)
+    monkeypatch.setattr(hydra_callbacks, "available_cores", lambda: 8)
     monkeypatch.setenv(hydra_callbacks.TOTAL_ENV, "12")
     share_cores(job_config(0, [], launcher={**JOBLIB, "n_jobs": 2}).hydra, None)
     assert torch.get_num_threads() == 4
@@ -107,4 +107,4 @@ def test_thread_budget_leaves_explicit_threads_and_other_launchers_alone(restore
     share_cores(job_config(0, [], launcher={**JOBLIB, "n_jobs": 2}).hydra, 3)
     share_cores(job_config(0, []).hydra, None)
     assert torch.get_num_threads() == 1
-    assert usable_cpus() >= 1
+    assert available_cores() >= 1

@@ -201,15 +201,6 @@ WARNING_LINES = (
 _quiet = False
 
 
-class _DropLines(logging.Filter):
-    def __init__(self, pattern: str) -> None:
-        super().__init__()
-        self.pattern = re.compile(pattern)
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not self.pattern.match(record.getMessage())
-
-
 def quiet_console() -> None:
     """Drop ``LOG_LINES`` and ``WARNING_LINES`` (idempotent). The warning filters are also
     exported through ``PYTHONWARNINGS``, which the processes a run starts (``ddp_spawn`` ranks,
@@ -220,7 +211,8 @@ def quiet_console() -> None:
         return
     _quiet = True
     for logger, pattern, _why in LOG_LINES:
-        logging.getLogger(logger).addFilter(_DropLines(pattern))
+        drop = re.compile(pattern).match
+        logging.getLogger(logger).addFilter(lambda record, drop=drop: not drop(record.getMessage()))
     options = [option for option in os.environ.get("PYTHONWARNINGS", "").split(",") if option]
     for module, category, prefix, _why in WARNING_LINES:
         warnings.filterwarnings("ignore", message=re.escape(prefix), category=category,

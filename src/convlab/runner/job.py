@@ -33,6 +33,7 @@ from lightning.fabric.utilities.rank_zero import rank_zero_only
 from omegaconf import DictConfig
 
 from convlab.errors import ConvlabError
+from convlab.runner.check.environment import available_cores
 from convlab.runner.overrides import in_multirun, job_overrides
 from convlab.runner.record import LOCK_NAME, RunRecord, first_line
 from convlab.runner.resume import skip_or_resume
@@ -119,10 +120,6 @@ def _claim(folder: Path) -> bool:
 
 
 # --- the job ------------------------------------------------------------------------------
-def usable_cpus() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
 def share_cores(hydra_cfg: DictConfig, torch_threads: Any) -> None:
     """With ``hydra/launcher=joblib`` and ``torch_threads: null``, give each job
     ``cpus // n_jobs`` torch threads (at least 1): otherwise every worker takes all cores and
@@ -131,7 +128,7 @@ def share_cores(hydra_cfg: DictConfig, torch_threads: Any) -> None:
     launcher = hydra_cfg.get("launcher") or {}
     if "JoblibLauncher" not in str(launcher.get("_target_", "")) or torch_threads:
         return
-    cpus = usable_cpus()
+    cpus = available_cores()
     n_jobs = int(launcher.get("n_jobs") or -1)
     if n_jobs < 0:  # joblib: -1 = all cpus, -2 = all but one, ...
         n_jobs = max(1, cpus + 1 + n_jobs)
