@@ -20,13 +20,12 @@ from typing import Any
 
 from hydra.core.hydra_config import HydraConfig
 from hydra.experimental.callback import Callback
-from hydra.types import RunMode
 from hydra.utils import get_object
 from omegaconf import DictConfig, OmegaConf
 
 from convlab.runner.check import ConfigError, check_jobs, find_problems, unwritable
 from convlab.runner.job import EXIT_USER_ERROR, TOTAL_ENV
-from convlab.runner.overrides import count_jobs, hydra_node, sweep_jobs
+from convlab.runner.overrides import count_jobs, hydra_node, in_multirun, sweep_jobs
 from convlab.runner.record import FINISHED, RECORD_NAME, read_record
 
 log = logging.getLogger("convlab")
@@ -45,7 +44,7 @@ def extra_checks(config: DictConfig) -> list[Any]:
 def checked_up_front(config: DictConfig) -> bool:
     """Whether ``ValidateConfig`` checks this run's config before it starts; otherwise (jobs of
     Optuna or of a very large sweep) the job checks its own when it starts (``check_job``)."""
-    if hydra_node(config).mode != RunMode.MULTIRUN:
+    if not in_multirun(config):
         return True
     jobs = sweep_jobs(config)
     return jobs is not None and len(jobs) <= MAX_JOBS_CHECKED

@@ -24,8 +24,14 @@ MAX_LENGTH = 80  # of a job folder's name
 _UNSAFE = re.compile(r"[^A-Za-z0-9._+=-]")
 
 
-def in_multirun() -> bool:
-    return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
+def in_multirun(config: DictConfig | None = None) -> bool:
+    """Whether this job (or the run of ``config``: a full config or its ``hydra`` node) is one
+    of a multirun."""
+    if config is None:
+        if not HydraConfig.initialized():
+            return False
+        config = HydraConfig.get()
+    return hydra_node(config).get("mode") == RunMode.MULTIRUN
 
 
 def job_overrides() -> list[str]:
