@@ -17,7 +17,7 @@ from omegaconf import OmegaConf
 
 from convlab.errors import ConvlabError
 from convlab.runner import resume as resume_module
-from convlab.runner.cli import expand_resume_argument
+from convlab.runner.cli import expand_resume_argument, split_command_line
 from convlab.runner.overrides import quote
 from convlab.runner.record import LOCATION_KEYS, read_record
 from convlab.runner.resume import (
@@ -186,6 +186,18 @@ def test_resume_of_a_folder_without_settings_says_what_to_do(tmp_path):
     (tmp_path / "run" / "checkpoints" / "last.ckpt").write_bytes(b"")
     with pytest.raises(ConvlabError, match=r"no \.hydra/overrides\.yaml.*use ckpt_path="):
         expand_resume_argument([f"resume={tmp_path / 'run'}"])
+
+
+def test_the_command_line_splits_into_hydras_flags_and_overrides():
+    """Flags with a value keep it (separate or after "="), --info's value only when it is one
+    of its choices; everything else is an override."""
+    argv = ["-m", "--cfg", "job", "-cn", "eval", "--info", "seed=1", "-i", "defaults",
+            "--config-dir=/x", "-p", "model", "+a.b=c", "~d", "--resolve",
+            "-cd", "conf"]  # fmt: skip
+    flags, overrides = split_command_line(argv)
+    assert overrides == ["seed=1", "+a.b=c", "~d"]
+    assert flags == ["-m", "--cfg", "job", "-cn", "eval", "--info", "-i", "defaults",
+                     "--config-dir=/x", "-p", "model", "--resolve", "-cd", "conf"]  # fmt: skip
 
 
 def test_arguments_without_resume_are_untouched():
