@@ -1,12 +1,14 @@
 """Train a model: ``python train.py experiment=lenet`` (``--help`` lists the config groups).
 
-Read on in ``convlab.runner``: ``cli.launch`` → Hydra composes and checks the config
-(``hydra_hooks``) → ``job.run_job`` owns the run folder → ``run.train`` does the run.
+Read on in ``convlab.runner``: ``cli.launch`` → Hydra composes the config and
+``hydra_hooks.ValidateConfig`` checks it → ``job.run_job`` owns the run folder → ``run.train``
+does the run (``members=K``: ``convlab.members.run.train_members``, K seeds stacked).
 """
 
 import hydra
 from omegaconf import DictConfig
 
+from convlab.members.run import train_members
 from convlab.runner.cli import launch
 from convlab.runner.job import run_job
 from convlab.runner.run import train
@@ -14,7 +16,7 @@ from convlab.runner.run import train
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="train")
 def main(cfg: DictConfig) -> float | None:
-    record = run_job(train, cfg)
+    record = run_job(train_members if int(cfg.get("members") or 1) > 1 else train, cfg)
     metric = cfg.get("optimized_metric")  # the objective of a hyper-parameter search
     return record.metrics.get(metric) if record is not None and metric else None
 

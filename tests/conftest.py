@@ -12,8 +12,11 @@ import pytest
 from omegaconf import DictConfig
 
 from convlab.data.idx import write_idx
-from convlab.runner.compose import CONF_DIR, compose_run_config  # noqa: F401 (CONF_DIR: for the tests)
-from convlab.runner.resolvers import register_resolvers
+from convlab.runner.cli import (  # noqa: F401 (CONF_DIR: for the tests)
+    CONF_DIR,
+    compose_run_config,
+    register_resolvers,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 SYSTEM_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")

@@ -9,7 +9,7 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
-from convlab.runner.check.checkpoint import checkpoint_mismatch, run_folder
+from convlab.runner.resume import checkpoint_mismatch, run_folder
 from tests.conftest import compose_config, run_script
 
 

@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from convlab.runner import lock
+from convlab.runner.job import acquire, release
 from convlab.runner.record import read_record
 from tests.conftest import ROOT, run_script
 
@@ -87,8 +87,8 @@ def test_a_killed_sweep_job_resumes_when_the_sweep_runs_again(tmp_path: Path):
 def test_a_held_folder_is_refused_and_a_dead_owners_lock_is_not(tmp_path: Path):
     folder = tmp_path / "run"
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time; from convlab.runner import lock; "
-         "lock.acquire(sys.argv[1]); print('held', flush=True); time.sleep(60)", str(folder)],
+        [sys.executable, "-c", "import sys, time; from convlab.runner.job import acquire; "
+         "acquire(sys.argv[1]); print('held', flush=True); time.sleep(60)", str(folder)],
         stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
     assert holder.stdout.readline().strip() == "held"
@@ -102,5 +102,5 @@ def test_a_held_folder_is_refused_and_a_dead_owners_lock_is_not(tmp_path: Path):
     finally:
         holder.kill()
         holder.wait()
-    lock.acquire(folder)  # the kernel dropped the dead process's lock
-    lock.release(folder)
+    acquire(folder)  # the kernel dropped the dead process's lock
+    release(folder)

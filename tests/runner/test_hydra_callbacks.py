@@ -4,12 +4,15 @@ import logging
 
 import pytest
 import torch
-from hydra.core.utils import JobReturn, JobStatus
+from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
-from omegaconf import OmegaConf
+from omegaconf import OmegaConf, open_dict, read_write
 
-from convlab.runner import hydra_hooks as hydra_callbacks
-from convlab.runner.hydra_hooks import JobProgress, ThreadBudget, count_jobs, usable_cpus
+from convlab.runner import job as hydra_callbacks
+from convlab.runner.hydra_hooks import SweepSummary
+from convlab.runner.job import available_cores, run_job, share_cores
+from convlab.runner.overrides import count_jobs
+from tests.conftest import compose_config
 
 BASIC = "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"
 OPTUNA = "hydra_plugins.hydra_optuna_sweeper.optuna_sweeper.OptunaSweeper"
@@ -59,15 +62,20 @@ def job_config(num, overrides, launcher=None, torch_threads=None):
     return cfg
 
 
-def test_job_progress_logs_job_number_of_total(monkeypatch, caplog):
+def test_job_progress_logs_job_number_of_total(monkeypatch, caplog, tmp_path):
     monkeypatch.delenv(hydra_callbacks.TOTAL_ENV, raising=False)
-    progress = JobProgress()
+    cfg = compose_config([], tmp_path / "job")
     with caplog.at_level(logging.INFO, logger="convlab"):
-        progress.on_multirun_start(sweep_config(["seed=1,2", "model.pooling=avg,max,strided"]))
-        config = job_config(2, ["seed=1", "model.pooling=strided"])
-        progress.on_job_start(config)
-        progress.on_job_end(config, JobReturn(status=JobStatus.COMPLETED))
+        sweep = sweep_config(["seed=1,2", "model.pooling=avg,max,strided"])
+        SweepSummary().on_multirun_start(sweep)
+        with read_write(cfg.hydra), open_dict(cfg.hydra):
+            cfg.hydra.mode = RunMode.MULTIRUN
+            cfg.hydra.job.num = 2
+            cfg.hydra.overrides.task = ["seed=1", "model.pooling=strided"]
+        HydraConfig.instance().set_config(cfg)
+        assert run_job(lambda cfg: "done", cfg) == "done"
     messages = [record.getMessage() for record in caplog.records]
+    assert "sweep: 6 jobs into /tmp/sweep" in messages
     assert "job 3/6: seed=1 model.pooling=strided" in messages
     assert any(m.startswith("job 3/6 finished in") for m in messages)
 
@@ -83,22 +91,20 @@ JOBLIB = {"_target_": "hydra_plugins.hydra_joblib_launcher.joblib_launcher.Jobli
 
 
 def test_thread_budget_splits_the_cpus_between_joblib_workers(monkeypatch, restore_threads):
-    monkeypatch.setattr(hydra_callbacks, "usable_cpus", lambda: 8)
+    monkeypatch.setattr(hydra_callbacks, "available_cores", lambda: 8)
     monkeypatch.setenv(hydra_callbacks.TOTAL_ENV, "12")
-    ThreadBudget().on_job_start(job_config(0, [], launcher={**JOBLIB, "n_jobs": 2}))
+    share_cores(job_config(0, [], launcher={**JOBLIB, "n_jobs": 2}).hydra, None)
     assert torch.get_num_threads() == 4
-    ThreadBudget().on_job_start(job_config(0, [], launcher={**JOBLIB, "n_jobs": -1}))
+    share_cores(job_config(0, [], launcher={**JOBLIB, "n_jobs": -1}).hydra, None)
     assert torch.get_num_threads() == 1  # -1: one worker per cpu
     monkeypatch.setenv(hydra_callbacks.TOTAL_ENV, "2")  # only 2 jobs: 2 workers busy
-    ThreadBudget().on_job_start(job_config(0, [], launcher={**JOBLIB, "n_jobs": -1}))
+    share_cores(job_config(0, [], launcher={**JOBLIB, "n_jobs": -1}).hydra, None)
     assert torch.get_num_threads() == 4
 
 
 def test_thread_budget_leaves_explicit_threads_and_other_launchers_alone(restore_threads):
     torch.set_num_threads(1)
-    ThreadBudget().on_job_start(
-        job_config(0, [], launcher={**JOBLIB, "n_jobs": 2}, torch_threads=3)
-    )
-    ThreadBudget().on_job_start(job_config(0, []))
+    share_cores(job_config(0, [], launcher={**JOBLIB, "n_jobs": 2}).hydra, 3)
+    share_cores(job_config(0, []).hydra, None)
     assert torch.get_num_threads() == 1
-    assert usable_cpus() >= 1
+    assert available_cores() >= 1

@@ -1,6 +1,6 @@
 """Job folder names: short, safe, and the values that tell jobs apart survive a cut."""
 
-from convlab.runner.job_dirname import MAX_LENGTH, job_dirname
+from convlab.runner.overrides import MAX_LENGTH, job_dirname
 
 
 def test_sweep_keys_lead_and_group_prefixes_are_dropped():

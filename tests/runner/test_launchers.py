@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from omegaconf import OmegaConf
 
-from convlab.runner.hydra_hooks import usable_cpus
+from convlab.runner.job import available_cores
 from convlab.runner.record import read_record
 from tests.conftest import compose_config, run_script
 
@@ -56,7 +56,8 @@ def test_local_parallel_launcher_is_joblib_with_two_jobs(tmp_path: Path):
     cfg = compose_config(["hydra/launcher=local_parallel"], tmp_path)
     assert cfg.hydra.launcher._target_ == JOBLIB_TARGET
     assert cfg.hydra.launcher.n_jobs == 2
-    assert "thread_budget" in cfg.hydra.callbacks and "job_progress" in cfg.hydra.callbacks
+    # The sweep's job count, which each job's thread budget (runner.job.share_cores) divides by.
+    assert "sweep_summary" in cfg.hydra.callbacks
 
 
 def test_optuna_search_composes_for_lenet_modern(tmp_path: Path):
@@ -97,8 +98,10 @@ def test_joblib_sweep_runs_jobs_in_parallel_with_one_thread_each(fashion_fixture
     assert len(logs) == 2
     for job_log in logs:
         text = job_log.read_text()
-        threads = max(1, usable_cpus() // 2)
-        assert f"joblib: 2 jobs at a time on {usable_cpus()} cpus, {threads} torch threads" in text
+        threads = max(1, available_cores() // 2)
+        assert (
+            f"joblib: 2 jobs at a time on {available_cores()} cpus, {threads} torch threads" in text
+        )
         assert read_record(job_log.parent)["status"] == "completed"
 
 

@@ -6,9 +6,8 @@ import pytest
 import torch
 from hydra.utils import instantiate
 
-from convlab.runner.build import build_task
 from convlab.runner.record import read_record
-from convlab.runner.run import train
+from convlab.runner.run import build_task, train
 from tests.conftest import compose_config
 
 MAX_EXPERIMENTS = ["max_regression", "max_classification", "max_gated", "max_exact"]

@@ -11,7 +11,7 @@ import warnings
 
 import pytest
 
-from convlab.runner import quiet
+from convlab.runner import cli as quiet
 from tests.conftest import ROOT, run_script
 
 LEAF_SPEC = "`isinstance(treespec, LeafSpec)` is deprecated, use `isinstance(treespec, TreeSpec)`"
@@ -21,9 +21,9 @@ NOISE = ("💡 Tip", "LeafSpec", "GPU available: False", "TPU available: False",
 @pytest.fixture
 def quiet_once(monkeypatch):
     """quiet_console() as at a process start, undone after the test."""
-    monkeypatch.setattr(quiet, "_installed", False)
+    monkeypatch.setattr(quiet, "_quiet", False)
     monkeypatch.setenv("PYTHONWARNINGS", "default::DeprecationWarning")
-    loggers = {line.logger: logging.getLogger(line.logger) for line in quiet.LOG_LINES}
+    loggers = {line[0]: logging.getLogger(line[0]) for line in quiet.LOG_LINES}
     before = {name: list(logger.filters) for name, logger in loggers.items()}
     with warnings.catch_warnings():
         quiet.quiet_console()
@@ -92,7 +92,7 @@ def test_a_short_real_run_prints_no_third_party_noise(tmp_path, fashion_fixture)
     """train.py as the entry point will run it once runner/cli.py:launch calls quiet_console."""
     starter = (
         "import runpy, sys\n"
-        "from convlab.runner.quiet import quiet_console\n"
+        "from convlab.runner.cli import quiet_console\n"
         "quiet_console()\n"
         f"sys.argv = ['train.py', *{_short_run(tmp_path, fashion_fixture)!r}]\n"
         f"runpy.run_path({str(ROOT / 'train.py')!r}, run_name='__main__')\n"

@@ -17,18 +17,17 @@ from omegaconf import OmegaConf
 
 from convlab.errors import ConvlabError
 from convlab.runner import resume as resume_module
-from convlab.runner.cli import expand_resume_argument
-from convlab.runner.constants import LOCATION_KEYS
-from convlab.runner.record import read_record
+from convlab.runner.cli import expand_resume_argument, split_command_line
+from convlab.runner.overrides import quote
+from convlab.runner.record import LOCATION_KEYS, read_record
 from convlab.runner.resume import (
     check_checkpoint,
-    checkpoint_to_resume,
+    checked_ckpt_path,
     differences,
     expand_resume,
     fingerprint,
     finished_record,
     last_checkpoint,
-    quote,
     run_dir_and_checkpoint,
     skip_or_resume,
 )
@@ -189,6 +188,18 @@ def test_resume_of_a_folder_without_settings_says_what_to_do(tmp_path):
         expand_resume_argument([f"resume={tmp_path / 'run'}"])
 
 
+def test_the_command_line_splits_into_hydras_flags_and_overrides():
+    """Flags with a value keep it (separate or after "="), --info's value only when it is one
+    of its choices; everything else is an override."""
+    argv = ["-m", "--cfg", "job", "-cn", "eval", "--info", "seed=1", "-i", "defaults",
+            "--config-dir=/x", "-p", "model", "+a.b=c", "~d", "--resolve",
+            "-cd", "conf"]  # fmt: skip
+    flags, overrides = split_command_line(argv)
+    assert overrides == ["seed=1", "+a.b=c", "~d"]
+    assert flags == ["-m", "--cfg", "job", "-cn", "eval", "--info", "-i", "defaults",
+                     "--config-dir=/x", "-p", "model", "--resolve", "-cd", "conf"]  # fmt: skip
+
+
 def test_arguments_without_resume_are_untouched():
     assert expand_resume_argument(["-m", "seed=1,2"]) == ["-m", "seed=1,2"]
     assert expand_resume_argument(["resume=null", "seed=1"]) == ["seed=1"]
@@ -262,15 +273,15 @@ def test_check_checkpoint_tells_a_cut_off_file(tmp_path):
     assert check_checkpoint(tmp_path / "missing.ckpt").startswith("not a readable checkpoint")
 
 
-def test_checkpoint_to_resume_checks_and_warns(tmp_path, caplog):
-    assert checkpoint_to_resume(OmegaConf.create({"ckpt_path": None})) is None
-    assert checkpoint_to_resume(OmegaConf.create({})) is None
+def test_checked_ckpt_path_checks_and_warns(tmp_path, caplog):
+    assert checked_ckpt_path(OmegaConf.create({"ckpt_path": None})) is None
+    assert checked_ckpt_path(OmegaConf.create({})) is None
     run_dir = tmp_path / "run"
     (run_dir / "checkpoints").mkdir(parents=True)
     ckpt = run_dir / "checkpoints" / "last.ckpt"
     ckpt.write_bytes(b"not a zip")
     with pytest.raises(ConvlabError, match=rf"^ckpt_path={ckpt}: not a readable checkpoint .*\.$"):
-        checkpoint_to_resume(OmegaConf.create({"ckpt_path": str(ckpt)}))
+        checked_ckpt_path(OmegaConf.create({"ckpt_path": str(ckpt)}))
     torch.save({}, ckpt)
     (run_dir / ".hydra").mkdir()
     OmegaConf.save(
@@ -278,14 +289,14 @@ def test_checkpoint_to_resume_checks_and_warns(tmp_path, caplog):
     )
     with caplog.at_level(logging.INFO, logger="convlab"):
         cfg = OmegaConf.create({"seed": 2, "ckpt_path": str(ckpt), "paths": {"x": 2}, "lr": 1})
-        assert checkpoint_to_resume(cfg) == str(ckpt)
+        assert checked_ckpt_path(cfg) == str(ckpt)
     assert caplog.messages == [
         "resuming with settings that differ from the checkpoint's run: lr: None -> 1; seed: 1 -> 2",
         f"resuming from {ckpt}",
     ]
     caplog.clear()
     with caplog.at_level(logging.INFO, logger="convlab"):
-        checkpoint_to_resume(OmegaConf.create({"seed": 1, "ckpt_path": str(ckpt)}))
+        checked_ckpt_path(OmegaConf.create({"seed": 1, "ckpt_path": str(ckpt)}))
     assert caplog.messages == [f"resuming from {ckpt}"]
 
 

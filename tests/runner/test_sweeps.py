@@ -12,7 +12,7 @@ from omegaconf import OmegaConf
 
 from convlab.report import build_report, group_runs, load_runs
 from convlab.report.summary import Stat
-from convlab.runner.job_dirname import job_dirname
+from convlab.runner.overrides import job_dirname
 from convlab.runner.record import read_record
 from tests.conftest import CONF_DIR, compose_config, run_script
 

@@ -15,20 +15,22 @@ from pathlib import Path
 
 import lightning as L
 import torch
-from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
-from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from convlab.members.data import MemberData
 from convlab.members.stacked import stack_nets
 from convlab.members.task import MembersTask
 from convlab.members.writers import MemberWriters
-from convlab.runner.build import build_callbacks, build_datamodule, build_trainer
-from convlab.runner.job import RunInterrupted
-from convlab.runner.progress import RunProgress, add_report, part_reports, progress_counts
+from convlab.runner.overrides import split_override
 from convlab.runner.record import RunRecord
-from convlab.runner.resume import checkpoint_to_resume
+from convlab.runner.run import (
+    RunProgress,
+    build_callbacks,
+    build_datamodule,
+    build_trainer,
+    fit_and_record,
+)
 
 log = logging.getLogger("convlab")
 # Callbacks a stacked run does itself, per member: divergence, the lr curve.
@@ -53,12 +55,8 @@ def member_config(cfg: DictConfig, seed: int) -> DictConfig:
 
 def member_overrides(overrides: list[str], seed: int) -> list[str]:
     """The single run's command line: the run's overrides, its own seed, no ``members``."""
-    kept = [o for o in overrides if o.partition("=")[0].lstrip("+~") not in ("members", "seed")]
+    kept = [o for o in overrides if split_override(o)[0] not in ("members", "seed")]
     return [*kept, f"seed={seed}"]
-
-
-def _overrides() -> list[str]:
-    return list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
 
 
 def _callbacks(cfg: DictConfig) -> list:
@@ -69,7 +67,7 @@ def _callbacks(cfg: DictConfig) -> list:
         spec.pop(name, None)
     if spec.get("model_checkpoint"):
         spec["model_checkpoint"]["monitor"] = None
-    return [*build_callbacks(OmegaConf.create(spec), has_logger=False), RunProgress()]
+    return build_callbacks(OmegaConf.create(spec), has_logger=False)
 
 
 def build_members_task(cfg: DictConfig, datamodule: L.LightningDataModule) -> MembersTask:
@@ -105,39 +103,27 @@ def train_members(cfg: DictConfig) -> RunRecord:
     seeds, out = task.seeds, Path(cfg.paths.output_dir)
     dirs = [out / member_dirname(seed) for seed in seeds]
     callbacks = _callbacks(cfg)
-    trainer = build_trainer(cfg, callbacks, [])
+    trainer = build_trainer(cfg, [*callbacks, RunProgress()], [])
     data = MemberData(datamodule, seeds)
     if trainer.is_global_zero and not trainer.fast_dev_run:
         task.writers = MemberWriters(dirs)
         task.writers.hparams_start([member_config(cfg, seed) for seed in seeds], task)
 
-    record = RunRecord(status="completed", seed=cfg.seed, overrides=_overrides())
-    try:
-        trainer.fit(task, datamodule=data, ckpt_path=checkpoint_to_resume(cfg))
-    except SIGTERMException:
-        record.status = "interrupted"
-    add_report(record, part_reports([data, *callbacks]))
-    if cfg.get("test", True) and record.status != "interrupted":
+    def test() -> None:
         if cfg.get("test_ckpt", "best") == "best":
             task.use_best_weights()
         trainer.test(task, datamodule=data)
 
-    record.epochs, record.steps = progress_counts(trainer)
-    if "stopped_at" in record.extras:
-        record.epochs, record.steps = record.extras["stopped_at"]
-    record.duration_s = round(time.perf_counter() - started, 3)
-    statuses = _write_members(cfg, task, record, dirs, trainer)
-    if task.writers is not None:
-        task.writers.close(statuses)
-    if record.status == "completed" and all(s == "diverged" for s in statuses):
-        record.status = "diverged"
-    record.extras["members"] = [d.name for d in dirs]
-    if trainer.is_global_zero:
-        record.write(out)
-    if record.status == "interrupted":
-        epoch, step = record.extras.get("stopped_at", (trainer.current_epoch, trainer.global_step))
-        raise RunInterrupted(cfg.paths.output_dir, epoch, step)
-    return record
+    def write_members(record: RunRecord) -> None:
+        statuses = _write_members(cfg, task, record, dirs, trainer)
+        if task.writers is not None:
+            task.writers.close(statuses)
+        if record.status == "completed" and all(s == "diverged" for s in statuses):
+            record.status = "diverged"
+        record.extras["members"] = [d.name for d in dirs]
+
+    parts = [data, *callbacks]
+    return fit_and_record(cfg, trainer, task, data, parts, started, test, write_members)
 
 
 def _write_members(cfg, task: MembersTask, record: RunRecord, dirs, trainer) -> list[str]:

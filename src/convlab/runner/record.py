@@ -1,4 +1,5 @@
-"""``metrics.json``: the record of one run, the only thing the report reads.
+"""``metrics.json``: the record of one run, the only thing the report reads, and the names every
+part of the run machinery agrees on.
 
 Every run folder ends with one, whatever happened: ``completed`` or ``diverged`` from a finished
 training, ``failed`` (with the error's first line) or ``interrupted`` when it stopped early.
@@ -15,10 +16,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from convlab.runner.constants import RECORD_NAME, STATUSES
+RECORD_NAME = "metrics.json"
+CHECKPOINTS = "checkpoints"
+LAST_CKPT = "last.ckpt"
+LOCK_NAME = ".lock"
+FINGERPRINT_NAME = ".config_fingerprint"
+STATUSES = ("completed", "diverged", "failed", "interrupted")
+FINISHED = ("completed", "diverged")  # a job with one of these has its result: a re-run skips it
+# Top-level keys (and overrides) that may differ between two runs of the same computation:
+# resuming, moving the output, or reaching it through a named sweep changes none of them.
+LOCATION_KEYS = ("paths", "hydra", "ckpt_path", "resume", "task_name", "sweep")
 
 
-def _plain(value: Any) -> Any:
+def _json_value(value: Any) -> Any:
     if hasattr(value, "item") and getattr(value, "ndim", 1) == 0:
         value = value.item()
     if isinstance(value, float) and not math.isfinite(value):
@@ -50,8 +60,8 @@ class RunRecord:
         for optional in ("error", "ckpt_path"):
             if body[optional] is None:
                 del body[optional]
-        body["metrics"] = {k: _plain(v) for k, v in sorted(self.metrics.items())}
-        return {key: _plain(value) for key, value in body.items()}
+        body["metrics"] = {k: _json_value(v) for k, v in sorted(self.metrics.items())}
+        return {key: _json_value(value) for key, value in body.items()}
 
     def write(self, output_dir: str | Path) -> Path:
         """Atomically, so a killed process never leaves half a file for the report."""

@@ -1,10 +1,12 @@
-"""Continue a stopped run exactly where its last checkpoint left it: single runs and sweeps.
+"""Where a checkpoint comes from and whether it fits: continuing a stopped run (single runs and
+sweeps) and evaluating a checkpoint.
 
 - ``python train.py resume=<run dir>`` reruns the command that made ``<run dir>``: its overrides
   (``<run dir>/.hydra/overrides.yaml``), then any new ones given next to ``resume`` (a larger
   ``trainer.max_epochs``, say), in the same folder, from ``<run dir>/checkpoints/last.ckpt``.
-- ``ckpt_path=<file>`` alone resumes from any checkpoint into a new folder with the config given
-  on the command line (a warning lists the settings that differ from the checkpoint's run).
+- ``ckpt_path=<file>`` resumes from any checkpoint into a new folder with the config given on
+  the command line (a warning lists the settings that differ from the checkpoint's run); for
+  ``eval.py`` a checkpoint of another model or task is refused with the command that fits it.
 - Running a sweep again into the same ``hydra.sweep.dir`` gives every job its old folder (job
   number + overrides), and the folder tells what happened last time: a ``completed`` or
   ``diverged`` record stands (the job is skipped); otherwise a ``last.ckpt`` there is resumed;
@@ -26,34 +28,24 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from hydra.core.hydra_config import HydraConfig
-from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from convlab.errors import ConvlabError
-from convlab.runner.constants import (
+from convlab.runner.overrides import in_multirun, quote, split_override
+from convlab.runner.record import (
     CHECKPOINTS,
     FINGERPRINT_NAME,
     FINISHED,
     LAST_CKPT,
     LOCATION_KEYS,
+    read_record,
 )
-from convlab.runner.record import read_record
 
 log = logging.getLogger("convlab")
-
-
-def in_multirun() -> bool:
-    return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
-
-
-def quote(value: str | Path) -> str:
-    """A value as a quoted Hydra override string (paths of sweep jobs hold ``=`` and ``,``)."""
-    return "'" + str(value).replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
-def _key(override: str) -> str:
-    return override.partition("=")[0].lstrip("+~")
+# Overrides of a checkpoint's run that say what was trained and on which data (repeated in
+# the suggested command).
+_MODEL_OVERRIDES = ("experiment=", "model=", "model.", "task=", "task.", "data=", "data.")
+MAX_DIFFERENCES = 3
 
 
 # --- resume=<run dir> ---------------------------------------------------------------------
@@ -85,7 +77,9 @@ def resume_overrides(target: str | Path, extra: list[str]) -> list[str]:
             f"use ckpt_path={checkpoint} with the original overrides instead."
         )
     original = [
-        str(o) for o in OmegaConf.load(recorded) if _key(str(o)) not in ("resume", "ckpt_path")
+        str(o)
+        for o in OmegaConf.load(recorded)
+        if split_override(str(o))[0] not in ("resume", "ckpt_path")
     ]
     return [
         *original,
@@ -142,10 +136,11 @@ def _flat(container: Any, prefix: str = "") -> dict[str, Any]:
 
 def differences(cfg: DictConfig, checkpoint: str | Path) -> list[str]:
     """Settings of ``cfg`` that differ from those of the run that wrote ``checkpoint``."""
-    saved = Path(checkpoint).absolute().parent.parent / ".hydra" / "config.yaml"
-    if not saved.is_file():
+    folder = run_folder(checkpoint)
+    if folder is None:
         return []
-    before = _flat(_what_it_computes(OmegaConf.to_container(OmegaConf.load(saved))))
+    saved = OmegaConf.load(folder / ".hydra" / "config.yaml")
+    before = _flat(_what_it_computes(OmegaConf.to_container(saved)))
     now = _flat(_what_it_computes(cfg))
     return [
         f"{key}: {before.get(key)!r} -> {now.get(key)!r}"
@@ -154,17 +149,26 @@ def differences(cfg: DictConfig, checkpoint: str | Path) -> list[str]:
     ]
 
 
-def checkpoint_to_resume(cfg: DictConfig) -> str | None:
-    """``cfg.ckpt_path``, checked, with a warning for settings that changed since."""
+def checked_ckpt_path(cfg: DictConfig, evaluating: bool = False) -> str | None:
+    """``cfg.ckpt_path``, checked: a readable checkpoint; to evaluate, one of this model and
+    task; to resume, a warning for the settings that changed since."""
     ckpt_path = cfg.get("ckpt_path") or None
-    if ckpt_path:
-        reason = check_checkpoint(ckpt_path)
-        if reason:
-            raise ConvlabError(f"ckpt_path={ckpt_path}: {reason}.")
-        if changed := differences(cfg, ckpt_path):
-            log.warning("resuming with settings that differ from the checkpoint's run: %s",
-                        "; ".join(changed))  # fmt: skip
-        log.info("resuming from %s", ckpt_path)
+    if ckpt_path is None:
+        if evaluating:
+            raise ConvlabError("eval.py needs ckpt_path=<path to a .ckpt file>")
+        return None
+    if not Path(ckpt_path).is_file():
+        raise ConvlabError(f"ckpt_path={ckpt_path}: no such checkpoint file")
+    if reason := check_checkpoint(ckpt_path):
+        raise ConvlabError(f"ckpt_path={ckpt_path}: {reason}.")
+    if evaluating:
+        if problem := checkpoint_mismatch(cfg, ckpt_path):
+            raise ConvlabError(problem)
+        return ckpt_path
+    if changed := differences(cfg, ckpt_path):
+        log.warning("resuming with settings that differ from the checkpoint's run: %s",
+                    "; ".join(changed))  # fmt: skip
+    log.info("resuming from %s", ckpt_path)
     return ckpt_path
 
 
@@ -217,3 +221,130 @@ def skip_or_resume(cfg: DictConfig) -> dict[str, Any] | None:
         with open_dict(cfg):
             cfg.ckpt_path = str(checkpoint)
     return None
+
+
+# --- does a checkpoint fit the config given? ----------------------------------------------
+def run_folder(ckpt_path: str | Path) -> Path | None:
+    """The run folder a checkpoint belongs to (the nearest parent holding ``.hydra/``)."""
+    for folder in list(Path(ckpt_path).absolute().parents)[:3]:
+        if (folder / ".hydra" / "config.yaml").is_file():
+            return folder
+    return None
+
+
+def _value(node: Any, key: str) -> Any:
+    """``node[key]`` as plain data, resolved where it can be (else as written)."""
+    if not isinstance(node, DictConfig) or key not in node:
+        return None
+    try:
+        value = node[key]
+        return OmegaConf.to_container(value, resolve=True) if OmegaConf.is_config(value) else value
+    except Exception:
+        return OmegaConf.to_container(node, resolve=False).get(key)
+
+
+def _short(cfg: DictConfig, group: str) -> str:
+    target = _value(cfg.get(group), "_target_")
+    return str(target).rsplit(".", 1)[-1] if target else "?"
+
+
+def _experiment(cfg: Any, given: bool = True) -> str | None:
+    """The ``experiment`` choice in a config's ``hydra`` node (the given config's: or else in
+    Hydra's state)."""
+    from hydra.core.hydra_config import HydraConfig
+
+    choices = OmegaConf.select(cfg, "hydra.runtime.choices", default=None,
+                               throw_on_resolution_failure=False)  # fmt: skip
+    if choices is None and given and HydraConfig.initialized():
+        choices = HydraConfig.get().runtime.choices
+    value = choices.get("experiment") if choices is not None else None
+    return str(value) if value else None
+
+
+def _describe(cfg: DictConfig, experiment: str | None) -> str:
+    what = f"model {_short(cfg, 'model')}, task {_short(cfg, 'task')}"
+    return f"experiment={experiment} ({what})" if experiment else f"no experiment ({what})"
+
+
+def _shown(cfg: DictConfig, keys: list[str]) -> str:
+    shown = [f"{key}={_value(cfg.get(key.split('.')[0]), key.split('.', 1)[1])}"
+             for key in keys[:MAX_DIFFERENCES]]  # fmt: skip
+    more = len(keys) - MAX_DIFFERENCES
+    return ", ".join(shown) + (f" (+{more} more)" if more > 0 else "")
+
+
+def _by_config(cfg: DictConfig, ckpt_path: str | Path, folder: Path) -> str | None:
+    """Compare what makes the networks differ: the task's class, the model's class and args."""
+    try:
+        saved = OmegaConf.load(folder / ".hydra" / "config.yaml")
+    except Exception:
+        return None
+    try:
+        theirs = _experiment(OmegaConf.load(folder / ".hydra" / "hydra.yaml"), given=False)
+    except Exception:
+        theirs = None
+    keys = [] if _value(saved.get("task"), "_target_") == _value(cfg.get("task"), "_target_") \
+        else ["task._target_"]  # fmt: skip
+    mine, given_model = saved.get("model"), cfg.get("model")
+    if isinstance(mine, DictConfig) and isinstance(given_model, DictConfig):
+        names = sorted((set(map(str, mine)) | set(map(str, given_model))) - {"_target_"})
+        keys += [f"model.{key}" for key in ["_target_", *names]
+                 if _value(mine, key) != _value(given_model, key)]  # fmt: skip
+    if not keys:
+        return None
+    try:
+        overrides = [str(o) for o in OmegaConf.load(folder / ".hydra" / "overrides.yaml")]
+    except Exception:
+        overrides = []
+    overrides = [o for o in overrides if o.startswith(_MODEL_OVERRIDES)]
+    if not overrides and theirs:
+        overrides = [f"experiment={theirs}"]
+    fix = f" Evaluate it with: python eval.py {' '.join(overrides)} ckpt_path={ckpt_path}"
+    fix = fix if overrides else ""
+    if any(key.endswith("._target_") for key in keys):
+        return (f"ckpt_path={ckpt_path} is from {_describe(saved, theirs)}, not "
+                f"{_describe(cfg, _experiment(cfg))} as given.{fix}")  # fmt: skip
+    return (
+        f"ckpt_path={ckpt_path} was trained with {_shown(saved, keys)}; the config given has "
+        f"{_shown(cfg, keys)}, so its weights would be scored in another network.{fix}"
+    )
+
+
+def _by_weights(cfg: DictConfig, ckpt_path: str | Path) -> str | None:
+    """Without a run folder: the names and shapes of the net's tensors against ``cfg.model``."""
+    import torch
+    from hydra.utils import instantiate
+
+    try:
+        checkpoint = torch.load(str(ckpt_path), map_location="cpu", weights_only=True)
+        net = instantiate(cfg.model)
+    except Exception:
+        return None  # unreadable checkpoints are reported by the path check
+    saved = {
+        key.removeprefix("net."): tuple(value.shape)
+        for key, value in checkpoint.get("state_dict", {}).items()
+        if key.startswith("net.")
+    }
+    built = {key: tuple(value.shape) for key, value in net.state_dict().items()}
+    if not saved or saved == built:
+        return None
+    odd = sorted(set(saved) ^ set(built)) or sorted(k for k in saved if saved[k] != built[k])
+    key = odd[0]
+    detail = f"{key}: {saved.get(key, 'absent')} in the checkpoint, {built.get(key, 'absent')} "
+    detail += f"in {_short(cfg, 'model')}"
+    return (
+        f"ckpt_path={ckpt_path}: its weights do not fit the model given "
+        f"({_describe(cfg, _experiment(cfg))}; {detail}). No run folder (.hydra/) beside "
+        "it says which experiment it is from: pass the experiment and model it was trained with."
+    )
+
+
+def checkpoint_mismatch(cfg: DictConfig, ckpt_path: str | Path) -> str | None:
+    """One message when ``ckpt_path`` was not trained with the model and task of ``cfg`` (a
+    LeNet with another activation is another network), else ``None``. The checkpoint's own
+    config is the ``.hydra/`` of its run; a checkpoint moved away from its run is compared by
+    its weights' names and shapes."""
+    if not Path(ckpt_path).is_file():
+        return None
+    folder = run_folder(ckpt_path)
+    return _by_config(cfg, ckpt_path, folder) if folder else _by_weights(cfg, ckpt_path)

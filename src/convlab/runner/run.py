@@ -1,49 +1,134 @@
 """One run, top to bottom: config → data → seed → task → trainer → fit → test → ``metrics.json``.
 
-``train`` and ``evaluate`` are the work that ``runner.job.run_job`` runs inside a job folder.
+``train`` and ``evaluate`` are the work that ``runner.job.run_job`` runs inside a job folder;
+each config group builds one object (``build_*``). ``fit_and_record`` is what every training
+run shares once its objects are built (``convlab.members`` trains through it too).
 """
 
 from __future__ import annotations
 
+import inspect
 import logging
 import time
-from pathlib import Path
+from collections.abc import Callable
+from typing import Any
 
 import lightning as L
 import torch
-from hydra.core.hydra_config import HydraConfig
+from hydra.utils import get_class, instantiate
+from lightning.pytorch.callbacks import Callback, LearningRateMonitor
+from lightning.pytorch.loggers import Logger
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig
 
 from convlab.callbacks.hparams import log_hparams_end, log_hparams_start
-from convlab.errors import ConvlabError
-from convlab.runner.build import (
-    build_callbacks,
-    build_datamodule,
-    build_loggers,
-    build_task,
-    build_trainer,
-)
-from convlab.runner.check.checkpoint import checkpoint_mismatch
 from convlab.runner.job import RunInterrupted
-from convlab.runner.progress import (
-    RunProgress,
-    add_report,
-    part_reports,
-    progress_counts,
-    run_report,
-)
+from convlab.runner.overrides import job_overrides
 from convlab.runner.record import RunRecord
-from convlab.runner.resume import checkpoint_to_resume, skip_or_resume
+from convlab.runner.resume import checked_ckpt_path
 
 log = logging.getLogger("convlab")
 
 
-def _overrides() -> list[str]:
-    return list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
+# --- each config group builds one object ---------------------------------------------------
+def build_datamodule(cfg: DictConfig) -> L.LightningDataModule:
+    """The data module, its files located and checked (``prepare_data`` keeps no state)."""
+    datamodule: L.LightningDataModule = instantiate(cfg.data)
+    datamodule.prepare_data()
+    return datamodule
 
 
-def _final_metrics(trainer: L.Trainer, prefix: str) -> dict[str, float]:
+def build_trainer(cfg: DictConfig, callbacks: list[Callback], loggers: list[Logger]) -> L.Trainer:
+    return instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
+
+
+def build_callbacks(cfg: DictConfig | None, has_logger: bool) -> list[Callback]:
+    """One callback per entry of the ``callbacks`` group; ``null`` entries are switched off."""
+    callbacks: list[Callback] = []
+    for name, spec in (cfg or {}).items():
+        if spec is None:
+            continue
+        callback = instantiate(spec)
+        if isinstance(callback, LearningRateMonitor) and not has_logger:
+            log.info("callbacks.%s skipped: it needs a logger and logger is none", name)
+            continue
+        callbacks.append(callback)
+    return callbacks
+
+
+def build_loggers(cfg: DictConfig | None) -> list[Logger]:
+    return [instantiate(spec) for spec in (cfg or {}).values() if spec is not None]
+
+
+def build_task(cfg: DictConfig, datamodule: L.LightningDataModule) -> L.LightningModule:
+    """net from ``model``, optimizer/scheduler factories, facts about the data for the task."""
+    net = instantiate(cfg.model)
+    optimizer = instantiate(cfg.optimizer)
+    scheduler = instantiate(cfg.scheduler) if cfg.get("scheduler") else None
+    facts = datamodule.task_facts() if hasattr(datamodule, "task_facts") else {}
+    accepted = inspect.signature(get_class(cfg.task._target_).__init__).parameters
+    facts = {k: v for k, v in facts.items() if k in accepted and k not in cfg.task}
+    kwargs = {"net": net, "optimizer": optimizer, **facts}
+    if scheduler is not None:
+        kwargs["scheduler"] = scheduler
+    # Plain lists/dicts, not ListConfig: the task's hparams go into every checkpoint, and
+    # torch.load(weights_only=True) (resume, test on "best", eval.py) rejects OmegaConf objects.
+    return instantiate(cfg.task, _convert_="all", **kwargs)
+
+
+# --- what the record needs from training, in a form that survives ddp_spawn ----------------
+# Under a spawn strategy the workers train, and the main process keeps untrained copies of the
+# trainer, callbacks and data module (global_step == 0, no divergence seen, no epoch timed);
+# only callback_metrics travel back from rank 0. So the counts are logged as metrics (not to
+# the loggers), and at the end of fit the parts' status and extras go there too.
+STEPS_KEY, EPOCHS_KEY, REPORT_KEY = "progress/steps", "progress/epochs", "progress/report"
+
+
+def part_reports(parts: list[Any]) -> dict[str, Any]:
+    """``{"status": {...} | None, "extras": {...}}`` from the parts that have a say: a status
+    (``run_status``: divergence, Ctrl-C) and values for metrics.json (``record_extras``)."""
+    status, extras = None, {}
+    for part in parts:
+        if found := getattr(part, "run_status", lambda: None)():
+            status = dict(found)
+        if hasattr(part, "record_extras"):
+            extras.update(part.record_extras())
+    return {"status": status, "extras": extras}
+
+
+class RunProgress(L.Callback):
+    def __init__(self, parts: list[Any] | None = None) -> None:
+        self.parts = parts or []
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        pl_module.log(STEPS_KEY, float(trainer.global_step), logger=False, sync_dist=False)
+        pl_module.log(EPOCHS_KEY, float(trainer.current_epoch + 1), logger=False, sync_dist=False)
+
+    def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if self.parts:  # where training ran (a spawned worker): the only channel back
+            trainer.callback_metrics[REPORT_KEY] = part_reports(self.parts)
+
+
+def add_report(record: RunRecord, report: dict[str, Any]) -> None:
+    """Into the record: the status (divergence, Ctrl-C) and the values for metrics.json."""
+    if status := report["status"]:
+        record.status = status.pop("status")
+        record.extras.update(status)
+    record.extras.update(report["extras"])
+
+
+def progress_counts(trainer: L.Trainer) -> tuple[int, int]:
+    """(epochs, steps): the trainer's own counts, or the logged ones where those stayed 0."""
+    steps, epochs = trainer.global_step, trainer.current_epoch
+    logged = trainer.callback_metrics
+    if steps == 0 and STEPS_KEY in logged:
+        steps = int(logged[STEPS_KEY])
+    if epochs == 0 and EPOCHS_KEY in logged:
+        epochs = int(logged[EPOCHS_KEY])
+    return epochs, steps
+
+
+def final_metrics(trainer: L.Trainer, prefix: str) -> dict[str, float]:
     return {
         name.removesuffix("_epoch"): float(value)
         for name, value in trainer.callback_metrics.items()
@@ -51,23 +136,48 @@ def _final_metrics(trainer: L.Trainer, prefix: str) -> dict[str, float]:
     }
 
 
-def _test_ckpt(cfg: DictConfig, trainer: L.Trainer) -> str | None:
-    """``best`` by the monitored metric when there is one, else the weights in memory."""
-    checkpoint = trainer.checkpoint_callback
-    if cfg.get("test_ckpt", "best") == "best" and checkpoint and checkpoint.best_model_path:
-        return "best"
-    return None
+# --- the run ------------------------------------------------------------------------------
+def fit_and_record(
+    cfg: DictConfig,
+    trainer: L.Trainer,
+    task: L.LightningModule,
+    data: L.LightningDataModule,
+    parts: list[Any],
+    started: float,
+    test: Callable[[], Any],
+    before_write: Callable[[RunRecord], None] | None = None,
+) -> RunRecord:
+    """Fit (resuming from ``ckpt_path``; SIGTERM from ``kill`` or a cluster's time limit stops
+    it with last.ckpt saved), what the ``parts`` report, ``test()`` unless stopped, the counts,
+    ``metrics.json`` on rank 0; then ``RunInterrupted`` if it was stopped."""
+    record = RunRecord(status="completed", seed=cfg.get("seed"), overrides=job_overrides())
+    try:
+        trainer.fit(task, datamodule=data, ckpt_path=checked_ckpt_path(cfg))
+    except SIGTERMException:
+        record.status = "interrupted"
+    add_report(record, trainer.callback_metrics.pop(REPORT_KEY, None) or part_reports(parts))
+    record.metrics = final_metrics(trainer, "val/")
+    if cfg.get("test", True) and record.status != "interrupted":
+        test()
+        record.metrics.update(final_metrics(trainer, "test/"))
+    # The epoch in which Ctrl-C stopped it ran part-way.
+    record.epochs, record.steps = record.extras.get("stopped_at") or progress_counts(trainer)
+    record.duration_s = round(time.perf_counter() - started, 3)
+    if before_write is not None:
+        before_write(record)
+    log_hparams_end(trainer.loggers, record.status)
+    if trainer.is_global_zero:
+        record.write(cfg.paths.output_dir)
+        if record.metrics:
+            log.info("metrics: %s", {k: round(v, 4) for k, v in record.metrics.items()})
+    if record.status == "interrupted":  # after the record: stop this run (and a sweep)
+        epoch, step = record.extras.get("stopped_at", (trainer.current_epoch, trainer.global_step))
+        raise RunInterrupted(cfg.paths.output_dir, epoch, step)
+    return record
 
 
 def train(cfg: DictConfig) -> RunRecord:
-    """Train, test and record one run; returns its record (an earlier one for a sweep job
-    that already finished)."""
-    if (earlier := skip_or_resume(cfg)) is not None:
-        return RunRecord.from_json(earlier)
-    if int(cfg.get("members") or 1) > 1:
-        from convlab.members.run import train_members  # K seeds stacked in one process
-
-        return train_members(cfg)
+    """Train, test and record one run; returns its record."""
     started = time.perf_counter()
     datamodule = build_datamodule(cfg)  # bad or missing data fails here, before anything else
     if cfg.get("seed") is not None:
@@ -78,55 +188,31 @@ def train(cfg: DictConfig) -> RunRecord:
     loggers = build_loggers(cfg.get("logger"))
     callbacks = build_callbacks(cfg.get("callbacks"), has_logger=bool(loggers))
     parts = [datamodule, task, *callbacks]
-    callbacks = [*callbacks, RunProgress(parts)]
-    trainer = build_trainer(cfg, callbacks, loggers)
+    trainer = build_trainer(cfg, [*callbacks, RunProgress(parts)], loggers)
     log_hparams_start(trainer.loggers, cfg, task)
 
-    record = RunRecord(status="completed", seed=cfg.get("seed"), overrides=_overrides())
-    try:
-        trainer.fit(task, datamodule=datamodule, ckpt_path=checkpoint_to_resume(cfg))
-    except SIGTERMException:  # `kill` or a cluster's time limit: last.ckpt is saved
-        record.status = "interrupted"
-    add_report(record, run_report(trainer, parts))
-    record.metrics = _final_metrics(trainer, "val/")
-    if cfg.get("test", True) and record.status != "interrupted":
-        trainer.test(task, datamodule=datamodule, ckpt_path=_test_ckpt(cfg, trainer))
-        record.metrics.update(_final_metrics(trainer, "test/"))
+    def test() -> None:  # on the best checkpoint by the monitored metric, else the weights
+        best = cfg.get("test_ckpt", "best") == "best" and trainer.checkpoint_callback
+        best = best and trainer.checkpoint_callback.best_model_path
+        trainer.test(task, datamodule=datamodule, ckpt_path="best" if best else None)
 
-    record.epochs, record.steps = progress_counts(trainer)
-    if "stopped_at" in record.extras:  # the epoch in which Ctrl-C stopped it ran part-way
-        record.epochs, record.steps = record.extras["stopped_at"]
-    record.duration_s = round(time.perf_counter() - started, 3)
-    log_hparams_end(trainer.loggers, record.status)
-    if trainer.is_global_zero:
-        record.write(cfg.paths.output_dir)
-        log.info("metrics: %s", {k: round(v, 4) for k, v in record.metrics.items()})
-    if record.status == "interrupted":  # after the record: stop this run (and a sweep)
-        epoch, step = record.extras.get("stopped_at", (trainer.current_epoch, trainer.global_step))
-        raise RunInterrupted(cfg.paths.output_dir, epoch, step)
-    return record
+    return fit_and_record(cfg, trainer, task, datamodule, parts, started, test)
 
 
 def evaluate(cfg: DictConfig) -> RunRecord:
     """Test a checkpoint on the test split and record the result like a training run."""
     started = time.perf_counter()
-    if not cfg.get("ckpt_path"):
-        raise ConvlabError("eval.py needs ckpt_path=<path to a .ckpt file>")
-    ckpt_path = Path(cfg.ckpt_path)
-    if not ckpt_path.is_file():
-        raise ConvlabError(f"ckpt_path={ckpt_path}: no such checkpoint file")
-    if problem := checkpoint_mismatch(cfg, ckpt_path):
-        raise ConvlabError(problem)
+    ckpt_path = checked_ckpt_path(cfg, evaluating=True)
     datamodule = build_datamodule(cfg)
     if cfg.get("seed") is not None:
         L.seed_everything(cfg.seed, workers=True)
     task = build_task(cfg, datamodule)
     trainer = build_trainer(cfg, [], build_loggers(cfg.get("logger")))
-    trainer.test(task, datamodule=datamodule, ckpt_path=str(ckpt_path))
+    trainer.test(task, datamodule=datamodule, ckpt_path=ckpt_path)
     record = RunRecord(
-        status="completed", metrics=_final_metrics(trainer, "test/"), seed=cfg.get("seed"),
-        ckpt_path=str(ckpt_path), duration_s=round(time.perf_counter() - started, 3),
-        overrides=_overrides(),
+        status="completed", metrics=final_metrics(trainer, "test/"), seed=cfg.get("seed"),
+        ckpt_path=ckpt_path, duration_s=round(time.perf_counter() - started, 3),
+        overrides=job_overrides(),
     )  # fmt: skip
     add_report(record, part_reports([datamodule]))
     if trainer.is_global_zero:

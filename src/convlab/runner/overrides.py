@@ -1,0 +1,193 @@
+"""Reading command-line overrides, the one place that parses them: a sweep's jobs, what the
+sweep varies (job folder names, HParams columns), and the folder name of each job.
+
+Parsing goes through Hydra's public ``OverridesParser``, so ``a=1,2``, ``range(1,4)``,
+``interval(0,1)`` and quoting mean here what they mean to Hydra.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import re
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from hydra.core.hydra_config import HydraConfig
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.core.override_parser.types import ChoiceSweep, IntervalSweep, RangeSweep
+from hydra.types import RunMode
+from omegaconf import DictConfig, OmegaConf
+
+MAX_LENGTH = 80  # of a job folder's name
+_UNSAFE = re.compile(r"[^A-Za-z0-9._+=-]")
+
+
+def in_multirun(config: DictConfig | None = None) -> bool:
+    """Whether this job (or the run of ``config``: a full config or its ``hydra`` node) is one
+    of a multirun."""
+    if config is None:
+        if not HydraConfig.initialized():
+            return False
+        config = HydraConfig.get()
+    return hydra_node(config).get("mode") == RunMode.MULTIRUN
+
+
+def job_overrides() -> list[str]:
+    """This job's overrides as typed (``[]`` outside Hydra)."""
+    return list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
+
+
+def split_override(override: str) -> tuple[str, str]:
+    """``"+model.width=8"`` → ``("model.width", "8")``; a deletion ``~key`` has no value."""
+    key, _, value = override.partition("=")
+    return key.lstrip("+~"), value
+
+
+def quote(value: str | Path) -> str:
+    """A value as a quoted override string (paths of sweep jobs hold ``=`` and ``,``)."""
+    return "'" + str(value).replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def first_job(overrides: Sequence[str], without: str | None = None) -> list[str]:
+    """The overrides of a sweep's first job (each sweep reduced to its first value), minus the
+    key ``without``: a command line that composes once."""
+    kept = []
+    for override in OverridesParser.create().parse_overrides(list(overrides)):
+        if override.key_or_group == without:
+            continue
+        if override.is_sweep_override():
+            values = list(override.sweep_string_iterator())
+            if values:
+                kept.append(f"{override.get_key_element()}={values[0]}")
+        else:
+            kept.append(override.input_line)
+    return kept
+
+
+# --- a sweep's jobs -----------------------------------------------------------------------
+def hydra_node(config: DictConfig) -> DictConfig:
+    """The ``hydra`` node of a full config, or the node itself (``HydraConfig.get()``)."""
+    return config.hydra if "hydra" in config else config
+
+
+def sweep_jobs(config: DictConfig) -> list[list[str]] | None:
+    """Each job's overrides in a basic sweep, expanded as Hydra's basic sweeper does (the
+    product of the swept values, a plain command-line value replacing a swept param); ``None``
+    for other sweepers or sweeps that need the config repository (``glob``)."""
+    hydra = hydra_node(config)
+    sweeper = hydra.get("sweeper") or {}
+    if "BasicSweeper" not in str(sweeper.get("_target_", "")):
+        return None
+    params = sweeper.get("params")
+    params = OmegaConf.to_container(params, resolve=False) if params else {}
+    arguments = [f"{key}={value}" for key, value in params.items()]
+    choices: dict[str, list[str]] = {}
+    try:
+        for override in OverridesParser.create().parse_overrides(
+            [*arguments, *hydra.overrides.task]
+        ):
+            key = override.get_key_element()
+            if override.is_sweep_override():
+                choices[key] = [f"{key}={v}" for v in override.sweep_string_iterator()]
+            else:
+                choices[key] = [override.input_line]
+    except Exception:
+        return None
+    return [list(job) for job in itertools.product(*choices.values())]
+
+
+def count_jobs(config: DictConfig) -> int | None:
+    """How many jobs the sweep launches (Optuna: ``n_trials``); ``None`` where not known."""
+    sweeper = hydra_node(config).get("sweeper") or {}
+    if "optuna" in str(sweeper.get("_target_", "")).lower():
+        return int(sweeper.get("n_trials")) if sweeper.get("n_trials") else None
+    jobs = sweep_jobs(config)
+    return None if jobs is None else len(jobs)
+
+
+# --- what a sweep varies ------------------------------------------------------------------
+def sweep_definitions() -> list[str]:
+    """This job's sweep as typed (``["optimizer=sgd,adam", "seed=1,2"]``): the sweeper's
+    ``params`` and the multirun's command line, which the basic sweeper saves as
+    ``<sweep dir>/multirun.yaml`` before any job starts. Empty outside a multirun."""
+    if not in_multirun():
+        return []
+    hydra_cfg = HydraConfig.get()
+    params = OmegaConf.select(hydra_cfg, "sweeper.params", default=None) or {}
+    found = [f"{key}={value}" for key, value in params.items()]
+    saved = Path(hydra_cfg.sweep.dir) / "multirun.yaml"
+    if saved.is_file():
+        found += list(OmegaConf.select(OmegaConf.load(saved), "hydra.overrides.task") or [])
+    return found
+
+
+def sweep_domains(definitions: Sequence[str] | None = None) -> dict[str, Any]:
+    """The keys a sweep varies, in its order, each with its values where they are listed.
+
+    ``["optimizer=sgd,adam", "seed=1,2", "experiment=lenet"]`` → ``{"optimizer": ["sgd",
+    "adam"], "seed": [1, 2]}``; an ``interval(a, b)`` gives ``(a, b)``, a glob ``None``.
+    Defaults to this job's sweep (``sweep_definitions``).
+    """
+    parser = OverridesParser.create()
+    domains: dict[str, Any] = {}
+    for definition in sweep_definitions() if definitions is None else definitions:
+        try:
+            (override,) = parser.parse_overrides([str(definition)])
+        except Exception:  # Hydra parsed it already; a column or a name is not worth a crash
+            continue
+        if override.is_hydra_override() or not override.is_sweep_override():
+            continue
+        value = override.value()
+        if isinstance(value, ChoiceSweep | RangeSweep):
+            domain: Any = list(override.sweep_iterator())
+        elif isinstance(value, IntervalSweep):
+            domain = (value.start, value.end)
+        else:
+            domain = None
+        domains.setdefault(override.key_or_group, domain)
+    return domains
+
+
+# --- job folder names ---------------------------------------------------------------------
+def job_dirname(
+    num: int | str,
+    overrides: Iterable[str],
+    exclude: Iterable[str] = (),
+    first: Any = None,
+    only: Iterable[str] = (),
+) -> str:
+    """``3`` and ``["seed=1", "model.pooling=max"]`` → ``"3_pooling=max,seed=1"``.
+
+    Hydra's ``override_dirname`` keeps ``/`` (``data.data_dir=/tmp/x`` would nest folders) and
+    full dotted keys; here the last dotted part names the knob, unsafe characters become ``_``
+    and a long name is cut and ends with a hash of the whole, so it stays unique. ``first``: the
+    keys a sweep config varies, which lead the name so they survive a cut. ``only``: the keys
+    the sweep varies; overrides every job shares are left out (the folder is also the run's name
+    in TensorBoard).
+    """
+    excluded, kept = set(exclude), set(only)
+    leading = [str(key) for key in (first or ())]
+    items = []
+    for override in overrides:
+        key, value = split_override(str(override))
+        if key in excluded or (kept and key not in kept):
+            continue
+        short = key.rsplit(".", 1)[-1].replace("/", "-")
+        text = f"{short}={value}" if value else short
+        items.append((key, _UNSAFE.sub("_", text), "/" in value or len(value) > 24))
+    # Long values (paths) go last, so a cut name keeps the short values that tell jobs apart.
+    rank = {key: len(leading) - 1 - i for i, key in enumerate(reversed(leading))}
+    items.sort(key=lambda item: (rank.get(item[0], len(leading)), item[2], item[0]))
+    name = ",".join(text for _, text, _ in items)
+    prefix = f"{num}_" if name else f"{num}"
+    if len(prefix) + len(name) > MAX_LENGTH:
+        digest = hashlib.sha1(name.encode()).hexdigest()[:8]
+        name = name[: MAX_LENGTH - len(prefix) - len(digest) - 1] + "-" + digest
+    return prefix + name
+
+
+def sweep_job_dirname(num: Any, overrides: Any, exclude: Any, first: Any) -> str:
+    """The ``job_dirname`` resolver of ``conf/hydra/default.yaml``: the values the sweep varies."""
+    return job_dirname(num, overrides, exclude, first, only=list(sweep_domains()))
