@@ -38,6 +38,7 @@ from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
 from tensorboard.compat.proto.summary_pb2 import Summary, SummaryMetadata
 from tensorboard.plugins.hparams import api_pb2, metadata, plugin_data_pb2
+from torch.utils.tensorboard import SummaryWriter
 from torch.utils.tensorboard.summary import custom_scalars
 
 log = logging.getLogger(__name__)
@@ -324,7 +325,32 @@ def scalar_layout(metrics: Sequence[str]) -> dict:
     return {"train vs val": charts}
 
 
-# --- the calls the runner makes -----------------------------------------------------------
+# --- writing ------------------------------------------------------------------------------
+def add_summaries(writer: SummaryWriter, *summaries: Summary) -> None:
+    """Raw summaries into a writer's log folder. Lightning closes its writer after fit and test;
+    a closed writer's summaries go to a new events file in the same folder (one run to
+    TensorBoard)."""
+    if writer.file_writer is None:
+        with SummaryWriter(writer.log_dir) as reopened:
+            add_summaries(reopened, *summaries)
+        return
+    for summary in summaries:
+        writer.file_writer.add_summary(summary)
+    writer.flush()
+
+
+def session_start(cfg: DictConfig, task: Any = None) -> tuple[list[Summary], list[str], dict]:
+    """This run's HParams experiment and session start; its metric columns; its values.
+
+    ``task``: the LightningModule, whose metric collections name the metric columns (without
+    it: the monitored metric and the loss in ``val/`` and ``test/``, and ``train/loss``).
+    """
+    columns, values = hparam_columns(cfg)
+    metrics = metric_names(task, cfg)
+    return [experiment_summary(columns, metrics), session_start_summary(values, columns)], (
+        metrics), values  # fmt: skip
+
+
 def _writers(loggers: Iterable[Logger]):
     for logger in loggers:
         if isinstance(logger, TensorBoardLogger):
@@ -336,24 +362,17 @@ def log_hparams_start(
     loggers: Iterable[Logger], cfg: DictConfig, task: Any = None
 ) -> dict[str, Any]:
     """Record the flattened config with every logger (``hparams.yaml``); in each TensorBoard log
-    write the HParams experiment and this run's session start, and the Custom Scalars layout.
+    write the HParams experiment, this run's session start and the Custom Scalars layout.
 
-    ``task``: the LightningModule, whose metric collections name the metric columns (without
-    it: the monitored metric and the loss in ``val/`` and ``test/``, and ``train/loss``).
     Pass ``trainer.loggers``: under ``fast_dev_run`` they are dummies and nothing is written.
     Returns the session's values.
     """
     loggers = list(loggers)
     for logger in loggers:
         logger.log_hyperparams(flatten_hparams(cfg))
-    columns, values = hparam_columns(cfg)
-    metrics = metric_names(task, cfg)
+    summaries, metrics, values = session_start(cfg, task)
     for writer in _writers(loggers):
-        file_writer = writer._get_file_writer()
-        file_writer.add_summary(experiment_summary(columns, metrics))
-        file_writer.add_summary(session_start_summary(values, columns))
-        file_writer.add_summary(custom_scalars(scalar_layout(metrics)))
-        writer.flush()
+        add_summaries(writer, *summaries, custom_scalars(scalar_layout(metrics)))
     return values
 
 
@@ -361,7 +380,5 @@ def log_hparams_start(
 def log_hparams_end(loggers: Iterable[Logger], status: str) -> None:
     """Close the HParams session with the run's status (``metrics.json``'s ``status``)."""
     for writer in _writers(loggers):
-        # Lightning closes the writer after fit and test; _get_file_writer reopens it.
-        writer._get_file_writer().add_summary(session_end_summary(status))
-        writer.flush()
+        add_summaries(writer, session_end_summary(status))
         writer.close()
