@@ -63,15 +63,12 @@ def restore_rng_state(state: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
-def save_atomically(trainer: L.Trainer, path: str) -> None:
+def save_atomically(trainer: L.Trainer, path: str, weights_only: bool = False) -> None:
     partial = path + PARTIAL_SUFFIX
-    trainer.save_checkpoint(partial)
+    trainer.save_checkpoint(partial, weights_only)
     if trainer.is_global_zero:
-        fd = os.open(partial, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        with open(partial, "rb") as written:
+            os.fsync(written.fileno())
         os.replace(partial, path)
     trainer.strategy.barrier("save_atomically")
 
@@ -83,16 +80,13 @@ def _stopping(trainer: L.Trainer) -> bool:
 
 
 class ResumableCheckpoint(ModelCheckpoint):
-    """``ModelCheckpoint`` plus an atomic, always-current ``last.ckpt``, saved random state and
-    a clean stop on Ctrl-C.
-
-    Args:
-        last_every_n_steps: also refresh ``last.ckpt`` every this many training steps, so a
-            killed run loses at most that many steps instead of the epoch (``null``: epoch ends
-            only). Independent of ``every_n_train_steps``, which schedules the top-k files.
-        stop_on_interrupt: catch the first Ctrl-C (SIGINT) during training and stop after the
-            running step with ``last.ckpt`` saved. Single-process runs only.
-        **kwargs: the arguments of ``ModelCheckpoint``.
+    """Args:
+    last_every_n_steps: also refresh ``last.ckpt`` every this many training steps, so a
+        killed run loses at most that many steps instead of the epoch (``null``: epoch ends
+        only). Independent of ``every_n_train_steps``, which schedules the top-k files.
+    stop_on_interrupt: catch the first Ctrl-C (SIGINT) during training and stop after the
+        running step with ``last.ckpt`` saved. Single-process runs only.
+    **kwargs: the arguments of ``ModelCheckpoint``.
     """
 
     def __init__(
@@ -123,7 +117,7 @@ class ResumableCheckpoint(ModelCheckpoint):
         self.last_model_path = os.path.join(
             self.dirpath, self.CHECKPOINT_NAME_LAST + self.FILE_EXTENSION
         )
-        save_atomically(trainer, self.last_model_path)
+        save_atomically(trainer, self.last_model_path, self.save_weights_only)
         self._saved_step = trainer.global_step
         if self._interrupted and _stopping(trainer):
             self.stopped_at = (trainer.current_epoch, trainer.global_step)
@@ -193,10 +187,12 @@ class ResumableCheckpoint(ModelCheckpoint):
         signal.raise_signal(signal.SIGTERM)
 
     def _restore_handler(self) -> None:
-        if self._previous_handler is not None:
-            if signal.getsignal(signal.SIGINT) == self._on_sigint:
-                signal.signal(signal.SIGINT, self._previous_handler)
-            self._previous_handler = None
+        if (
+            self._previous_handler is not None
+            and signal.getsignal(signal.SIGINT) == self._on_sigint
+        ):
+            signal.signal(signal.SIGINT, self._previous_handler)
+        self._previous_handler = None
 
     def on_exception(self, trainer, pl_module, exception: BaseException) -> None:
         self._restore_handler()

@@ -176,19 +176,14 @@ def _column_type(values: Iterable[Any]) -> int:
 
 
 def _text(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, float):
-        return format(value, "g") if value == value else "nan"
-    return str(value)
+    if value is None or isinstance(value, bool):
+        return str(value).lower().replace("none", "null")
+    return format(value, "g") if isinstance(value, float) else str(value)
 
 
 def _choices() -> dict[str, str]:
-    if HydraConfig.initialized():
-        return {k: v for k, v in HydraConfig.get().runtime.choices.items() if v is not None}
-    return {}
+    choices = HydraConfig.get().runtime.choices if HydraConfig.initialized() else {}
+    return {k: v for k, v in choices.items() if v is not None}
 
 
 def hparam_value(cfg: DictConfig, key: str, choices: Mapping[str, str] | None = None) -> Any:
@@ -221,14 +216,11 @@ def hparam_columns(
         if value is _MISSING:
             continue
         domain = domains.get(key)
-        if key in choices:  # a group: its choices are names, whatever they look like
-            column_type = api_pb2.DATA_TYPE_STRING
-        elif isinstance(domain, list):
-            column_type = _column_type(domain)
-        elif isinstance(domain, tuple):
-            column_type = api_pb2.DATA_TYPE_FLOAT64
-        else:
-            column_type = _column_type([value])
+        column_type = (
+            api_pb2.DATA_TYPE_STRING if key in choices  # a group's choices are names
+            else api_pb2.DATA_TYPE_FLOAT64 if isinstance(domain, tuple)
+            else _column_type(domain if isinstance(domain, list) else [value])
+        )  # fmt: skip
         if isinstance(domain, list) and column_type == api_pb2.DATA_TYPE_STRING:
             domain = [_text(item) for item in domain]
         columns.append(Column(key, column_type, key in domains, domain))
@@ -351,10 +343,8 @@ def session_start(cfg: DictConfig, task: Any = None) -> tuple[list[Summary], lis
         metrics), values  # fmt: skip
 
 
-def _writers(loggers: Iterable[Logger]):
-    for logger in loggers:
-        if isinstance(logger, TensorBoardLogger):
-            yield logger.experiment
+def _writers(loggers: Iterable[Logger]) -> list[SummaryWriter]:
+    return [logger.experiment for logger in loggers if isinstance(logger, TensorBoardLogger)]
 
 
 @rank_zero_only
