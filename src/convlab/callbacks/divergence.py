@@ -12,13 +12,6 @@ import torch
 log = logging.getLogger(__name__)
 
 
-def _loss_of(outputs: Any) -> torch.Tensor | None:
-    """The loss ``training_step`` returned (a tensor, or a dict holding ``loss``)."""
-    if isinstance(outputs, dict):
-        outputs = outputs.get("loss")
-    return outputs if isinstance(outputs, torch.Tensor) else None
-
-
 class DivergenceGuard(L.Callback):
     """Stops training at the first NaN or infinite training loss.
 
@@ -49,8 +42,8 @@ class DivergenceGuard(L.Callback):
         return {"status": "diverged", "diverged_at_step": self.diverged_at_step}
 
     def on_train_batch_end(self, trainer: L.Trainer, pl_module, outputs, batch, batch_idx) -> None:
-        loss = _loss_of(outputs)
-        if loss is None or self.diverged_at_step is not None:
+        loss = outputs.get("loss") if isinstance(outputs, dict) else outputs  # training_step's
+        if not isinstance(loss, torch.Tensor) or self.diverged_at_step is not None:
             return
         # One loss per optimizer step this batch took (several with grouped batches); the
         # trainer's step counter has already counted them.
