@@ -186,18 +186,8 @@ class ResumableCheckpoint(ModelCheckpoint):
                     "(press Ctrl-C again to stop at once)")  # fmt: skip
         signal.raise_signal(signal.SIGTERM)
 
-    def _restore_handler(self) -> None:
-        if (
-            self._previous_handler is not None
-            and signal.getsignal(signal.SIGINT) == self._on_sigint
-        ):
-            signal.signal(signal.SIGINT, self._previous_handler)
-        self._previous_handler = None
-
-    def on_exception(self, trainer, pl_module, exception: BaseException) -> None:
-        self._restore_handler()
-
     def teardown(self, trainer, pl_module, stage: str) -> None:
         super().teardown(trainer, pl_module, stage)
         self._pending_rng = None
-        self._restore_handler()
+        if signal.getsignal(signal.SIGINT) == self._on_sigint:  # a fit that ended without Ctrl-C
+            signal.signal(signal.SIGINT, self._previous_handler or signal.default_int_handler)
