@@ -17,8 +17,9 @@ from lightning.pytorch.callbacks import Callback
 
 def step_metrics_due(trainer: L.Trainer, batch_idx: int) -> bool:
     """Whether Lightning writes this training batch's ``on_step`` metrics to the loggers: every
-    ``log_every_n_steps`` trainer batches counted over the run (one optimizer step each unless
-    gradients accumulate), and the batch where training stops."""
+    ``log_every_n_steps`` trainer batches counted over the run, and the batch where training
+    stops. (Lightning counts only the batches that step, which is every batch here: no config
+    accumulates gradients.)"""
     every = trainer.log_every_n_steps
     if not every:
         return False
