@@ -16,21 +16,32 @@ from convlab.tasks.regression import RegressionTask
 from tests.conftest import run_script
 
 
-def test_guard_stops_at_the_first_non_finite_loss_even_before_min_epochs():
+def _diverging_fit(**trainer_args) -> tuple[L.Trainer, DivergenceGuard]:
     L.seed_everything(0)
     dm = PairDataModule(n_train=200, n_val=10, n_test=10, normalization="none")
     task = RegressionTask(MLP(width=8), partial(torch.optim.SGD, lr=1e6), **dm.task_facts())
     guard = DivergenceGuard()
     trainer = L.Trainer(
-        max_epochs=3, min_epochs=2, accelerator="cpu", logger=False, enable_checkpointing=False,
-        enable_progress_bar=False, enable_model_summary=False, callbacks=[guard],
+        max_epochs=3, accelerator="cpu", logger=False, enable_checkpointing=False,
+        enable_progress_bar=False, enable_model_summary=False, callbacks=[guard], **trainer_args,
     )  # fmt: skip
     trainer.fit(task, datamodule=dm)
+    return trainer, guard
+
+
+def test_guard_stops_at_the_first_non_finite_loss():
+    trainer, guard = _diverging_fit()
     status = guard.run_status()
     assert status is not None and status["status"] == "diverged"
-    # Stopped right after the bad step, not at the end of min_epochs.
+    # Stopped right after the bad step, in the first of 200-step epochs.
     assert trainer.global_step == status["diverged_at_step"] + 1 < 200
     assert not torch.isfinite(torch.tensor(guard.bad_loss))
+
+
+def test_min_epochs_is_lightnings_to_honour_and_the_first_bad_step_stays_recorded():
+    trainer, guard = _diverging_fit(min_epochs=2)
+    assert trainer.global_step == 400  # the two epochs asked for, then the stop
+    assert guard.run_status()["diverged_at_step"] < 200
 
 
 def test_guard_stays_silent_on_a_healthy_run():
@@ -49,14 +60,13 @@ def test_batched_check_reports_the_exact_step():
     """The accelerator path: losses of several steps checked at once, the first bad one named."""
     trainer = SimpleNamespace(
         world_size=1, is_global_zero=True, should_stop=False,
-        fit_loop=SimpleNamespace(min_epochs=1, epoch_loop=SimpleNamespace(min_steps=None)),
     )  # fmt: skip
     guard = DivergenceGuard(check_every_n_steps=4)
     values = [1.0, 2.0, float("nan"), float("inf")]
     guard._pending = [(10, torch.tensor(values[:3])), (13, torch.tensor(values[3:]))]
     guard._check_pending(trainer)
     assert guard.run_status() == {"status": "diverged", "diverged_at_step": 12}
-    assert trainer.should_stop and trainer.fit_loop.min_epochs == 0
+    assert trainer.should_stop
 
 
 def _trainer(global_step=1, world_size=1, is_global_zero=True, other_rank=None):
@@ -74,7 +84,6 @@ def _trainer(global_step=1, world_size=1, is_global_zero=True, other_rank=None):
         global_step=global_step, world_size=world_size, is_global_zero=is_global_zero,
         should_stop=False, sent=sent,
         strategy=SimpleNamespace(all_gather=all_gather),
-        fit_loop=SimpleNamespace(min_epochs=3, epoch_loop=SimpleNamespace(min_steps=10)),
     )  # fmt: skip
 
 
@@ -87,7 +96,6 @@ def test_every_non_finite_loss_stops_the_run(bad, as_dict):
     assert guard.run_status() == {"status": "diverged", "diverged_at_step": 4}
     assert str(guard.bad_loss) == str(bad)
     assert trainer.should_stop
-    assert (trainer.fit_loop.min_epochs, trainer.fit_loop.epoch_loop.min_steps) == (0, None)
 
 
 def test_finite_losses_and_missing_losses_pass():

@@ -12,13 +12,6 @@ import torch
 log = logging.getLogger(__name__)
 
 
-def _loss_of(outputs: Any) -> torch.Tensor | None:
-    """The loss ``training_step`` returned (a tensor, or a dict holding ``loss``)."""
-    if isinstance(outputs, dict):
-        outputs = outputs.get("loss")
-    return outputs if isinstance(outputs, torch.Tensor) else None
-
-
 class DivergenceGuard(L.Callback):
     """Stops training at the first NaN or infinite training loss.
 
@@ -26,7 +19,9 @@ class DivergenceGuard(L.Callback):
     ``metrics.json`` records; ``N`` is the 0-based index of the optimizer step whose loss was
     not finite (the step counter Lightning logs against); a ``training_step`` that takes several
     optimizer steps returns one loss per step, and the guard names the first bad one. The console
-    gets one warning line and the process ends normally (exit 0), so a sweep goes on.
+    gets one warning line and the process ends normally (exit 0), so a sweep goes on. Lightning
+    stops after the running step, unless ``trainer.min_epochs``/``min_steps`` ask for more (it
+    honours them over any stop it is asked for): leave them unset to stop at once.
 
     On the CPU each loss is checked as it comes (no cost worth measuring). On an accelerator a
     check per step would make the host wait for the device every step, so the losses of
@@ -47,8 +42,8 @@ class DivergenceGuard(L.Callback):
         return {"status": "diverged", "diverged_at_step": self.diverged_at_step}
 
     def on_train_batch_end(self, trainer: L.Trainer, pl_module, outputs, batch, batch_idx) -> None:
-        loss = _loss_of(outputs)
-        if loss is None or self.diverged_at_step is not None:
+        loss = outputs.get("loss") if isinstance(outputs, dict) else outputs  # training_step's
+        if not isinstance(loss, torch.Tensor) or self.diverged_at_step is not None:
             return
         # One loss per optimizer step this batch took (several with grouped batches); the
         # trainer's step counter has already counted them.
@@ -92,10 +87,6 @@ class DivergenceGuard(L.Callback):
 
     def _stop(self, trainer: L.Trainer, step: int, value: float) -> None:
         self.diverged_at_step, self.bad_loss = step, value
-        # A run whose weights are NaN has nothing left to learn: stop now, even before
-        # trainer.min_epochs (which Lightning otherwise enforces over should_stop).
-        trainer.fit_loop.min_epochs = 0
-        trainer.fit_loop.epoch_loop.min_steps = None
         trainer.should_stop = True
         if trainer.is_global_zero:
             log.warning(

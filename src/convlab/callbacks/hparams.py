@@ -38,6 +38,7 @@ from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
 from tensorboard.compat.proto.summary_pb2 import Summary, SummaryMetadata
 from tensorboard.plugins.hparams import api_pb2, metadata, plugin_data_pb2
+from torch.utils.tensorboard import SummaryWriter
 from torch.utils.tensorboard.summary import custom_scalars
 
 log = logging.getLogger(__name__)
@@ -175,19 +176,14 @@ def _column_type(values: Iterable[Any]) -> int:
 
 
 def _text(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, float):
-        return format(value, "g") if value == value else "nan"
-    return str(value)
+    if value is None or isinstance(value, bool):
+        return str(value).lower().replace("none", "null")
+    return format(value, "g") if isinstance(value, float) else str(value)
 
 
 def _choices() -> dict[str, str]:
-    if HydraConfig.initialized():
-        return {k: v for k, v in HydraConfig.get().runtime.choices.items() if v is not None}
-    return {}
+    choices = HydraConfig.get().runtime.choices if HydraConfig.initialized() else {}
+    return {k: v for k, v in choices.items() if v is not None}
 
 
 def hparam_value(cfg: DictConfig, key: str, choices: Mapping[str, str] | None = None) -> Any:
@@ -220,14 +216,11 @@ def hparam_columns(
         if value is _MISSING:
             continue
         domain = domains.get(key)
-        if key in choices:  # a group: its choices are names, whatever they look like
-            column_type = api_pb2.DATA_TYPE_STRING
-        elif isinstance(domain, list):
-            column_type = _column_type(domain)
-        elif isinstance(domain, tuple):
-            column_type = api_pb2.DATA_TYPE_FLOAT64
-        else:
-            column_type = _column_type([value])
+        column_type = (
+            api_pb2.DATA_TYPE_STRING if key in choices  # a group's choices are names
+            else api_pb2.DATA_TYPE_FLOAT64 if isinstance(domain, tuple)
+            else _column_type(domain if isinstance(domain, list) else [value])
+        )  # fmt: skip
         if isinstance(domain, list) and column_type == api_pb2.DATA_TYPE_STRING:
             domain = [_text(item) for item in domain]
         columns.append(Column(key, column_type, key in domains, domain))
@@ -324,11 +317,34 @@ def scalar_layout(metrics: Sequence[str]) -> dict:
     return {"train vs val": charts}
 
 
-# --- the calls the runner makes -----------------------------------------------------------
-def _writers(loggers: Iterable[Logger]):
-    for logger in loggers:
-        if isinstance(logger, TensorBoardLogger):
-            yield logger.experiment
+# --- writing ------------------------------------------------------------------------------
+def add_summaries(writer: SummaryWriter, *summaries: Summary) -> None:
+    """Raw summaries into a writer's log folder. Lightning closes its writer after fit and test;
+    a closed writer's summaries go to a new events file in the same folder (one run to
+    TensorBoard)."""
+    if writer.file_writer is None:
+        with SummaryWriter(writer.log_dir) as reopened:
+            add_summaries(reopened, *summaries)
+        return
+    for summary in summaries:
+        writer.file_writer.add_summary(summary)
+    writer.flush()
+
+
+def session_start(cfg: DictConfig, task: Any = None) -> tuple[list[Summary], list[str], dict]:
+    """This run's HParams experiment and session start; its metric columns; its values.
+
+    ``task``: the LightningModule, whose metric collections name the metric columns (without
+    it: the monitored metric and the loss in ``val/`` and ``test/``, and ``train/loss``).
+    """
+    columns, values = hparam_columns(cfg)
+    metrics = metric_names(task, cfg)
+    return [experiment_summary(columns, metrics), session_start_summary(values, columns)], (
+        metrics), values  # fmt: skip
+
+
+def _writers(loggers: Iterable[Logger]) -> list[SummaryWriter]:
+    return [logger.experiment for logger in loggers if isinstance(logger, TensorBoardLogger)]
 
 
 @rank_zero_only
@@ -336,24 +352,17 @@ def log_hparams_start(
     loggers: Iterable[Logger], cfg: DictConfig, task: Any = None
 ) -> dict[str, Any]:
     """Record the flattened config with every logger (``hparams.yaml``); in each TensorBoard log
-    write the HParams experiment and this run's session start, and the Custom Scalars layout.
+    write the HParams experiment, this run's session start and the Custom Scalars layout.
 
-    ``task``: the LightningModule, whose metric collections name the metric columns (without
-    it: the monitored metric and the loss in ``val/`` and ``test/``, and ``train/loss``).
     Pass ``trainer.loggers``: under ``fast_dev_run`` they are dummies and nothing is written.
     Returns the session's values.
     """
     loggers = list(loggers)
     for logger in loggers:
         logger.log_hyperparams(flatten_hparams(cfg))
-    columns, values = hparam_columns(cfg)
-    metrics = metric_names(task, cfg)
+    summaries, metrics, values = session_start(cfg, task)
     for writer in _writers(loggers):
-        file_writer = writer._get_file_writer()
-        file_writer.add_summary(experiment_summary(columns, metrics))
-        file_writer.add_summary(session_start_summary(values, columns))
-        file_writer.add_summary(custom_scalars(scalar_layout(metrics)))
-        writer.flush()
+        add_summaries(writer, *summaries, custom_scalars(scalar_layout(metrics)))
     return values
 
 
@@ -361,7 +370,5 @@ def log_hparams_start(
 def log_hparams_end(loggers: Iterable[Logger], status: str) -> None:
     """Close the HParams session with the run's status (``metrics.json``'s ``status``)."""
     for writer in _writers(loggers):
-        # Lightning closes the writer after fit and test; _get_file_writer reopens it.
-        writer._get_file_writer().add_summary(session_end_summary(status))
-        writer.flush()
+        add_summaries(writer, session_end_summary(status))
         writer.close()

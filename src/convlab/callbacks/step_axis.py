@@ -1,28 +1,31 @@
 """Every logged scalar at the optimizer step it belongs to, and no ``epoch`` series.
 
-Lightning writes a metric at ``_batches_that_stepped`` (trainer batches) and adds an ``epoch``
-scalar beside it, unless a ``step`` metric is logged: then that is the x value and no ``epoch`` is
-added (``LoggerConnector.log_metrics``). The two counts differ under manual optimisation with
-several optimizer steps per trainer batch (``max_regression``'s ``steps_per_batch: 100``): its
-curves would end at step 10 where ``metrics.json`` says 1000. This callback logs ``step`` =
-``trainer.global_step`` (optimizer steps) with every write, so all loggers and ``metrics.json``
-count alike.
+Lightning writes a metric at its count of trainer batches and adds an ``epoch`` scalar beside it,
+unless a ``step`` metric is logged: then that is the x value and no ``epoch`` is added. The two
+counts differ under manual optimisation with several optimizer steps per trainer batch
+(``max_regression``'s ``steps_per_batch: 100``): its curves would end at step 10 where
+``metrics.json`` says 1000. So ``step`` = ``trainer.global_step`` is logged with every write.
 """
 
 from __future__ import annotations
+
+import math
 
 import lightning as L
 from lightning.pytorch.callbacks import Callback
 
 
-def step_metrics_due(trainer: L.Trainer) -> bool:
-    """Whether Lightning writes this training batch's ``on_step`` metrics to the loggers.
-
-    Lightning's own test (every ``log_every_n_steps`` trainer batches) is private; it is read in
-    this one place, and without it the step is logged at every batch (correct, a little slower).
-    """
-    due = getattr(getattr(trainer, "_logger_connector", None), "should_update_logs", None)
-    return True if due is None else bool(due)
+def step_metrics_due(trainer: L.Trainer, batch_idx: int) -> bool:
+    """Whether Lightning writes this training batch's ``on_step`` metrics to the loggers: every
+    ``log_every_n_steps`` trainer batches counted over the run, and the batch where training
+    stops. (Lightning counts only the batches that step, which is every batch here: no config
+    accumulates gradients.)"""
+    every = trainer.log_every_n_steps
+    if not every:
+        return False
+    per_epoch = trainer.num_training_batches
+    done = batch_idx + 1 + (trainer.current_epoch * per_epoch if math.isfinite(per_epoch) else 0)
+    return done % every == 0 or trainer.should_stop
 
 
 class OptimizerStepAxis(Callback):
@@ -38,7 +41,7 @@ class OptimizerStepAxis(Callback):
         )  # fmt: skip
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx: int) -> None:
-        if step_metrics_due(trainer):
+        if step_metrics_due(trainer, batch_idx):
             self._log(pl_module, trainer, on_step=True)
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:

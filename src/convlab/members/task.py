@@ -134,9 +134,7 @@ class MembersTask(L.LightningModule):
                 first_step + index,
             )  # fmt: skip
         if not bool(self.alive().any()):
-            self.trainer.fit_loop.min_epochs = 0
-            self.trainer.fit_loop.epoch_loop.min_steps = None
-            self.trainer.should_stop = True
+            self.trainer.should_stop = True  # after trainer.min_epochs, as a single run
 
     def on_train_epoch_end(self) -> None:
         if self._train_loss is not None and self.writers is not None:

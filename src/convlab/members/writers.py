@@ -11,13 +11,7 @@ from pathlib import Path
 import torch
 from torch.utils.tensorboard import SummaryWriter
 
-from convlab.callbacks.hparams import (
-    experiment_summary,
-    hparam_columns,
-    metric_names,
-    session_end_summary,
-    session_start_summary,
-)
+from convlab.callbacks.hparams import add_summaries, session_end_summary, session_start
 
 
 class MemberWriters:
@@ -34,13 +28,9 @@ class MemberWriters:
     def hparams_start(self, cfgs: list, task) -> None:
         """One HParams session per member, with its own config (its seed)."""
         for writer, cfg in zip(self.writers, cfgs, strict=True):
-            columns, values = hparam_columns(cfg)
-            metrics = metric_names(task, cfg)
-            file_writer = writer._get_file_writer()
-            file_writer.add_summary(experiment_summary(columns, metrics))
-            file_writer.add_summary(session_start_summary(values, columns))
+            add_summaries(writer, *session_start(cfg, task)[0])
 
     def close(self, statuses: list[str]) -> None:
         for writer, status in zip(self.writers, statuses, strict=True):
-            writer._get_file_writer().add_summary(session_end_summary(status))
+            add_summaries(writer, session_end_summary(status))
             writer.close()

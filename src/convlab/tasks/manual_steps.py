@@ -14,6 +14,7 @@ from lightning.pytorch.strategies import SingleDeviceStrategy
 from lightning.pytorch.utilities.model_helpers import is_overridden
 from torch.optim.lr_scheduler import ReduceLROnPlateau
 
+from convlab.compat import counted_step
 from convlab.tasks.supervised import PLATEAU_MONITOR
 
 
@@ -55,13 +56,7 @@ def grouped_step(
     )
     if not grouped or hooked or not _plain(trainer):
         return optimizer.step
-
-    def step() -> None:
-        optimizer._on_before_step()
-        optimizer.optimizer.step()
-        optimizer._on_after_step()
-
-    return step
+    return counted_step(optimizer)
 
 
 def step_schedulers(module: L.LightningModule, interval: str) -> None:

@@ -12,6 +12,7 @@ from torch import nn
 from torch.optim.lr_scheduler import ReduceLROnPlateau
 
 from convlab.callbacks.step_axis import step_metrics_due
+from convlab.compat import FastHookName
 
 OptimizerFactory = Callable[..., torch.optim.Optimizer]
 SchedulerFactory = Callable[..., Any]
@@ -20,7 +21,7 @@ SPLITS = ("train", "val", "test")
 PLATEAU_MONITOR = "val/loss"
 
 
-class SupervisedTask(L.LightningModule):
+class SupervisedTask(FastHookName, L.LightningModule):
     """Wraps a plain ``nn.Module``; subclasses say how to score a batch.
 
     Subclasses implement ``compute_loss(output, target)`` and ``metric_collection(split)``
@@ -74,14 +75,6 @@ class SupervisedTask(L.LightningModule):
     def split_metrics(self, split: str) -> nn.Module:
         return getattr(self, f"{split}_metrics")
 
-    def __setattr__(self, name: str, value: Any) -> None:
-        # Lightning sets _current_fx_name (a str) around every hook call, ~40 times a training
-        # step; nn.Module.__setattr__ takes ~2 us for it, ~7 % of a batch-size-1 step.
-        if name == "_current_fx_name":
-            object.__setattr__(self, name, value)
-        else:
-            super().__setattr__(name, value)
-
     # --- shared --------------------------------------------------------------------------
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
@@ -99,7 +92,7 @@ class SupervisedTask(L.LightningModule):
 
     def on_train_batch_end(self, outputs, batch, batch_idx: int) -> None:
         # The per-step curve, named apart from the epoch's train/loss.
-        if self._train_batches and step_metrics_due(self.trainer):
+        if self._train_batches and step_metrics_due(self.trainer, batch_idx):
             self.log("train/batch_loss", self._train_batches[-1][2], on_step=True, on_epoch=False,
                      prog_bar=True)  # fmt: skip
 
