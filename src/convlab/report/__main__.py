@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 
 from convlab.errors import ConvlabError
 from convlab.report.build import build_report
@@ -31,7 +32,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _main(argv: list[str] | None = None) -> int:
+def entry_point(run: Callable[[list[str] | None], int]) -> Callable[..., int]:
+    """``run(argv)`` as a command: a ``ConvlabError`` (e.g. a missing folder) is one ``error:``
+    line and exit status 2, not a traceback."""
+
+    def main(argv: list[str] | None = None) -> int:
+        try:
+            return run(argv) or 0
+        except ConvlabError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+
+    return main
+
+
+@entry_point
+def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.out and len(args.sweep_dirs) > 1:
         raise ConvlabError("--out needs exactly one SWEEP_DIR")
@@ -39,15 +55,6 @@ def _main(argv: list[str] | None = None) -> int:
         report = build_report(sweep_dir, args.metrics, args.out, curves=not args.no_curves)
         print(report.markdown)
     return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    """A ``ConvlabError`` (e.g. a missing folder) is one ``error:`` line and exit status 2."""
-    try:
-        return _main(argv) or 0
-    except ConvlabError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
 
 
 if __name__ == "__main__":

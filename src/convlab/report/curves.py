@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import logging
 import math
+import statistics
 from pathlib import Path
 
 Curve = list[tuple[float, float]]
@@ -91,10 +92,6 @@ def mean_curve(curves: list[Curve]) -> tuple[list[float], list[float], list[floa
             if math.isfinite(value):
                 values.setdefault(epoch, []).append(value)
     epochs = sorted(values)
-    means = [sum(values[e]) / len(values[e]) for e in epochs]
-    stds = []
-    for epoch, mean in zip(epochs, means, strict=True):
-        vals = values[epoch]
-        var = sum((v - mean) ** 2 for v in vals) / (len(vals) - 1) if len(vals) > 1 else 0.0
-        stds.append(math.sqrt(var))
+    means = [statistics.fmean(values[e]) for e in epochs]
+    stds = [statistics.stdev(values[e]) if len(values[e]) > 1 else 0.0 for e in epochs]
     return epochs, means, stds

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from pathlib import Path
 
 # The Figure API draws off-screen without touching pyplot's backend, so importing the report
 # in a notebook leaves its inline plots alone.
@@ -43,11 +42,6 @@ def _log_scale(set_scale, values: list[float], always: bool = False) -> None:
         set_scale("log")
 
 
-def _figure(height: float) -> Figure:
-    fig = Figure(figsize=(FIGSIZE[0], height), dpi=DPI)
-    return fig
-
-
 def metric_filename(metric: str) -> str:
     return metric.replace("/", "_")
 
@@ -62,7 +56,7 @@ def final_figure(groups: list[Group], metric: str, title: str = "") -> Figure:
     """One row per group: its completed runs as dots, mean ± std as a thin bar, the 95 % CI of
     the mean as a thick one. Runs that did not complete (diverged, failed) have no value; the
     row's label counts them."""
-    fig = _figure(max(3.0, 0.45 * len(groups) + 1.6))
+    fig = Figure(figsize=(FIGSIZE[0], max(3.0, 0.45 * len(groups) + 1.6)), dpi=DPI)
     ax = fig.subplots()
     shown: list[float] = []
     for i, group in enumerate(groups):
@@ -70,8 +64,7 @@ def final_figure(groups: list[Group], metric: str, title: str = "") -> Figure:
         stat = group.stat(metric)
         if not stat.n:
             continue
-        std = 0.0 if math.isnan(stat.std) else stat.std
-        low, high = stat.mean - std, stat.mean + std
+        low, high = stat.low, stat.high
         if is_error(metric) and low <= 0:
             low = stat.mean / 2 if stat.mean > 0 else low
         ax.hlines(i, low, high, color="C0", linewidth=1.5, label="mean ± std" if not i else None)
@@ -99,18 +92,12 @@ def final_figure(groups: list[Group], metric: str, title: str = "") -> Figure:
     return fig
 
 
-def plot_final(groups: list[Group], metric: str, path: str | Path, title: str = "") -> Path:
-    path = Path(path)
-    final_figure(groups, metric, title).savefig(path)
-    return path
-
-
 def curves_figure(
     groups: list[Group], curves: dict[str, dict[str, Curve]], tag: str
 ) -> Figure | None:
     """Mean ± std of ``tag`` per epoch for each group; ``curves``: run name → tag → curve.
     Errors on a log axis, the band's lower edge clipped to the axis floor (never ≤ 0)."""
-    fig = _figure(FIGSIZE[1])
+    fig = Figure(figsize=FIGSIZE, dpi=DPI)
     ax = fig.subplots()
     error = is_error(tag)
     drawn = []
@@ -148,14 +135,3 @@ def curves_figure(
         ax.legend(fontsize=FONT - 3, loc="best")
     fig.tight_layout()
     return fig
-
-
-def plot_curves(
-    groups: list[Group], curves: dict[str, dict[str, Curve]], tag: str, path: str | Path
-) -> Path | None:
-    fig = curves_figure(groups, curves, tag)
-    if fig is None:
-        return None
-    path = Path(path)
-    fig.savefig(path)
-    return path

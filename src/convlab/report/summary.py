@@ -146,13 +146,9 @@ def summarize(groups: list[Group], metrics: list[str] | None = None) -> list[dic
     rows = []
     for group in groups:
         row: dict[str, Any] = {"group": group.label, **group.settings, "runs": len(group.runs)}
-        for status in STATUS_ORDER:
-            row[status] = group.count(status)
-        for metric in metrics:
-            row[metric] = group.stat(metric)
-        durations = [float(run.record.get("duration_s") or math.nan) for run in group.completed]
-        row["duration_s"] = Stat.of(durations)
-        steps = [float(run.record.get("steps") or math.nan) for run in group.completed]
-        row["steps"] = Stat.of(steps)
+        row.update({status: group.count(status) for status in STATUS_ORDER})
+        row.update({metric: group.stat(metric) for metric in metrics})
+        for key in ("duration_s", "steps"):
+            row[key] = Stat.of([float(run.record.get(key) or math.nan) for run in group.completed])
         rows.append(row)
     return rows
