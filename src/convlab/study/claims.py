@@ -11,12 +11,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
 
 from convlab.report import Report
 from convlab.report.curves import Curve
 from convlab.report.statistics import fmt_p, spearman
-from convlab.report.summary import Group, Stat
+from convlab.report.summary import Group, Stat, fmt_number
 from convlab.study.rules import (
     EASY_ACC,
     LEARNS_MAE,
@@ -28,7 +28,6 @@ from convlab.study.rules import (
     contrast_stats,
     describe,
     find,
-    fmt,
     learns,
     trains_easily,
 )
@@ -67,21 +66,18 @@ def _missing(report: Report, *names: str) -> Verdict:
     return Verdict("inconclusive", f"The sweep has no runs for {', '.join(names)}.")
 
 
-def _first_epoch(curve: Curve, threshold: float, lower_is_better: bool) -> float:
-    for epoch, value in curve:
-        if (value <= threshold) if lower_is_better else (value >= threshold):
-            return float(epoch)
-    return float("nan")
-
-
 def epochs_to(group: Group, curves: Curves, tag: str, threshold: float, lower: bool) -> Stat:
     """Epochs until ``tag`` first reaches ``threshold``, per completed run (NaN: never)."""
-    values = [_first_epoch(curves.get(run.name, {}).get(tag, []), threshold, lower)
-              for run in group.completed]  # fmt: skip
-    return Stat.of(values)
+
+    def first(curve: Curve) -> float:
+        reached = (epoch for epoch, v in curve if (v <= threshold if lower else v >= threshold))
+        return float(next(reached, math.nan))
+
+    return Stat.of([first(curves.get(run.name, {}).get(tag, [])) for run in group.completed])
 
 
-def _job_config(report: Report):
+def job_config(report: Report) -> DictConfig | None:
+    """The config of the sweep's first job that saved one."""
     for run in report.runs:
         # A member of a members=K job (<job>/seed=<s>) shares its job's config.
         for folder in (run.path, run.path.parent):
@@ -92,15 +88,15 @@ def _job_config(report: Report):
 
 # --- the claims ---------------------------------------------------------------------------
 def judge_setup(report: Report, curves: Curves) -> Verdict:
-    cfg = _job_config(report)
+    cfg = job_config(report)
     if cfg is None:
         return _missing(report, "any job")
     data = cfg.data
     same = (data.n_train, float(data.low), float(data.high)) == (1000, 0.0, 20000.0)
     text = (
-        f"The runs trained on `data.n_train={data.n_train}` pairs uniform in "
-        f"({fmt(float(data.low))}, {fmt(float(data.high))}), validated on {data.n_val} and "
-        f"tested on {data.n_test} pairs, each split drawn from its own fixed seed "
+        f"The runs trained on `data.n_train={data.n_train}` pairs uniform in ("
+        f"{fmt_number(float(data.low))}, {fmt_number(float(data.high))}), validated on "
+        f"{data.n_val} and tested on {data.n_test} pairs, each split drawn from its own fixed seed "
         f"({data.train_seed}, {data.val_seed}, {data.test_seed}), so every run of every sweep "
         "is scored on the same test pairs whatever its training seed."
     )
@@ -141,8 +137,9 @@ def judge_tasks(report: Report, curves: Curves) -> Verdict:
     parts = [
         f"Classifier: {describe(clf, 'test/acc')}, first reaching val/acc ≥ {EASY_ACC} after "
         f"{clf_epochs.format(3)} epochs ({clf_epochs.n} of {len(clf.completed)} runs reach it). "
-        f"Regressor: {describe(reg, 'test/mae')}, first reaching val/mae ≤ {fmt(LEARNS_MAE)} after "
-        f"{reg_epochs.format(3)} epochs ({reg_epochs.n} of {len(reg.completed)} runs reach it)."
+        f"Regressor: {describe(reg, 'test/mae')}, first reaching val/mae ≤ "
+        f"{fmt_number(LEARNS_MAE)} after {reg_epochs.format(3)} epochs ({reg_epochs.n} of "
+        f"{len(reg.completed)} runs reach it)."
     ]
     if not clf_easy:
         return Verdict("does not hold", " ".join([*parts, "The classifier did not train easily."]))
@@ -338,7 +335,6 @@ def judge_batch_arm(arm: str) -> Callable[[Report, Curves], Verdict]:
             text += f" Larger batches that learn the max: {', '.join(learned)}."
         return Verdict(combine(contrasts), text, contrasts)
 
-    judge.__name__ = f"judge_batch_{arm}"
     return judge
 
 
@@ -365,7 +361,7 @@ def judge_sharpness(report: Report, curves: Curves) -> Verdict:
     ]:
         rho, p, n = spearman([r.metrics.get("sharpness", math.nan) for r in subset],
                              [r.metrics.get("test/mae", math.nan) for r in subset])  # fmt: skip
-        parts.append(f"{label}: ρ = {fmt(rho) if math.isfinite(rho) else '–'}, "
+        parts.append(f"{label}: ρ = {fmt_number(rho) if math.isfinite(rho) else '–'}, "
                      f"p = {fmt_p(p)}, n = {n}")  # fmt: skip
     sharper = combine(contrasts)
     text = (

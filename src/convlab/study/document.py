@@ -6,15 +6,12 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from omegaconf import OmegaConf
-
 from convlab.report import Report
 from convlab.report.build import markdown_table, setting_keys
 from convlab.report.plots import metric_filename
 from convlab.report.statistics import fmt_p
-from convlab.report.summary import fmt_number
 from convlab.study import rules
-from convlab.study.claims import Claim, Verdict
+from convlab.study.claims import Claim, Verdict, job_config, sweep_file
 from convlab.study.rules import Contrast
 
 
@@ -28,10 +25,10 @@ class Judged:
     others: dict[str, Report] = field(default_factory=dict)
 
 
-def sweep_comment(sweep_file: Path) -> str:
+def sweep_comment(path: Path) -> str:
     """The leading comment of a sweep config: where it states its settings and why."""
     lines = []
-    for line in sweep_file.read_text().splitlines():
+    for line in path.read_text().splitlines():
         if line.startswith("# @package"):
             continue
         if not line.startswith("#"):
@@ -42,17 +39,14 @@ def sweep_comment(sweep_file: Path) -> str:
 
 def composed_settings(report: Report) -> str:
     """Epochs, batch size, optimizer and learning rate as the first job really ran them."""
-    for run in report.runs:
-        path = run.path / ".hydra" / "config.yaml"
-        if path.is_file():
-            cfg = OmegaConf.load(path)
-            optimizer = str(cfg.optimizer._target_).rsplit(".", 1)[-1]
-            return (
-                f"`trainer.max_epochs={cfg.trainer.max_epochs}`, "
-                f"`data.batch_size={cfg.data.batch_size}`, `{optimizer}(lr={cfg.optimizer.lr})`"
-                " unless the table's columns say otherwise"
-            )
-    return "no job config found"
+    cfg = job_config(report)
+    if cfg is None:
+        return "no job config found"
+    optimizer = str(cfg.optimizer._target_).rsplit(".", 1)[-1]
+    return (
+        f"`trainer.max_epochs={cfg.trainer.max_epochs}`, `data.batch_size={cfg.data.batch_size}`, "
+        f"`{optimizer}(lr={cfg.optimizer.lr})` unless the table's columns say otherwise"
+    )
 
 
 def copy_figures(judged: Judged, figures_dir: Path, doc_dir: Path) -> list[tuple[str, str]]:
@@ -93,21 +87,10 @@ def contrast_table(contrasts: list[Contrast]) -> str:
         "|---|---|---|---|---|---|---|---|",
     ]
     for c in contrasts:
-        d = c.difference
-        if d.n_a < 2 or d.n_b < 2:
-            diff = "–"
-        else:
-            diff = f"{_signed(d.diff)} [{_signed(d.low)}, {_signed(d.high)}]"
-        lines.append(
-            f"| {c.claim} | {c.metric} | {d.n_a}/{d.n_b} | {c.mean_a.format()} "
-            f"| {c.mean_b.format()} | {diff} | {fmt_p(d.p)} | {c.reading} |"
-        )
+        d, a, b = c.difference, c.mean_a.format(), c.mean_b.format()
+        lines.append(f"| {c.claim} | {c.metric} | {d.n_a}/{d.n_b} | {a} | {b} | {d.format()} "
+                     f"| {fmt_p(d.p)} | {c.reading} |")  # fmt: skip
     return "\n".join(lines)
-
-
-def _signed(value: float) -> str:
-    text = fmt_number(value, 3)
-    return text if text.startswith("-") or text == "0" else "+" + text
 
 
 def receptive_field_section() -> str:
@@ -147,11 +130,10 @@ def claim_section(judged: Judged, figures_dir: Path, doc_dir: Path, command: str
         f"**Verdict: {verdict.word}.** {verdict.text}",
         "",
     ]
-    sweep_file = Path("conf") / "sweep" / f"{claim.sweep}.yaml"
     lines.append(f"Sweep `{claim.sweep}` (`python train.py -m sweep={claim.sweep}`, "
                  f"run here by `{command}`).")  # fmt: skip
-    if sweep_file.is_file():
-        lines.append(f"Its settings: {sweep_comment(sweep_file)}")
+    if sweep_file(claim.sweep).is_file():
+        lines.append(f"Its settings: {sweep_comment(sweep_file(claim.sweep))}")
     if report is None:
         return "\n".join([*lines, "", "_This sweep has no report._", ""])
     lines += ["", f"As run: {composed_settings(report)}."]
