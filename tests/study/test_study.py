@@ -15,7 +15,7 @@ from convlab.study.claims import (
     judge_pooling,
     judge_sharpness,
 )
-from convlab.study.rules import contrast_stats
+from convlab.study.rules import contrast
 from tests.report.test_report import make_job
 
 
@@ -35,7 +35,7 @@ def test_a_contrast_needs_a_resolved_welch_test():
     a, b = Stat.of([1.0, 1.1, 1.2]), Stat.of([2.0, 2.1, 2.2])
 
     def reading(b: Stat, lower_is_better: bool) -> str:
-        return contrast_stats("a", "b", "m", a, b, lower_is_better).reading
+        return contrast(a, b, "m", lower_is_better, names=("a", "b")).reading
 
     assert reading(b, lower_is_better=True) == "holds"
     assert reading(b, lower_is_better=False) == "does not hold"

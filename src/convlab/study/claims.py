@@ -25,7 +25,6 @@ from convlab.study.rules import (
     best,
     combine,
     contrast,
-    contrast_stats,
     describe,
     find,
     learns,
@@ -147,8 +146,8 @@ def judge_tasks(report: Report, curves: Curves) -> Verdict:
         parts.append("The classifier trains easily and the regressor does not reach the "
                      "threshold in the same budget.")  # fmt: skip
         return Verdict("holds", " ".join(parts))
-    later = contrast_stats("regression", "classification", "epochs to threshold", reg_epochs,
-                           clf_epochs, lower_is_better=False)  # fmt: skip
+    later = contrast(reg_epochs, clf_epochs, "epochs to threshold", lower_is_better=False,
+                     names=("regression", "classification"))  # fmt: skip
     parts.append(f"Both get there; the regressor takes more epochs: {later.reading}.")
     return Verdict(later.reading, " ".join(parts), [later])
 
@@ -275,11 +274,9 @@ def judge_optimizers(report: Report, curves: Curves) -> Verdict:
 
 
 # --- batch size: three arms in one sweep (conf/sweep/batch_arm/<arm>_<size>.yaml) ----------
-BATCH_ARMS = {
-    "epochs": "at equal epochs (lr not scaled)",
-    "steps": "at equal optimizer steps (~1,000, constant lr)",
-    "lr": "with the lr scaled linearly with the batch size",
-}
+# at equal epochs (lr not scaled), at equal optimizer steps (~1,000, constant lr), and with the
+# lr scaled linearly with the batch size
+BATCH_ARMS = ("epochs", "steps", "lr")
 
 
 def _arm(group: Group) -> tuple[str, int] | None:
@@ -305,15 +302,18 @@ def batch_groups(report: Report, arm: str) -> dict[tuple[str, int], Group]:
     return found
 
 
+def _sizes(groups: dict[tuple[str, int], Group]) -> dict[str, list[int]]:
+    """optimizer → its batch sizes, each sorted."""
+    return {opt: sorted(s for o, s in groups if o == opt) for opt in sorted({o for o, _ in groups})}
+
+
 def judge_batch_arm(arm: str) -> Callable[[Report, Curves], Verdict]:
     def judge(report: Report, curves: Curves) -> Verdict:
         groups = batch_groups(report, arm)
-        optimizers = sorted({opt for opt, _ in groups})
         if not any(size == 1 for _, size in groups) or len(groups) < 2:
             return _missing(report, f"sweep/batch_arm@_global_={arm}_1 and a larger one")
         parts, contrasts = [], []
-        for opt in optimizers:
-            sizes = sorted(size for o, size in groups if o == opt)
+        for opt, sizes in _sizes(groups).items():
             rows = []
             for size in sizes:
                 group = groups[opt, size]
@@ -321,11 +321,8 @@ def judge_batch_arm(arm: str) -> Callable[[Report, Curves], Verdict]:
                 after = f" after {steps.mean:.0f} steps" if steps.n else ""
                 rows.append(f"batch {size}: {describe(group, 'test/mae')}{after}")
                 if size != 1 and (opt, 1) in groups:
-                    one = groups[opt, 1]
-                    contrasts.append(contrast_stats(
-                        f"{opt} batch 1", f"{opt} batch {size}", "test/mae",
-                        one.stat("test/mae"), group.stat("test/mae"), lower_is_better=True,
-                    ))  # fmt: skip
+                    names = (f"{opt} batch 1", f"{opt} batch {size}")
+                    contrasts.append(contrast(groups[opt, 1], group, "test/mae", True, names=names))
             parts.append(f"{opt}: " + "; ".join(rows))
         text = ". ".join(parts) + ". Batch size 1 below each larger batch: " + ", ".join(
             f"{c.b} {c.reading}" for c in contrasts) + "."  # fmt: skip
@@ -343,15 +340,11 @@ def judge_sharpness(report: Report, curves: Curves) -> Verdict:
     contrasts, parts = [], []
     for arm in BATCH_ARMS:
         groups = batch_groups(report, arm)
-        for opt in sorted({o for o, _ in groups}):
-            sizes = sorted(size for o, size in groups if o == opt)
-            if len(sizes) < 2 or sizes[0] != 1:
-                continue
-            large, small = groups[opt, sizes[-1]], groups[opt, 1]
-            contrasts.append(contrast_stats(
-                f"{opt} batch {sizes[-1]} ({arm})", f"{opt} batch 1", "sharpness",
-                large.stat("sharpness"), small.stat("sharpness"), lower_is_better=False,
-            ))  # fmt: skip
+        for opt, sizes in _sizes(groups).items():
+            if len(sizes) > 1 and sizes[0] == 1:
+                names = (f"{opt} batch {sizes[-1]} ({arm})", f"{opt} batch 1")
+                large, small = groups[opt, sizes[-1]], groups[opt, 1]
+                contrasts.append(contrast(large, small, "sharpness", False, names=names))
     if not contrasts:
         return _missing(report, "sharpness of batch size 1 and a larger one")
     runs = [run for group in report.groups if _arm(group) for run in group.completed]
@@ -411,18 +404,15 @@ def judge_activation(report: Report, curves: Curves, others: dict[str, Report]) 
         return _missing(report, "sigmoid+avg and relu+max")
     sig_max = find(groups, activation="sigmoid", pooling="max")
 
-    def acc(a: Group, b: Group, name_a: str, name_b: str) -> Contrast:
-        return contrast_stats(name_a, name_b, "test/acc", a.stat("test/acc"),
-                              b.stat("test/acc"), lower_is_better=False)  # fmt: skip
-
-    modern = acc(new, old, "ReLU + max", "sigmoid + avg")
+    modern = contrast(new, old, "test/acc", False, names=("ReLU + max", "sigmoid + avg"))
     contrasts = [modern]
     text = (
         f"D2L's LeNet (sigmoid, avg): {describe(old, 'test/acc')}; modernised (ReLU, max)"
         f"{source}: {describe(new, 'test/acc')}."
     )
     if sig_max is not None:
-        pooling_only = acc(sig_max, old, "sigmoid + max", "sigmoid + avg")
+        pooling_only = contrast(sig_max, old, "test/acc", False,
+                                names=("sigmoid + max", "sigmoid + avg"))  # fmt: skip
         contrasts.append(pooling_only)
         text += (f" Sigmoid with max pooling: {describe(sig_max, 'test/acc')} (max pooling "
                  f"alone above avg: {pooling_only.reading}).")  # fmt: skip

@@ -63,7 +63,7 @@ class Contrast:
         d = self.difference
         if self.margin is None:
             return d.reading(self.claimed)
-        if not (math.isfinite(d.low) and math.isfinite(d.high)):
+        if not math.isfinite(d.low):
             return f"not resolved at n = {d.n}"
         # in the better direction: claimed * (a - b); worse than -margin is a failure
         low, high = sorted((self.claimed * d.low, self.claimed * d.high))
@@ -80,22 +80,17 @@ class Contrast:
         return f"{self.a} {'above' if self.claimed > 0 else 'below'} {self.b}"
 
 
-def contrast_stats(
-    a: str, b: str, metric: str, stat_a: Stat, stat_b: Stat, lower_is_better: bool,
-    margin: float | None = None,
-) -> Contrast:  # fmt: skip
-    """The claim "``a`` is better than ``b``" on two sets of values (``Stat.values``)."""
-    difference = welch(stat_a.values, stat_b.values)
-    return Contrast(a, b, metric, stat_a, stat_b, difference, -1 if lower_is_better else 1, margin)
-
-
 def contrast(
-    a: Group, b: Group, metric: str, lower_is_better: bool, margin: float | None = None
-) -> Contrast:
-    """The claim "``a`` is better than ``b`` on ``metric``" (or "not worse by ``margin``")."""
-    return contrast_stats(
-        a.label, b.label, metric, a.stat(metric), b.stat(metric), lower_is_better, margin
-    )
+    a: Group | Stat, b: Group | Stat, metric: str, lower_is_better: bool,
+    margin: float | None = None, names: tuple[str, str] | None = None,
+) -> Contrast:  # fmt: skip
+    """The claim "``a`` is better than ``b`` on ``metric``" (or "not worse by ``margin``"), of
+    two groups or two ``Stat``s; ``names`` label them (default: the groups' labels)."""
+    stat_a, stat_b = (x.stat(metric) if isinstance(x, Group) else x for x in (a, b))
+    difference = welch(stat_a.values, stat_b.values)
+    claimed = -1 if lower_is_better else 1
+    return Contrast(*(names or (a.label, b.label)), metric, stat_a, stat_b, difference, claimed,
+                    margin)  # fmt: skip
 
 
 def combine(contrasts: list[Contrast]) -> str:
