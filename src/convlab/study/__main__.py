@@ -164,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         header.append("**Quick variant: 1 epoch, 2 seeds, a sliver of the data. These numbers "
                       "check the machinery; they are not the study's results.**")  # fmt: skip
-    path = write_results(doc, doc.parent / "figures", judged, command, header)
+    path = write_results(doc, judged, command, header)
     print(f"[study] wrote {path} in {total / 60:.1f} min", flush=True)
     if failed:
         print(f"[study] sweeps that exited non-zero: {', '.join(failed)}", file=sys.stderr)

@@ -44,7 +44,6 @@ class Verdict:
 
 @dataclass(frozen=True)
 class Claim:
-    key: str
     title: str
     original: str
     sweep: str
@@ -103,12 +102,11 @@ def judge_setup(report: Report, curves: Curves) -> Verdict:
 
 
 def judge_normalization(report: Report, curves: Curves) -> Verdict:
-    groups = {
-        name: find(report.groups, normalization=name) for name in ("none", "unit", "standard")
-    }
-    if any(g is None for g in groups.values()):
+    none, unit, standard = (
+        find(report.groups, normalization=n) for n in ("none", "unit", "standard")
+    )
+    if None in (none, unit, standard):
         return _missing(report, "data.normalization=none|unit|standard")
-    none, unit, standard = groups["none"], groups["unit"], groups["standard"]
     metric = "test/mae"
     normalised = best([unit, standard], metric, lower_is_better=True) or unit
     helps = contrast(normalised, none, metric, lower_is_better=True)
@@ -153,10 +151,8 @@ def judge_tasks(report: Report, curves: Curves) -> Verdict:
 
 
 def judge_gated(report: Report, curves: Curves) -> Verdict:
-    lr_groups = sorted(
-        (g for g in report.groups if "optimizer.lr" in g.settings),
-        key=lambda g: float(g.settings["optimizer.lr"]),
-    )
+    lr_groups = sorted((g for g in report.groups if "optimizer.lr" in g.settings),
+                       key=lambda g: float(g.settings["optimizer.lr"]))  # fmt: skip
     if not lr_groups:
         return _missing(report, "optimizer.lr")
     learned = [g for g in lr_groups if learns(g)]
@@ -187,9 +183,7 @@ def judge_gated(report: Report, curves: Curves) -> Verdict:
 
 
 def judge_capacity(report: Report, curves: Curves) -> Verdict:
-    sized = [
-        g for g in report.groups if "model.width" in g.settings and "model.depth" in g.settings
-    ]
+    sized = [g for g in report.groups if {"model.width", "model.depth"} <= g.settings.keys()]
     if not sized:
         return _missing(report, "model.width × model.depth")
 
@@ -205,7 +199,7 @@ def judge_capacity(report: Report, curves: Curves) -> Verdict:
         f"{describe(large, 'test/mae')}, test/loss {loss.format()} (MSE in normalised units); "
         f"best: {top.label if top else '–'}. Wider and deeper is better: {bigger.reading}."
     ]
-    reaches = loss.n > 0 and loss.mean <= 0.05
+    reaches = loss.mean <= 0.05  # False without a value (NaN)
     parts.append(
         f"The largest net's loss is {'at or below' if reaches else 'above'} 0.05 "
         "(the original's loss units are not stated; this is the MSE of standardised targets)."
@@ -249,12 +243,8 @@ def judge_optimizers(report: Report, curves: Curves) -> Verdict:
             f"normalization={norm}: SGD{_at_lr(sgd)} {describe(sgd, 'test/mae')}; "
             f"Adam{_at_lr(adam)} {describe(adam, 'test/mae')}"
         )
-    text = (
-        "; ".join(parts)
-        + ". Adam below SGD: "
-        + ", ".join(f"{norm} {c.reading}" for norm, c in zip(norms, contrasts, strict=True))
-        + "."
-    )
+    readings = ", ".join(f"{norm} {c.reading}" for norm, c in zip(norms, contrasts, strict=True))
+    text = f"{'; '.join(parts)}. Adam below SGD: {readings}."
     outcomes = set(per_norm.values())
     if outcomes == {(False, True)}:
         text += " Only Adam learns the max, with or without normalising."
@@ -471,8 +461,7 @@ def judge_maxpool(report: Report, curves: Curves, others: dict[str, Report]) -> 
             val, test = group.stat("val/mae"), group.stat("test/mae")
             parts.append(f"{source}, {name}: val/mae {val.format()}, test/mae {test.format()}")
             if name != "patch_exact":
-                close[source, name] = (val.n > 0 and val.mean <= PATCH_CLOSE,
-                                       test.n > 0 and test.mean <= PATCH_CLOSE)  # fmt: skip
+                close[source, name] = (val.mean <= PATCH_CLOSE, test.mean <= PATCH_CLOSE)
         for metric in ("val/mae", "test/mae"):
             contrasts.append(contrast(relu, linear, metric, lower_is_better=True))
     text = "; ".join(parts) + (
@@ -509,54 +498,54 @@ def judge_maxpool(report: Report, curves: Curves, others: dict[str, Report]) -> 
 
 
 CLAIMS = (
-    Claim("setup", "The data: 1,000 pairs uniform in (0, 20000)",
+    Claim("The data: 1,000 pairs uniform in (0, 20000)",
           "1,000 pairs sampled uniformly from (0, 20000).", "max_tasks",
           ("test/acc", "test/mae"), judge_setup, plots=()),
-    Claim("normalization", "ReLU nets need positive inputs; normalising helps",
+    Claim("ReLU nets need positive inputs; normalising helps",
           "ReLU nets need mostly positive inputs; normalising the data helps a lot.",
           "max_normalization", ("test/mae", "test/mse"), judge_normalization),
-    Claim("tasks", "Classifying is easy, regressing the max is harder",
+    Claim("Classifying is easy, regressing the max is harder",
           "A classifier of 'which one is larger' trains easily; regression of the max value is "
           "harder.", "max_tasks", ("test/acc", "test/mae"), judge_tasks,
           plots=("test/acc", "test/mae")),
-    Claim("gated", "The gated product trains only at lr ≈ 1e-8 and ends near loss 5",
+    Claim("The gated product trains only at lr ≈ 1e-8 and ends near loss 5",
           "Multiplying the classifier's output by the raw inputs gives the max; that trained "
           "only with a learning rate around 1e-8 and ended near loss 5.",
           "max_gated_lr", ("test/mae", "test/mse"), judge_gated),
-    Claim("capacity", "A wider and deeper net reaches a loss around 0.05",
+    Claim("A wider and deeper net reaches a loss around 0.05",
           "A wider and deeper plain network reached a loss around 0.05.",
           "max_capacity", ("test/mae", "test/loss"), judge_capacity),
-    Claim("optimizers", "SGD fails, only Adam works",
+    Claim("SGD fails, only Adam works",
           "SGD failed and only Adam worked.", "max_optimizers", ("test/mae",), judge_optimizers),
-    Claim("batch_epochs", "Mini-batches fail, only batch size 1 works: at equal epochs",
+    Claim("Mini-batches fail, only batch size 1 works: at equal epochs",
           "Mini-batches failed and only batch size 1 worked.", "max_batch_size",
           ("test/mae", "sharpness"), judge_batch_arm("epochs")),
-    Claim("batch_steps", "Mini-batches fail: at equal optimizer steps",
+    Claim("Mini-batches fail: at equal optimizer steps",
           "Mini-batches failed and only batch size 1 worked. (Fair version: every batch size "
           "gets the same number of optimizer steps.)", "max_batch_size",
           ("test/mae", "sharpness"), judge_batch_arm("steps"), plots=()),
-    Claim("batch_lr", "Mini-batches fail: with the lr scaled linearly",
+    Claim("Mini-batches fail: with the lr scaled linearly",
           "Mini-batches failed and only batch size 1 worked. (Fair version: the learning rate "
           "scaled linearly with the batch size, Goyal et al. 2017.)", "max_batch_size",
           ("test/mae", "sharpness"), judge_batch_arm("lr"), plots=()),
-    Claim("sharpness", "Larger batches reach sharper minima, which generalise worse",
+    Claim("Larger batches reach sharper minima, which generalise worse",
           "Keskar et al. (2017): large-batch training converges to sharp minima, and sharp "
           "minima generalise worse.", "max_batch_size", ("sharpness", "test/mae"),
           judge_sharpness),
-    Claim("optimizer_switch", "Adam then SGD beats Adam only and SGD only",
+    Claim("Adam then SGD beats Adam only and SGD only",
           "Switching from Adam to SGD (Keskar & Socher 2017) combines Adam's fast start with "
           "SGD's better final solution.", "max_optimizer_switch", ("test/mae",), judge_switch),
-    Claim("residual", "A residual connection helps at equal parameter count",
+    Claim("A residual connection helps at equal parameter count",
           "Residual connections make a plain MLP easier to train (He et al. 2016), here at the "
           "same number of parameters.", "max_residual", ("test/mae",), judge_residual),
-    Claim("pooling", "Strided convolution can replace max pooling",
+    Claim("Strided convolution can replace max pooling",
           "Max pooling can be replaced by a learnable layer (All-CNN: a strided convolution).",
           "pooling", ("test/acc",), judge_pooling),
-    Claim("maxpool_fn", "A learnable layer can be max pooling",
+    Claim("A learnable layer can be max pooling",
           "Max pooling is a function a small learnable layer can learn (the question behind "
           "All-CNN's replacement).", "maxpool_fn", ("val/mae", "test/mae"), judge_maxpool,
           plots=("test/mae",), also=("pooling",)),
-    Claim("activation", "D2L's exercise: ReLU and max pooling modernise LeNet",
+    Claim("D2L's exercise: ReLU and max pooling modernise LeNet",
           "D2L §6.6 exercises: replacing sigmoid and average pooling by ReLU and max pooling "
           "improves LeNet.", "lenet_activation", ("test/acc",), judge_activation,
           also=("pooling",)),

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import dataclass, field
+from itertools import takewhile
 from pathlib import Path
 
 from convlab.report import Report
 from convlab.report.build import markdown_table, setting_keys
 from convlab.report.plots import metric_filename
 from convlab.report.statistics import fmt_p
-from convlab.study import rules
 from convlab.study.claims import Claim, Verdict, job_config, sweep_file
-from convlab.study.rules import Contrast
+from convlab.study.rules import Contrast, explain
 
 
 @dataclass
@@ -27,14 +27,8 @@ class Judged:
 
 def sweep_comment(path: Path) -> str:
     """The leading comment of a sweep config: where it states its settings and why."""
-    lines = []
-    for line in path.read_text().splitlines():
-        if line.startswith("# @package"):
-            continue
-        if not line.startswith("#"):
-            break
-        lines.append(line.lstrip("#").strip())
-    return " ".join(lines)
+    lines = (line for line in path.read_text().splitlines() if not line.startswith("# @package"))
+    return " ".join(line.lstrip("#").strip() for line in takewhile(lambda x: x[:1] == "#", lines))
 
 
 def composed_settings(report: Report) -> str:
@@ -49,23 +43,21 @@ def composed_settings(report: Report) -> str:
     )
 
 
-def copy_figures(judged: Judged, figures_dir: Path, doc_dir: Path) -> list[tuple[str, str]]:
-    """The claim's final-metric plots and the matching validation curves, as small PNGs."""
-    report, claim = judged.report, judged.claim
-    if report is None or not claim.metrics:
-        return []
+def copy_figures(claim: Claim, report: Report, doc_dir: Path) -> list[tuple[str, str]]:
+    """The claim's final-metric plots and the matching validation curves, copied into
+    ``<doc_dir>/figures``: (label, link) for each."""
     wanted = []
     for metric in claim.plotted:
         wanted.append((f"final {metric}", f"final_{metric_filename(metric)}.png"))
         if "/" in metric:  # a split's metric has a validation curve; sharpness has none
             val = "val/" + metric.split("/", 1)[1]
             wanted.append((f"{val} per epoch", f"curve_{metric_filename(val)}.png"))
-    figures_dir.mkdir(parents=True, exist_ok=True)
+    (doc_dir / "figures").mkdir(parents=True, exist_ok=True)
     links = []
     for label, name in wanted:
         source = (report.markdown.parent if report.markdown else report.sweep_dir) / name
         if source.is_file():
-            target = figures_dir / f"{claim.sweep}_{name}"
+            target = doc_dir / "figures" / f"{claim.sweep}_{name}"
             shutil.copyfile(source, target)
             links.append((label, target.relative_to(doc_dir).as_posix()))
     return links
@@ -120,42 +112,33 @@ def receptive_field_section() -> str:
     ])  # fmt: skip
 
 
-def claim_section(judged: Judged, figures_dir: Path, doc_dir: Path, command: str) -> str:
+def claim_section(judged: Judged, doc_dir: Path, command: str) -> str:
     claim, report, verdict = judged.claim, judged.report, judged.verdict
-    lines = [
-        f"## {judged.number}. {claim.title}",
-        "",
-        f"> Original study: {claim.original}",
-        "",
-        f"**Verdict: {verdict.word}.** {verdict.text}",
-        "",
-    ]
-    lines.append(f"Sweep `{claim.sweep}` (`python train.py -m sweep={claim.sweep}`, "
-                 f"run here by `{command}`).")  # fmt: skip
+    lines = [f"## {judged.number}. {claim.title}", "", f"> Original study: {claim.original}", "",
+             f"**Verdict: {verdict.word}.** {verdict.text}", "",
+             f"Sweep `{claim.sweep}` (`python train.py -m sweep={claim.sweep}`, run here by "
+             f"`{command}`)."]  # fmt: skip
     if sweep_file(claim.sweep).is_file():
         lines.append(f"Its settings: {sweep_comment(sweep_file(claim.sweep))}")
     if report is None:
         return "\n".join([*lines, "", "_This sweep has no report._", ""])
     lines += ["", f"As run: {composed_settings(report)}."]
     if report.common:
-        lines.append(
-            "Shared overrides: " + ", ".join(f"`{k}={v}`" for k, v in report.common.items()) + "."
-        )
+        shared = ", ".join(f"`{k}={v}`" for k, v in report.common.items())
+        lines.append(f"Shared overrides: {shared}.")
     if verdict.contrasts:
         lines += ["", contrast_table(verdict.contrasts)]
     lines += ["", claim_table(claim, report), ""]
     for name, other in judged.others.items():
         lines += [f"Rows read from the `{name}` sweep:", "", claim_table(claim, other), ""]
-    for label, link in copy_figures(judged, figures_dir, doc_dir):
+    for label, link in copy_figures(claim, report, doc_dir):
         lines += [f"![{claim.sweep}: {label}]({link})", ""]
     return "\n".join(lines)
 
 
-def write_results(
-    path: Path, figures_dir: Path, judged: list[Judged], command: str, header: list[str]
-) -> Path:
+def write_results(path: Path, judged: list[Judged], command: str, header: list[str]) -> Path:
+    """``path`` (RESULTS.md), with its figures in a ``figures/`` folder beside it."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    doc_dir = path.parent
     lines = [
         "# Results: the claims of the original study, re-run with seeds",
         "",
@@ -163,7 +146,7 @@ def write_results(
         "",
         "## How the verdicts are decided",
         "",
-        *rules.explain(),
+        *explain(),
         "",
         "Each table row is a group of runs that differ only in `seed`: mean ± sample std over "
         "the completed runs (n − 1 in the std), and how many runs completed, diverged or failed "
@@ -182,7 +165,7 @@ def write_results(
         "",
     ]
     for item in judged:
-        lines += [claim_section(item, figures_dir, doc_dir, command), ""]
+        lines += [claim_section(item, path.parent, command), ""]
     lines.append(receptive_field_section())
     path.write_text("\n".join(lines))
     return path
