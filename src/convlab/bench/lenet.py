@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 from torch.nn import functional as F
 
-from convlab.bench.pairs import compose
+from convlab.bench.pairs import compose, pipeline_epochs
 from convlab.bench.spread import alternate, bench_parser, report
 from convlab.data.fashion_mnist import FashionMNISTDataModule
 from convlab.models.lenet import LeNet
@@ -59,20 +59,6 @@ def plain_epochs(
                 )
         durations.append(time.perf_counter() - started)  # int() above waited for the GPU
     return durations
-
-
-def pipeline_epochs(
-    experiment_name: str, epochs: int, seed: int, workdir: Path, overrides: tuple[str, ...] = ()
-) -> list[float]:
-    """A run composed exactly as ``python train.py experiment=<name>`` would, default callbacks
-    and TensorBoard logger included; epoch times come from its EpochTimer."""
-    from convlab.runner.run import train
-
-    run_dir = Path(tempfile.mkdtemp(dir=workdir))
-    cfg = compose(experiment_name, [f"trainer.max_epochs={epochs}", f"seed={seed}", *overrides],
-                  run_dir)  # fmt: skip
-    record = train(cfg)
-    return record.extras["epoch_durations_s"]
 
 
 # --breakdown: the pipeline again with one part switched off, to see what each part costs.
@@ -127,7 +113,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
 
         def pipeline(extra: list[str]) -> Callable[[int], list[float]]:
             return lambda r: pipeline_epochs(args.experiment, args.epochs, r, Path(workdir),
-                                             [*overrides, *extra])  # fmt: skip
+                                             [*overrides, *extra])[0]  # fmt: skip
 
         rounds = alternate({
             "plain": lambda r: plain_epochs(dm, args.epochs, experiment, r),

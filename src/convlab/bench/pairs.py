@@ -95,10 +95,12 @@ def plain_step_times(
     return times
 
 
-def pipeline_step_times(
+def pipeline_epochs(
     experiment: str, epochs: int, seed: int, workdir: Path, overrides: list[str] = ()
-) -> list[float]:
-    """Seconds per step of ``train.py experiment=<experiment>``, one value per epoch."""
+) -> tuple[list[float], int]:
+    """Seconds per epoch (from its EpochTimer) and optimizer steps of a run composed as
+    ``python train.py experiment=<experiment>`` would, default callbacks and TensorBoard logger
+    included, and run in this process."""
     from hydra.core.utils import env_override
 
     from convlab.runner.run import train
@@ -112,8 +114,15 @@ def pipeline_step_times(
             record = train(cfg)
     finally:
         torch.set_num_threads(threads)
-    durations = record.extras["epoch_durations_s"]
-    steps_per_epoch = record.steps / len(durations)
+    return record.extras["epoch_durations_s"], record.steps
+
+
+def pipeline_step_times(
+    experiment: str, epochs: int, seed: int, workdir: Path, overrides: list[str] = ()
+) -> list[float]:
+    """Seconds per step of ``train.py experiment=<experiment>``, one value per epoch."""
+    durations, steps = pipeline_epochs(experiment, epochs, seed, workdir, overrides)
+    steps_per_epoch = steps / len(durations)
     return [duration / steps_per_epoch for duration in durations]
 
 

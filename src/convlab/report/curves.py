@@ -18,15 +18,6 @@ Curve = list[tuple[float, float]]
 log = logging.getLogger(__name__)
 
 
-def _by_epoch(points: dict[int, float], epochs: dict[int, float]) -> Curve:
-    """``step → value`` to ``(epoch, value)`` using the ``epoch`` series logged at each step."""
-    curve = []
-    for index, step in enumerate(sorted(points)):
-        epoch = epochs.get(step)
-        curve.append((epoch + 1 if epoch is not None else index + 1, points[step]))
-    return curve
-
-
 def _tensorboard_series(run_dir: Path) -> dict[str, dict[int, float]] | None:
     event_dirs = sorted({p.parent for p in run_dir.rglob("events.out.tfevents.*")})
     if not event_dirs:
@@ -76,12 +67,13 @@ def load_series(run_dir: str | Path) -> dict[str, dict[int, float]]:
 def load_curves(run_dir: str | Path, prefix: str = "val/") -> dict[str, Curve]:
     """The ``val/*`` curves (or another ``prefix``) of a run, per epoch."""
     series = load_series(run_dir)
-    epochs = series.get("epoch", {})
+    epochs = series.get("epoch", {})  # logged at each step: the point's epoch, counted from 0
     return {
-        tag: _by_epoch(points, epochs)
+        tag: [(epochs[step] + 1 if step in epochs else i + 1, points[step])
+              for i, step in enumerate(sorted(points))]
         for tag, points in series.items()
         if tag.startswith(prefix) and not tag.endswith("_step")
-    }
+    }  # fmt: skip
 
 
 def mean_curve(curves: list[Curve]) -> tuple[list[float], list[float], list[float]]:

@@ -59,31 +59,29 @@ def final_figure(groups: list[Group], metric: str, title: str = "") -> Figure:
     fig = Figure(figsize=(FIGSIZE[0], max(3.0, 0.45 * len(groups) + 1.6)), dpi=DPI)
     ax = fig.subplots()
     shown: list[float] = []
+    error = is_error(metric)
     for i, group in enumerate(groups):
-        values = [run.metrics.get(metric, math.nan) for run in group.completed]
         stat = group.stat(metric)
         if not stat.n:
             continue
-        low, high = stat.low, stat.high
-        if is_error(metric) and low <= 0:
-            low = stat.mean / 2 if stat.mean > 0 else low
-        ax.hlines(i, low, high, color="C0", linewidth=1.5, label="mean ± std" if not i else None)
+        low = stat.mean / 2 if error and stat.low <= 0 < stat.mean else stat.low
+        ax.hlines(i, low, stat.high, color="C0", linewidth=1.5,
+                  label="mean ± std" if not i else None)  # fmt: skip
         ci_low, ci_high = mean_ci(stat.values)
         if math.isfinite(ci_low):
-            if is_error(metric) and ci_low <= 0:
-                ci_low = low
+            ci_low = low if error and ci_low <= 0 else ci_low
             ax.hlines(i, ci_low, ci_high, color="C3", linewidth=6, alpha=0.6,
                       label="95 % CI of the mean" if not i else None)  # fmt: skip
         ax.plot([stat.mean], [i], "o", color="C0", markersize=8)
-        ax.scatter(values, [i] * len(values), s=25, color="C1", zorder=3,
+        ax.scatter(stat.values, [i] * stat.n, s=25, color="C1", zorder=3,
                    label="runs" if not i else None)  # fmt: skip
-        shown += [v for v in values if math.isfinite(v)]
+        shown += stat.values
     labels = [group.short_label + _status_note(group) for group in groups]
     ax.set_yticks(range(len(groups)), labels, fontsize=FONT - 2)
     ax.set_ylim(len(groups) - 0.5, -0.5)  # first group on top, as in the table
-    ax.set_xlabel(metric + (" (log scale)" if is_error(metric) else ""), fontsize=FONT)
+    ax.set_xlabel(metric + (" (log scale)" if error else ""), fontsize=FONT)
     ax.tick_params(axis="x", labelsize=FONT - 2)
-    _log_scale(ax.set_xscale, shown, always=is_error(metric))
+    _log_scale(ax.set_xscale, shown, always=error)
     ax.set_title(title or f"final {metric}: runs, mean ± std, 95 % CI of the mean", fontsize=FONT)
     ax.grid(axis="x", alpha=0.3)
     if shown:
@@ -97,17 +95,15 @@ def curves_figure(
 ) -> Figure | None:
     """Mean ± std of ``tag`` per epoch for each group; ``curves``: run name → tag → curve.
     Errors on a log axis, the band's lower edge clipped to the axis floor (never ≤ 0)."""
-    fig = Figure(figsize=FIGSIZE, dpi=DPI)
-    ax = fig.subplots()
-    error = is_error(tag)
     drawn = []
     for i, group in enumerate(groups):
-        runs = [curves.get(run.name, {}).get(tag) for run in group.completed]
-        runs = [curve for curve in runs if curve]
+        runs = [curve for run in group.completed if (curve := curves.get(run.name, {}).get(tag))]
         if runs:
             drawn.append((i, group, len(runs), *mean_curve(runs)))
     if not drawn:
         return None
+    fig, error = Figure(figsize=FIGSIZE, dpi=DPI), is_error(tag)
+    ax = fig.subplots()
     positive = [v for *_, means, stds in drawn for m, s in zip(means, stds, strict=True)
                 for v in (m, m - s) if math.isfinite(v) and v > 0]  # fmt: skip
     floor = min(positive) / 2 if positive else 0.0
@@ -116,9 +112,7 @@ def curves_figure(
         style = ("-", "--", ":")[i // 10 % 3]  # more than 10 groups: the colours come back
         ax.plot(epochs, means, marker="." if len(epochs) < 30 else None, color=color,
                 linestyle=style, linewidth=2, label=f"{group.short_label} (n={n})")  # fmt: skip
-        low = [m - s for m, s in zip(means, stds, strict=True)]
-        if error:
-            low = [max(v, floor) for v in low]
+        low = [max(m - s, floor) if error else m - s for m, s in zip(means, stds, strict=True)]
         high = [m + s for m, s in zip(means, stds, strict=True)]
         ax.fill_between(epochs, low, high, color=color, alpha=0.2)
     shown = [m for *_, means, _ in drawn for m in means]

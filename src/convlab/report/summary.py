@@ -101,14 +101,8 @@ def _grouping_overrides(run: Run, ignore: tuple[str, ...]) -> dict[str, str]:
 
 def common_settings(runs: list[Run], ignore: tuple[str, ...] = NOT_GROUPING) -> dict[str, str]:
     """The overrides every run shares (shown once above the table, not in every row)."""
-    if not runs:
-        return {}
-    first = _grouping_overrides(runs[0], ignore)
-    return {
-        key: value
-        for key, value in first.items()
-        if all(_grouping_overrides(run, ignore).get(key) == value for run in runs)
-    }
+    settings = [_grouping_overrides(run, ignore) for run in runs] or [{}]
+    return {k: v for k, v in settings[0].items() if all(s.get(k) == v for s in settings)}
 
 
 def group_runs(runs: list[Run], ignore: tuple[str, ...] = NOT_GROUPING) -> list[Group]:
