@@ -64,13 +64,12 @@ def report(
         low, median, high = spread([t for epochs in per_round for t in epochs])
         result[side] = median
         print(f"  {'':7}{low * scale:9.3g}{median * scale:9.3g}{high * scale:9.3g}  {labels[side]}")
-    for side, per_round in rounds.items():
-        if side == against:
-            continue
-        ratios = round_ratios(rounds[against], per_round)
+    for side in (side for side in rounds if side != against):
+        ratios = round_ratios(rounds[against], rounds[side])
         low, median, high = spread(ratios)
         result[f"{against}_vs_{side}"] = median
-        warning = "  spread too wide to trust: rerun on a quiet machine"
-        warning = warning if untrusted(ratios) else ""
+        warning = (
+            "  spread too wide to trust: rerun on a quiet machine" if untrusted(ratios) else ""
+        )
         print(f"  ratio  {low:9.3f}{median:9.3f}{high:9.3f}  {against} / {side}{warning}")
     return result

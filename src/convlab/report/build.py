@@ -89,10 +89,7 @@ def comparison_table(groups: list[Group], metrics: list[str]) -> str:
 
 
 def setting_keys(groups: list[Group]) -> list[str]:
-    keys: list[str] = []
-    for group in groups:
-        keys += [key for key in group.settings if key not in keys]
-    return keys
+    return list(dict.fromkeys(key for group in groups for key in group.settings))
 
 
 def _write_markdown(report: Report, out_dir: Path) -> Path:
@@ -102,8 +99,7 @@ def _write_markdown(report: Report, out_dir: Path) -> Path:
         f"# Sweep report: `{report.sweep_dir.name}`",
         "",
         f"{len(report.runs)} runs in {len(report.groups)} groups: "
-        + ", ".join(f"{n} {s}" for s, n in counts.items() if n)
-        + ".",
+        f"{', '.join(f'{n} {s}' for s, n in counts.items() if n)}.",
         "",
         "Groups are the runs whose overrides differ only in `seed`. Metrics: mean ± sample std "
         "(n − 1) over the completed runs of a group; diverged, failed and missing runs are "

@@ -60,7 +60,7 @@ class Claim:
         return self.metrics[:1] if self.plots is None else self.plots
 
 
-def _missing(report: Report, *names: str) -> Verdict:
+def _missing(*names: str) -> Verdict:
     return Verdict("inconclusive", f"The sweep has no runs for {', '.join(names)}.")
 
 
@@ -88,7 +88,7 @@ def job_config(report: Report) -> DictConfig | None:
 def judge_setup(report: Report, curves: Curves) -> Verdict:
     cfg = job_config(report)
     if cfg is None:
-        return _missing(report, "any job")
+        return _missing("any job")
     data = cfg.data
     same = (data.n_train, float(data.low), float(data.high)) == (1000, 0.0, 20000.0)
     text = (
@@ -106,7 +106,7 @@ def judge_normalization(report: Report, curves: Curves) -> Verdict:
         find(report.groups, normalization=n) for n in ("none", "unit", "standard")
     )
     if None in (none, unit, standard):
-        return _missing(report, "data.normalization=none|unit|standard")
+        return _missing("data.normalization=none|unit|standard")
     metric = "test/mae"
     normalised = best([unit, standard], metric, lower_is_better=True) or unit
     helps = contrast(normalised, none, metric, lower_is_better=True)
@@ -127,7 +127,7 @@ def judge_tasks(report: Report, curves: Curves) -> Verdict:
     clf = find(report.groups, experiment="max_classification")
     reg = find(report.groups, experiment="max_regression")
     if clf is None or reg is None:
-        return _missing(report, "experiment=max_classification|max_regression")
+        return _missing("experiment=max_classification|max_regression")
     clf_easy, reg_learns = trains_easily(clf), learns(reg)
     clf_epochs = epochs_to(clf, curves, "val/acc", EASY_ACC, lower=False)
     reg_epochs = epochs_to(reg, curves, "val/mae", LEARNS_MAE, lower=True)
@@ -154,7 +154,7 @@ def judge_gated(report: Report, curves: Curves) -> Verdict:
     lr_groups = sorted((g for g in report.groups if "optimizer.lr" in g.settings),
                        key=lambda g: float(g.settings["optimizer.lr"]))  # fmt: skip
     if not lr_groups:
-        return _missing(report, "optimizer.lr")
+        return _missing("optimizer.lr")
     learned = [g for g in lr_groups if learns(g)]
     parts = [f"lr {g.settings['optimizer.lr']}: {describe(g, 'test/mae')}, "
              f"test/mse {g.stat('test/mse').format()}" for g in lr_groups]  # fmt: skip
@@ -185,7 +185,7 @@ def judge_gated(report: Report, curves: Curves) -> Verdict:
 def judge_capacity(report: Report, curves: Curves) -> Verdict:
     sized = [g for g in report.groups if {"model.width", "model.depth"} <= g.settings.keys()]
     if not sized:
-        return _missing(report, "model.width × model.depth")
+        return _missing("model.width × model.depth")
 
     def size(g: Group) -> tuple[int, int]:
         return int(g.settings["model.width"]), int(g.settings["model.depth"])
@@ -236,7 +236,7 @@ def judge_optimizers(report: Report, curves: Curves) -> Verdict:
         sgd = _best_setting(_matching(report.groups, optimizer="sgd", **where))
         adam = _best_setting(_matching(report.groups, optimizer="adam", **where))
         if sgd is None or adam is None:
-            return _missing(report, f"optimizer=sgd|adam at normalization={norm}")
+            return _missing(f"optimizer=sgd|adam at normalization={norm}")
         per_norm[norm] = (learns(sgd), learns(adam))
         contrasts.append(contrast(adam, sgd, "test/mae", lower_is_better=True))
         parts.append(
@@ -301,7 +301,7 @@ def judge_batch_arm(arm: str) -> Callable[[Report, Curves], Verdict]:
     def judge(report: Report, curves: Curves) -> Verdict:
         groups = batch_groups(report, arm)
         if not any(size == 1 for _, size in groups) or len(groups) < 2:
-            return _missing(report, f"sweep/batch_arm@_global_={arm}_1 and a larger one")
+            return _missing(f"sweep/batch_arm@_global_={arm}_1 and a larger one")
         parts, contrasts = [], []
         for opt, sizes in _sizes(groups).items():
             rows = []
@@ -336,7 +336,7 @@ def judge_sharpness(report: Report, curves: Curves) -> Verdict:
                 large, small = groups[opt, sizes[-1]], groups[opt, 1]
                 contrasts.append(contrast(large, small, "sharpness", False, names=names))
     if not contrasts:
-        return _missing(report, "sharpness of batch size 1 and a larger one")
+        return _missing("sharpness of batch size 1 and a larger one")
     runs = [run for group in report.groups if _arm(group) for run in group.completed]
     for label, subset in [("all runs", runs)] + [
         (opt, [r for r in runs if r.overrides.get("optimizer") == opt])
@@ -364,7 +364,7 @@ POOLING_MARGIN = 0.01  # test accuracy: "can replace" = not worse by more than 1
 def judge_pooling(report: Report, curves: Curves) -> Verdict:
     strided, maxpool = find(report.groups, pooling="strided"), find(report.groups, pooling="max")
     if strided is None or maxpool is None:
-        return _missing(report, "model.pooling=strided|max")
+        return _missing("model.pooling=strided|max")
     avg = find(report.groups, pooling="avg")
     replace = contrast(strided, maxpool, "test/acc", False, margin=POOLING_MARGIN)
     contrasts = [replace] + ([contrast(maxpool, avg, "test/acc", False)] if avg else [])
@@ -391,7 +391,7 @@ def judge_activation(report: Report, curves: Curves, others: dict[str, Report]) 
         new = find(relu_from.groups, pooling="max")
         source = " (ReLU runs from the pooling sweep)"
     if old is None or new is None:
-        return _missing(report, "sigmoid+avg and relu+max")
+        return _missing("sigmoid+avg and relu+max")
     sig_max = find(groups, activation="sigmoid", pooling="max")
 
     modern = contrast(new, old, "test/acc", False, names=("ReLU + max", "sigmoid + avg"))
@@ -419,7 +419,7 @@ def judge_switch(report: Report, curves: Curves) -> Verdict:
         by = {opt: find(report.groups, optimizer=opt, **where)
               for opt in ("adam_then_sgd", "adam", "sgd")}  # fmt: skip
         if any(g is None for g in by.values()):
-            return _missing(report, f"optimizer=adam_then_sgd|adam|sgd at normalization={norm}")
+            return _missing(f"optimizer=adam_then_sgd|adam|sgd at normalization={norm}")
         switch = by["adam_then_sgd"]
         pair = [contrast(switch, by[o], "test/mae", lower_is_better=True) for o in ("adam", "sgd")]
         contrasts += pair
@@ -434,7 +434,7 @@ def judge_switch(report: Report, curves: Curves) -> Verdict:
 def judge_residual(report: Report, curves: Curves) -> Verdict:
     residual, plain = find(report.groups, model="residual_mlp"), find(report.groups, model="mlp")
     if residual is None or plain is None:
-        return _missing(report, "model=mlp|residual_mlp")
+        return _missing("model=mlp|residual_mlp")
     c = contrast(residual, plain, "test/mae", lower_is_better=True)
     text = (f"Residual MLP: {describe(residual, 'test/mae')}; plain MLP: "
             f"{describe(plain, 'test/mae')}, at equal parameter count (4,509 vs 4,417). "
@@ -454,7 +454,7 @@ def judge_maxpool(report: Report, curves: Curves, others: dict[str, Report]) -> 
                   for m in ("patch_linear", "patch_relu", "patch_exact")}  # fmt: skip
         linear, relu = models["patch_linear"], models["patch_relu"]
         if linear is None or relu is None:
-            return _missing(report, f"model=patch_linear|patch_relu at data.source={source}")
+            return _missing(f"model=patch_linear|patch_relu at data.source={source}")
         for name, group in models.items():
             if group is None:
                 continue
