@@ -19,16 +19,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
             "with PNG plots of the final metrics and the validation curves."
         ),
     )
-    parser.add_argument(
-        "sweep_dirs", nargs="+", metavar="SWEEP_DIR",
-        help="a multirun folder (hydra.sweep.dir), or a single run's folder",
-    )  # fmt: skip
-    parser.add_argument("--metric", action="append", dest="metrics", metavar="NAME",
-                        help="metric to tabulate, e.g. test/acc (repeatable; default: all "
-                        "test/* and val/* metrics)")  # fmt: skip
-    parser.add_argument("--out", help="write here instead of <sweep dir>/report (one sweep only)")
-    parser.add_argument("--no-curves", action="store_true",
-                        help="skip reading the TensorBoard/CSV logs (faster)")  # fmt: skip
+    add = parser.add_argument
+    add("sweep_dirs", nargs="+", metavar="SWEEP_DIR",
+        help="a multirun folder (hydra.sweep.dir), or a single run's folder")  # fmt: skip
+    add("--metric", action="append", dest="metrics", metavar="NAME",
+        help="metric to tabulate, e.g. test/acc (repeatable; default: all test/* and val/* "
+        "metrics)")  # fmt: skip
+    add("--out", help="write here instead of <sweep dir>/report (one sweep only)")
+    add("--no-curves", action="store_true", help="skip reading the TensorBoard/CSV logs (faster)")
     return parser.parse_args(argv)
 
 
