@@ -2,7 +2,7 @@
 
 import pytest
 
-from convlab.bench.spread import report, round_ratios, untrusted
+from convlab.bench.spread import alternate, report, round_ratios, untrusted
 
 
 def test_ratios_are_taken_round_by_round_from_each_sides_median():
@@ -25,3 +25,22 @@ def test_report_prints_each_side_and_returns_medians_and_ratios(capsys):
     out = capsys.readouterr().out
     assert "pipeline / plain  spread too wide to trust" in out
     assert "the loop" in out and "train.py" in out
+
+
+def test_sides_alternate_round_by_round_and_each_round_is_printed(capsys):
+    calls = []
+
+    def side(name, seconds):
+        return lambda r: calls.append((name, r)) or [seconds + r, seconds]
+
+    times = alternate({"plain": side("plain", 0.001234), 4: side(4, 0.002)}, 2, "us/step", 1e6)
+    assert calls == [("plain", 0), (4, 0), ("plain", 1), (4, 1)]
+    assert times == {"plain": [[0.001234, 0.001234], [1.001234, 0.001234]],
+                     4: [[0.002, 0.002], [1.002, 0.002]]}  # fmt: skip
+    out = capsys.readouterr().out.splitlines()
+    assert out == [
+        "round 1/2 (us/step): {'plain': [1234, 1234], 4: [2000, 2000]}",
+        "round 2/2 (us/step): {'plain': [1001234, 1234], 4: [1002000, 2000]}",
+    ]
+    alternate({"pipeline": lambda r: [1.23456]}, 1, "s per epoch", digits=2)
+    assert capsys.readouterr().out == "round 1/1 (s per epoch): {'pipeline': [1.23]}\n"

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 from matplotlib.collections import LineCollection, PathCollection
-from matplotlib.figure import Figure
 
 from convlab.report import (
     Group,
@@ -24,7 +23,7 @@ from convlab.report import (
     mean_curve,
     summarize,
 )
-from convlab.report.plots import plot_curves, plot_final
+from convlab.report.plots import curves_figure, final_figure
 from convlab.report.summary import Stat, fmt_number
 from convlab.runner.job_dirname import job_dirname
 from convlab.runner.record import write_record
@@ -182,25 +181,17 @@ def test_report_of_chosen_metrics_into_another_folder(sweep, tmp_path):
     assert not (sweep / "report").exists()
 
 
-@pytest.fixture
-def figures(monkeypatch):
-    """The matplotlib figures the plots save, to read their content back."""
-    saved = []
-    savefig = Figure.savefig
-
-    def keep(self, *args, **kwargs):
-        saved.append(self)
-        return savefig(self, *args, **kwargs)
-
-    monkeypatch.setattr(Figure, "savefig", keep)
-    return saved
+def test_report_draws_the_logged_curves(sweep):
+    (next(sweep.glob("0_*")) / "metrics.csv").write_text("epoch,step,val/loss\n0,9,0.5\n")
+    report = build_report(sweep, quiet=True)
+    assert list(report.figures) == ["final test/acc", "val/loss per epoch"]
+    assert report.figures["val/loss per epoch"] == sweep / "report" / "curve_val_loss.png"
+    assert report.figures["val/loss per epoch"].is_file() and "val/loss" in report.curves[
+        next(sweep.glob("0_*")).name]  # fmt: skip
 
 
-def test_final_plot_shows_each_groups_runs_and_mean(sweep, tmp_path, figures):
-    groups = group_runs(load_runs(sweep))
-    path = plot_final(groups, "test/acc", tmp_path / "final.png")
-    assert path == tmp_path / "final.png" and path.is_file()
-    (ax,) = figures[0].axes
+def test_final_plot_shows_each_groups_runs_and_mean(sweep):
+    (ax,) = final_figure(group_runs(load_runs(sweep)), "test/acc").axes
     assert ax.get_xlabel() == "test/acc"
     assert ax.get_title() == "final test/acc: runs, mean ± std, 95 % CI of the mean"
     labels = [t.get_text() for t in ax.get_yticklabels()]
@@ -223,21 +214,21 @@ def test_final_plot_shows_each_groups_runs_and_mean(sweep, tmp_path, figures):
     assert ax.get_ylim() == (1.5, -0.5)  # first group on top, as in the table
 
 
-def test_final_plot_of_values_over_decades_is_logarithmic(tmp_path, figures):
+def test_final_plot_of_values_over_decades_is_logarithmic(tmp_path):
     def group(values):
         runs = [Run(tmp_path / str(v), "completed", metrics={"test/mae": v}) for v in values]
         return Group(settings={"model.width": str(len(values))}, runs=runs)
 
-    plot_final([group([0.01, 0.02]), group([5.0, 9.0, 10.0])], "test/mae", tmp_path / "a.png")
-    plot_final([group([0.0, 0.01]), group([5.0])], "test/mae", tmp_path / "b.png", title="T")
-    plot_final([group([1.0, 50.0])], "test/mae", tmp_path / "c.png")
+    figures = [final_figure([group([0.01, 0.02]), group([5.0, 9.0, 10.0])], "test/mae"),
+               final_figure([group([0.0, 0.01]), group([5.0])], "test/mae", title="T"),
+               final_figure([group([1.0, 50.0])], "test/mae")]  # fmt: skip
     scales = [figure.axes[0].get_xscale() for figure in figures]
     # Positive values over a decade or more: log; zeros stay visible on symlog.
     assert scales == ["log", "symlog", "log"]
     assert figures[1].axes[0].get_title() == "T"
 
 
-def test_curve_plot_draws_mean_and_band_per_group(sweep, tmp_path, figures):
+def test_curve_plot_draws_mean_and_band_per_group(sweep):
     groups = group_runs(load_runs(sweep))
     names = [run.name for run in load_runs(sweep)]
     curves = {  # avg's three runs, max's two completed ones; the diverged run's is ignored
@@ -248,9 +239,7 @@ def test_curve_plot_draws_mean_and_band_per_group(sweep, tmp_path, figures):
         names[4]: {"val/loss": [(1, 4.0)]},
         names[5]: {"val/loss": [(1, 99.0)]},
     }
-    path = plot_curves(groups, curves, "val/loss", tmp_path / "curve.png")
-    assert path == tmp_path / "curve.png" and path.is_file()
-    (ax,) = figures[0].axes
+    (ax,) = curves_figure(groups, curves, "val/loss").axes
     assert (ax.get_xlabel(), ax.get_ylabel()) == ("epoch", "val/loss (log scale)")
     assert (
         ax.get_title()
@@ -265,8 +254,7 @@ def test_curve_plot_draws_mean_and_band_per_group(sweep, tmp_path, figures):
     assert min(band) == pytest.approx(0.5) and max(band) == pytest.approx(0.9)
     band = ax.collections[1].get_paths()[0].vertices[:, 1]
     assert min(band) == 1.0 and max(band) == pytest.approx(3 + 2**0.5)  # 3 ± √2, then 1 ± 0
-    assert plot_curves(groups, {}, "val/loss", tmp_path / "none.png") is None
-    assert not (tmp_path / "none.png").exists()
+    assert curves_figure(groups, {}, "val/loss") is None
 
 
 def test_mean_curve_by_hand():

@@ -15,7 +15,7 @@ from convlab.study.claims import (
     judge_pooling,
     judge_sharpness,
 )
-from convlab.study.rules import compare
+from convlab.study.rules import contrast
 from tests.report.test_report import make_job
 
 
@@ -31,12 +31,16 @@ def make_sweep(path: Path, groups: dict[tuple[str, ...], list[float | None]], me
     return build_report(path, curves=False, quiet=True)
 
 
-def test_compare_needs_a_resolved_welch_test():
+def test_a_contrast_needs_a_resolved_welch_test():
     a, b = Stat.of([1.0, 1.1, 1.2]), Stat.of([2.0, 2.1, 2.2])
-    assert compare(a, b, lower_is_better=True) == "better"
-    assert compare(a, b, lower_is_better=False) == "worse"
-    assert compare(a, Stat.of([1.1, 1.3, 1.5]), lower_is_better=True) == "not resolved"
-    assert compare(a, Stat.of([]), lower_is_better=True) == "unknown"
+
+    def reading(b: Stat, lower_is_better: bool) -> str:
+        return contrast(a, b, "m", lower_is_better, names=("a", "b")).reading
+
+    assert reading(b, lower_is_better=True) == "holds"
+    assert reading(b, lower_is_better=False) == "does not hold"
+    assert reading(Stat.of([1.1, 1.3, 1.5]), lower_is_better=True) == "not resolved at n = 3"
+    assert reading(Stat.of([]), lower_is_better=True) == "not resolved at n = 3/0"
 
 
 def test_pooling_verdict(tmp_path: Path):

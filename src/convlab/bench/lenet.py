@@ -12,15 +12,16 @@ The sides alternate in one process so machine noise hits all; min / median / max
 
 from __future__ import annotations
 
-import argparse
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
 from torch.nn import functional as F
 
-from convlab.bench.spread import report
+from convlab.bench.pairs import compose, pipeline_epochs
+from convlab.bench.spread import alternate, bench_parser, report
 from convlab.data.fashion_mnist import FashionMNISTDataModule
 from convlab.models.lenet import LeNet
 
@@ -60,24 +61,6 @@ def plain_epochs(
     return durations
 
 
-def pipeline_epochs(
-    experiment_name: str, epochs: int, seed: int, workdir: Path, overrides: tuple[str, ...] = ()
-) -> list[float]:
-    """A run composed exactly as ``python train.py experiment=<name>`` would, default callbacks
-    and TensorBoard logger included; epoch times come from its EpochTimer."""
-    from convlab.runner.compose import compose_run_config
-    from convlab.runner.run import train
-
-    run_dir = Path(tempfile.mkdtemp(dir=workdir))
-    cfg = compose_run_config(
-        [f"experiment={experiment_name}", f"trainer.max_epochs={epochs}", f"seed={seed}",
-         *overrides],
-        run_dir,
-    )  # fmt: skip
-    record = train(cfg)
-    return record.extras["epoch_durations_s"]
-
-
 # --breakdown: the pipeline again with one part switched off, to see what each part costs.
 WITHOUT = {
     "images": ["callbacks=default"],  # conv filters, confusion matrix, misclassified
@@ -101,22 +84,14 @@ EXPERIMENTS = {
 
 
 def main(argv: list[str] | None = None) -> dict[str, float]:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=3, help="alternations of the sides")
-    parser.add_argument("--epochs", type=int, default=2, help="epochs per side per round")
-    parser.add_argument("--experiment", default="lenet", choices=sorted(EXPERIMENTS))
-    parser.add_argument(
-        "--device",
-        default="cpu",
-        choices=["cpu", "cuda"],
-        help="cuda: both sides on the GPU, data held there (trainer=gpu)",
-    )
-    parser.add_argument("--data-dir", help="folder of the Fashion-MNIST files (default: look up)")
-    parser.add_argument(
-        "--breakdown",
-        action="store_true",
-        help="also time the pipeline without each of: " + ", ".join(WITHOUT),
-    )
+    parser = bench_parser(__doc__)
+    add = parser.add_argument
+    add("--experiment", default="lenet", choices=sorted(EXPERIMENTS))
+    add("--device", default="cpu", choices=["cpu", "cuda"],
+        help="cuda: both sides on the GPU, data held there (trainer=gpu)")  # fmt: skip
+    add("--data-dir", help="folder of the Fashion-MNIST files (default: look up)")
+    add("--breakdown", action="store_true",
+        help="also time the pipeline without each of: " + ", ".join(WITHOUT))  # fmt: skip
     args = parser.parse_args(argv)
 
     experiment = EXPERIMENTS[args.experiment]
@@ -127,31 +102,25 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
                                 device=args.device)  # fmt: skip
     dm.prepare_data()
     dm.setup("fit")
-    rounds: dict[str, list[list[float]]] = {"plain": [], "tuned": [], "pipeline": []}
     ablations = WITHOUT if args.breakdown else {}
-    rounds.update({f"without {part}": [] for part in ablations})
     with tempfile.TemporaryDirectory() as workdir:
-        from convlab.runner.compose import compose_run_config
-
-        model = compose_run_config([f"experiment={args.experiment}", *overrides],
-                                   Path(workdir)).model  # fmt: skip
+        model = compose(args.experiment, overrides, Path(workdir)).model
         channels_last = bool(model.get("channels_last", False))
         # Untimed: the process's first epoch in each layout pays one-time kernel set-up that
         # would land on the plain loop alone (it runs first).
         plain_epochs(dm, 1, experiment, seed=0)
         plain_epochs(dm, 1, experiment, seed=0, channels_last=channels_last)
-        for round_ in range(args.rounds):
-            rounds["plain"].append(plain_epochs(dm, args.epochs, experiment, round_))
-            rounds["tuned"].append(plain_epochs(dm, args.epochs, experiment, round_, channels_last))
-            rounds["pipeline"].append(
-                pipeline_epochs(args.experiment, args.epochs, round_, Path(workdir), overrides)
-            )
-            for part, off in ablations.items():
-                rounds[f"without {part}"].append(pipeline_epochs(
-                    args.experiment, args.epochs, round_, Path(workdir), [*overrides, *off]
-                ))  # fmt: skip
-            last = {k: [round(t, 2) for t in v[-1]] for k, v in rounds.items()}
-            print(f"round {round_ + 1}/{args.rounds} (s per epoch): {last}", flush=True)
+
+        def pipeline(extra: list[str]) -> Callable[[int], list[float]]:
+            return lambda r: pipeline_epochs(args.experiment, args.epochs, r, Path(workdir),
+                                             [*overrides, *extra])[0]  # fmt: skip
+
+        rounds = alternate({
+            "plain": lambda r: plain_epochs(dm, args.epochs, experiment, r),
+            "tuned": lambda r: plain_epochs(dm, args.epochs, experiment, r, channels_last),
+            "pipeline": pipeline([]),
+            **{f"without {part}": pipeline(off) for part, off in ablations.items()},
+        }, args.rounds, "s per epoch", digits=2)  # fmt: skip
     print(f"{args.experiment} epoch (train + val) on {args.device}, "
           f"torch threads {torch.get_num_threads()}, "
           f"{args.rounds} rounds x {args.epochs} epochs:")  # fmt: skip

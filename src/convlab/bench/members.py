@@ -11,34 +11,29 @@ single run's step.
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import tempfile
 from pathlib import Path
 
 from convlab.bench.pairs import pipeline_step_times
+from convlab.bench.spread import alternate, bench_parser
 
 
 def main(argv: list[str] | None = None) -> dict[int, float]:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=3, help="alternations of the sides")
-    parser.add_argument("--epochs", type=int, default=2, help="epochs per side per round")
+    parser = bench_parser(__doc__)
     parser.add_argument("--members", type=int, nargs="+", default=[4, 8, 16])
     parser.add_argument("--experiment", default="max_regression")
     args = parser.parse_args(argv)
     sizes = [1, *(k for k in args.members if k != 1)]
-    times: dict[int, list[float]] = {k: [] for k in sizes}
     with tempfile.TemporaryDirectory() as workdir:
-        for round_ in range(args.rounds):
-            for k in sizes:
-                times[k] += pipeline_step_times(
-                    args.experiment, args.epochs, round_, Path(workdir), [f"members={k}"]
-                )
-            last = {k: [round(t * 1e6) for t in v[-args.epochs :]] for k, v in times.items()}
-            print(f"round {round_ + 1}/{args.rounds} (us/step by K): {last}", flush=True)
-    step_us = {k: statistics.median(v) * 1e6 for k, v in times.items()}
+        sides = {k: (lambda r, k=k: pipeline_step_times(args.experiment, args.epochs, r,
+                                                        Path(workdir), [f"members={k}"]))
+                 for k in sizes}  # fmt: skip
+        times = alternate(sides, args.rounds, "us/step by K", scale=1e6)
+    epochs = {k: [t for per_round in v for t in per_round] for k, v in times.items()}
+    step_us = {k: statistics.median(v) * 1e6 for k, v in epochs.items()}
     print(
-        f"{args.experiment}, batch size 1, members=K: median of {len(times[1])} epochs "
+        f"{args.experiment}, batch size 1, members=K: median of {len(epochs[1])} epochs "
         "(training + validation)"
     )
     print("  K   us/step   us/seed-step   seed-step / single run's step")

@@ -22,11 +22,10 @@ of each side and of the pipeline's ratio to each, round by round, are printed.
 
 from __future__ import annotations
 
-import argparse
-import contextlib
 import os
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -35,7 +34,7 @@ from omegaconf import DictConfig, OmegaConf
 from torch.nn import functional as F
 from torch.utils.data import DataLoader, TensorDataset
 
-from convlab.bench.spread import report
+from convlab.bench.spread import alternate, bench_parser, report
 
 NVML_CHECK = "PYTORCH_NVML_BASED_CUDA_CHECK"
 # The max experiments' speed settings, undone: what a Lightning run gives out of the box.
@@ -57,17 +56,11 @@ def compose(experiment: str, overrides: list[str], run_dir: Path) -> DictConfig:
 
 
 def with_threads(threads: int, function, *args):
-    with plain_process(threads):
-        return function(*args)
-
-
-@contextlib.contextmanager
-def plain_process(threads: int):
-    """The torch settings of a script that never imported Lightning."""
+    """``function(*args)`` with the torch settings of a script that never imported Lightning."""
     saved_threads, saved_env = torch.get_num_threads(), os.environ.pop(NVML_CHECK, None)
     torch.set_num_threads(threads)
     try:
-        yield
+        return function(*args)
     finally:
         torch.set_num_threads(saved_threads)
         if saved_env is not None:
@@ -102,10 +95,12 @@ def plain_step_times(
     return times
 
 
-def pipeline_step_times(
+def pipeline_epochs(
     experiment: str, epochs: int, seed: int, workdir: Path, overrides: list[str] = ()
-) -> list[float]:
-    """Seconds per step of ``train.py experiment=<experiment>``, one value per epoch."""
+) -> tuple[list[float], int]:
+    """Seconds per epoch (from its EpochTimer) and optimizer steps of a run composed as
+    ``python train.py experiment=<experiment>`` would, default callbacks and TensorBoard logger
+    included, and run in this process."""
     from hydra.core.utils import env_override
 
     from convlab.runner.run import train
@@ -119,8 +114,15 @@ def pipeline_step_times(
             record = train(cfg)
     finally:
         torch.set_num_threads(threads)
-    durations = record.extras["epoch_durations_s"]
-    steps_per_epoch = record.steps / len(durations)
+    return record.extras["epoch_durations_s"], record.steps
+
+
+def pipeline_step_times(
+    experiment: str, epochs: int, seed: int, workdir: Path, overrides: list[str] = ()
+) -> list[float]:
+    """Seconds per step of ``train.py experiment=<experiment>``, one value per epoch."""
+    durations, steps = pipeline_epochs(experiment, epochs, seed, workdir, overrides)
+    steps_per_epoch = steps / len(durations)
     return [duration / steps_per_epoch for duration in durations]
 
 
@@ -130,15 +132,10 @@ def _optimizer_kwargs(cfg: DictConfig) -> dict:
 
 
 def main(argv: list[str] | None = None) -> dict[str, float]:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=3, help="alternations of the sides")
-    parser.add_argument("--epochs", type=int, default=2, help="epochs per side per round")
-    parser.add_argument(
-        "--experiment", default="max_regression", choices=["max_regression", "max_gated"]
-    )
-    parser.add_argument(
-        "--with-stock", action="store_true", help="also time the run without the speed settings"
-    )
+    parser = bench_parser(__doc__)
+    add = parser.add_argument
+    add("--experiment", default="max_regression", choices=["max_regression", "max_gated"])
+    add("--with-stock", action="store_true", help="also time the run without the speed settings")
     args = parser.parse_args(argv)
 
     default_threads = torch.get_num_threads()
@@ -146,41 +143,30 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         cfg = compose(args.experiment, [], Path(workdir) / "compose")
         if cfg.data.batch_size != 1:
             raise SystemExit(f"{args.experiment} does not train at batch size 1")
-        threads = int(cfg.torch_threads or default_threads)
+        threads, adam_args = int(cfg.torch_threads or default_threads), _optimizer_kwargs(cfg)
+
+        def study(threads: int, optimizer_kwargs: dict) -> Callable[[int], list[float]]:
+            return lambda r: with_threads(threads, plain_step_times, cfg, args.epochs, r,
+                                          optimizer_kwargs)  # fmt: skip
+
+        def pipeline(overrides: list[str]) -> Callable[[int], list[float]]:
+            return lambda r: pipeline_step_times(args.experiment, args.epochs, r, Path(workdir),
+                                                 overrides)  # fmt: skip
+
         # name: (what it is, how to time one round of it)
         sides = {
-            "study": (
-                f"study loop: DataLoader, default Adam, {default_threads} threads (default)",
-                lambda r: with_threads(default_threads, plain_step_times, cfg, args.epochs, r, {}),
-            ),
-            "study_same_threads": (
-                f"study loop at the pipeline's thread count ({threads})",
-                lambda r: with_threads(threads, plain_step_times, cfg, args.epochs, r, {}),
-            ),
-            "control": (
-                f"control loop: study loop with the pipeline's Adam args, {threads} threads",
-                lambda r: with_threads(
-                    threads, plain_step_times, cfg, args.epochs, r, _optimizer_kwargs(cfg)
-                ),
-            ),
-            "pipeline": (
-                f"train.py experiment={args.experiment}",
-                lambda r: pipeline_step_times(args.experiment, args.epochs, r, Path(workdir)),
-            ),
-        }
+            "study": (f"study loop: DataLoader, default Adam, {default_threads} threads (default)",
+                      study(default_threads, {})),
+            "study_same_threads": (f"study loop at the pipeline's thread count ({threads})",
+                                   study(threads, {})),
+            "control": (f"control loop: study loop with the pipeline's Adam args, {threads} "
+                        "threads", study(threads, adam_args)),
+            "pipeline": (f"train.py experiment={args.experiment}", pipeline([])),
+        }  # fmt: skip
         if args.with_stock:
-            sides["stock"] = (
-                "train.py, stock settings (STOCK overrides)",
-                lambda r: pipeline_step_times(
-                    args.experiment, args.epochs, r, Path(workdir), STOCK
-                ),
-            )
-        rounds: dict[str, list[list[float]]] = {name: [] for name in sides}
-        for round_ in range(args.rounds):
-            for name, (_, run) in sides.items():
-                rounds[name].append(run(round_))
-            last = {k: [round(t * 1e6) for t in v[-1]] for k, v in rounds.items()}
-            print(f"round {round_ + 1}/{args.rounds} (us/step): {last}", flush=True)
+            sides["stock"] = ("train.py, stock settings (STOCK overrides)", pipeline(STOCK))
+        rounds = alternate({name: run for name, (_, run) in sides.items()}, args.rounds,
+                           "us/step", scale=1e6)  # fmt: skip
 
     print(f"{args.experiment}, batch size 1: time per step (training + validation), "
           f"{args.rounds} rounds x {args.epochs} epochs:")  # fmt: skip

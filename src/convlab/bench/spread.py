@@ -6,10 +6,35 @@ machine load), so their spread says how far one invocation can be trusted.
 
 from __future__ import annotations
 
+import argparse
 import statistics
+from collections.abc import Callable, Hashable
 
 # A ratio whose rounds spread wider than this (max - min, over the median) is not to be trusted.
 TRUSTED_SPREAD = 0.10
+
+
+def bench_parser(doc: str) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3, help="alternations of the sides")
+    parser.add_argument("--epochs", type=int, default=2, help="epochs per side per round")
+    return parser
+
+
+def alternate(
+    sides: dict[Hashable, Callable[[int], list[float]]], rounds: int, unit: str,
+    scale: float = 1.0, digits: int | None = None,
+) -> dict[Hashable, list[list[float]]]:  # fmt: skip
+    """Time every side once a round, in turn, so machine noise hits all of them; print each
+    round's times (scaled, rounded) as it ends. Returns side → round → the side's times."""
+    times: dict[Hashable, list[list[float]]] = {name: [] for name in sides}
+    for round_ in range(rounds):
+        for name, run in sides.items():
+            times[name].append(run(round_))
+        last = {name: [round(t * scale, digits) for t in per_round[-1]]
+                for name, per_round in times.items()}  # fmt: skip
+        print(f"round {round_ + 1}/{rounds} ({unit}): {last}", flush=True)
+    return times
 
 
 def round_ratios(numerator: list[list[float]], denominator: list[list[float]]) -> list[float]:
@@ -39,13 +64,12 @@ def report(
         low, median, high = spread([t for epochs in per_round for t in epochs])
         result[side] = median
         print(f"  {'':7}{low * scale:9.3g}{median * scale:9.3g}{high * scale:9.3g}  {labels[side]}")
-    for side, per_round in rounds.items():
-        if side == against:
-            continue
-        ratios = round_ratios(rounds[against], per_round)
+    for side in (side for side in rounds if side != against):
+        ratios = round_ratios(rounds[against], rounds[side])
         low, median, high = spread(ratios)
         result[f"{against}_vs_{side}"] = median
-        warning = "  spread too wide to trust: rerun on a quiet machine"
-        warning = warning if untrusted(ratios) else ""
+        warning = (
+            "  spread too wide to trust: rerun on a quiet machine" if untrusted(ratios) else ""
+        )
         print(f"  ratio  {low:9.3f}{median:9.3f}{high:9.3f}  {against} / {side}{warning}")
     return result

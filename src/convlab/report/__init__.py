@@ -13,24 +13,10 @@ From a shell: ``python -m convlab.report <sweep dir>``.
 
 from convlab.report.build import Report, build_report, read_curves
 from convlab.report.curves import load_curves, load_series, mean_curve
-from convlab.report.runs import MISSING, Run, load_run, load_runs, rows
+from convlab.report.runs import MISSING, Run, load_run, load_runs
 from convlab.report.summary import Group, Stat, common_settings, group_runs, summarize
 
 __all__ = [
-    "MISSING",
-    "Group",
-    "Report",
-    "Run",
-    "Stat",
-    "build_report",
-    "common_settings",
-    "group_runs",
-    "load_curves",
-    "load_run",
-    "load_runs",
-    "load_series",
-    "mean_curve",
-    "read_curves",
-    "rows",
-    "summarize",
-]
+    "MISSING", "Group", "Report", "Run", "Stat", "build_report", "common_settings", "group_runs",
+    "load_curves", "load_run", "load_runs", "load_series", "mean_curve", "read_curves", "summarize",
+]  # fmt: skip

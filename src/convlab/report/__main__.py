@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 
 from convlab.errors import ConvlabError
 from convlab.report.build import build_report
@@ -18,20 +19,33 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
             "with PNG plots of the final metrics and the validation curves."
         ),
     )
-    parser.add_argument(
-        "sweep_dirs", nargs="+", metavar="SWEEP_DIR",
-        help="a multirun folder (hydra.sweep.dir), or a single run's folder",
-    )  # fmt: skip
-    parser.add_argument("--metric", action="append", dest="metrics", metavar="NAME",
-                        help="metric to tabulate, e.g. test/acc (repeatable; default: all "
-                        "test/* and val/* metrics)")  # fmt: skip
-    parser.add_argument("--out", help="write here instead of <sweep dir>/report (one sweep only)")
-    parser.add_argument("--no-curves", action="store_true",
-                        help="skip reading the TensorBoard/CSV logs (faster)")  # fmt: skip
+    add = parser.add_argument
+    add("sweep_dirs", nargs="+", metavar="SWEEP_DIR",
+        help="a multirun folder (hydra.sweep.dir), or a single run's folder")  # fmt: skip
+    add("--metric", action="append", dest="metrics", metavar="NAME",
+        help="metric to tabulate, e.g. test/acc (repeatable; default: all test/* and val/* "
+        "metrics)")  # fmt: skip
+    add("--out", help="write here instead of <sweep dir>/report (one sweep only)")
+    add("--no-curves", action="store_true", help="skip reading the TensorBoard/CSV logs (faster)")
     return parser.parse_args(argv)
 
 
-def _main(argv: list[str] | None = None) -> int:
+def entry_point(run: Callable[[list[str] | None], int]) -> Callable[..., int]:
+    """``run(argv)`` as a command: a ``ConvlabError`` (e.g. a missing folder) is one ``error:``
+    line and exit status 2, not a traceback."""
+
+    def main(argv: list[str] | None = None) -> int:
+        try:
+            return run(argv) or 0
+        except ConvlabError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+
+    return main
+
+
+@entry_point
+def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.out and len(args.sweep_dirs) > 1:
         raise ConvlabError("--out needs exactly one SWEEP_DIR")
@@ -39,15 +53,6 @@ def _main(argv: list[str] | None = None) -> int:
         report = build_report(sweep_dir, args.metrics, args.out, curves=not args.no_curves)
         print(report.markdown)
     return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    """A ``ConvlabError`` (e.g. a missing folder) is one ``error:`` line and exit status 2."""
-    try:
-        return _main(argv) or 0
-    except ConvlabError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
 
 
 if __name__ == "__main__":

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,7 +13,6 @@ from convlab.report.statistics import fmt_p, welch
 from convlab.report.summary import (
     STATUS_ORDER,
     Group,
-    Stat,
     common_settings,
     group_runs,
     metric_names,
@@ -43,13 +41,12 @@ def _progress(message: str, quiet: bool) -> None:
 
 def read_curves(runs: list[Run], quiet: bool = True) -> dict[str, dict[str, Curve]]:
     """``run name → tag → curve`` for every run, with a progress line per run on a terminal."""
-    curves = {}
+    curves, tty = {}, not quiet and sys.stderr.isatty()
     for i, run in enumerate(runs, 1):
         curves[run.name] = load_curves(run.path)
-        if not quiet and sys.stderr.isatty():
-            print(f"\r[report] curves {i}/{len(runs)}", end="", file=sys.stderr, flush=True)
-    if not quiet and sys.stderr.isatty() and runs:
-        print(file=sys.stderr)
+        if tty:
+            end = "" if i < len(runs) else "\n"
+            print(f"\r[report] curves {i}/{len(runs)}", end=end, file=sys.stderr, flush=True)
     return curves
 
 
@@ -63,10 +60,8 @@ def markdown_table(rows: list[dict[str, Any]], metrics: list[str], keys: list[st
         cells = [f"`{row[key]}`" if key in row else "–" for key in keys]
         cells += [str(row["runs"]), *(str(row[s]) for s in statuses)]
         cells += [row[m].format() for m in metrics]
-        steps: Stat = row["steps"]
-        cells.append(f"{steps.mean:.0f}" if steps.n else "–")
-        duration: Stat = row["duration_s"]
-        cells.append(f"{duration.mean:.1f}" if duration.n else "–")
+        cells += [f"{row[key].mean:{spec}}" if row[key].n else "–"
+                  for key, spec in (("steps", ".0f"), ("duration_s", ".1f"))]  # fmt: skip
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -88,17 +83,13 @@ def comparison_table(groups: list[Group], metrics: list[str]) -> str:
     for metric in metrics:
         for group in groups[1:]:
             d = welch(group.stat(metric).values, first.stat(metric).values)
-            diff = "–" if not math.isfinite(d.low) else d.format().rsplit(", p =", 1)[0]
-            lines.append(f"| {group.label} | {metric} | {d.n_a}/{d.n_b} | {diff} "
+            lines.append(f"| {group.label} | {metric} | {d.n_a}/{d.n_b} | {d.format()} "
                          f"| {fmt_p(d.p)} |")  # fmt: skip
     return "\n".join(lines)
 
 
 def setting_keys(groups: list[Group]) -> list[str]:
-    keys: list[str] = []
-    for group in groups:
-        keys += [key for key in group.settings if key not in keys]
-    return keys
+    return list(dict.fromkeys(key for group in groups for key in group.settings))
 
 
 def _write_markdown(report: Report, out_dir: Path) -> Path:
@@ -108,8 +99,7 @@ def _write_markdown(report: Report, out_dir: Path) -> Path:
         f"# Sweep report: `{report.sweep_dir.name}`",
         "",
         f"{len(report.runs)} runs in {len(report.groups)} groups: "
-        + ", ".join(f"{n} {s}" for s, n in counts.items() if n)
-        + ".",
+        f"{', '.join(f'{n} {s}' for s, n in counts.items() if n)}.",
         "",
         "Groups are the runs whose overrides differ only in `seed`. Metrics: mean ± sample std "
         "(n − 1) over the completed runs of a group; diverged, failed and missing runs are "
@@ -132,41 +122,31 @@ def _write_markdown(report: Report, out_dir: Path) -> Path:
 
 
 def build_report(
-    sweep_dir: str | Path,
-    metrics: list[str] | None = None,
-    out_dir: str | Path | None = None,
-    curves: bool = True,
-    quiet: bool = False,
-) -> Report:
+    sweep_dir: str | Path, metrics: list[str] | None = None, out_dir: str | Path | None = None,
+    curves: bool = True, quiet: bool = False,
+) -> Report:  # fmt: skip
     """Read every run of ``sweep_dir``, group, summarise, plot and write ``results.md``."""
-    from convlab.report.plots import metric_filename, plot_curves, plot_final
+    from convlab.report.plots import curves_figure, final_figure, metric_filename
 
     sweep_dir = Path(sweep_dir)
     runs = load_runs(sweep_dir)
     groups = group_runs(runs)
     metrics = metrics or metric_names(runs)
     _progress(f"{sweep_dir}: {len(runs)} runs in {len(groups)} groups", quiet)
-    report = Report(
-        sweep_dir=sweep_dir,
-        runs=runs,
-        groups=groups,
-        rows=summarize(groups, metrics),
-        metrics=metrics,
-        common=common_settings(runs),
-    )
+    report = Report(sweep_dir, runs, groups, summarize(groups, metrics), metrics,
+                    common_settings(runs))  # fmt: skip
     out = Path(out_dir) if out_dir else sweep_dir / REPORT_DIR
     out.mkdir(parents=True, exist_ok=True)
     plotted = [m for m in metrics if m.startswith("test/") or m in EXTRA_METRICS] or metrics
-    for metric in plotted:
-        path = plot_final(groups, metric, out / f"final_{metric_filename(metric)}.png")
-        report.figures[f"final {metric}"] = path
+    figures = [(f"final {m}", "final", m, final_figure(groups, m)) for m in plotted]
     if curves and runs:
-        run_curves = report.curves = read_curves(runs, quiet)
-        tags = sorted({tag for by_tag in run_curves.values() for tag in by_tag})
-        for tag in tags:
-            path = plot_curves(groups, run_curves, tag, out / f"curve_{metric_filename(tag)}.png")
-            if path is not None:
-                report.figures[f"{tag} per epoch"] = path
+        by_run = report.curves = read_curves(runs, quiet)
+        for tag in sorted({tag for by_tag in by_run.values() for tag in by_tag}):
+            figures.append((f"{tag} per epoch", "curve", tag, curves_figure(groups, by_run, tag)))
+    for name, kind, metric, figure in figures:
+        if figure is not None:
+            report.figures[name] = out / f"{kind}_{metric_filename(metric)}.png"
+            figure.savefig(report.figures[name])
     report.markdown = _write_markdown(report, out)
     _progress(f"wrote {report.markdown} and {len(report.figures)} figures", quiet)
     return report

@@ -10,20 +10,12 @@ from __future__ import annotations
 import csv
 import logging
 import math
+import statistics
 from pathlib import Path
 
 Curve = list[tuple[float, float]]
 
 log = logging.getLogger(__name__)
-
-
-def _by_epoch(points: dict[int, float], epochs: dict[int, float]) -> Curve:
-    """``step → value`` to ``(epoch, value)`` using the ``epoch`` series logged at each step."""
-    curve = []
-    for index, step in enumerate(sorted(points)):
-        epoch = epochs.get(step)
-        curve.append((epoch + 1 if epoch is not None else index + 1, points[step]))
-    return curve
 
 
 def _tensorboard_series(run_dir: Path) -> dict[str, dict[int, float]] | None:
@@ -75,12 +67,13 @@ def load_series(run_dir: str | Path) -> dict[str, dict[int, float]]:
 def load_curves(run_dir: str | Path, prefix: str = "val/") -> dict[str, Curve]:
     """The ``val/*`` curves (or another ``prefix``) of a run, per epoch."""
     series = load_series(run_dir)
-    epochs = series.get("epoch", {})
+    epochs = series.get("epoch", {})  # logged at each step: the point's epoch, counted from 0
     return {
-        tag: _by_epoch(points, epochs)
+        tag: [(epochs[step] + 1 if step in epochs else i + 1, points[step])
+              for i, step in enumerate(sorted(points))]
         for tag, points in series.items()
         if tag.startswith(prefix) and not tag.endswith("_step")
-    }
+    }  # fmt: skip
 
 
 def mean_curve(curves: list[Curve]) -> tuple[list[float], list[float], list[float]]:
@@ -91,10 +84,6 @@ def mean_curve(curves: list[Curve]) -> tuple[list[float], list[float], list[floa
             if math.isfinite(value):
                 values.setdefault(epoch, []).append(value)
     epochs = sorted(values)
-    means = [sum(values[e]) / len(values[e]) for e in epochs]
-    stds = []
-    for epoch, mean in zip(epochs, means, strict=True):
-        vals = values[epoch]
-        var = sum((v - mean) ** 2 for v in vals) / (len(vals) - 1) if len(vals) > 1 else 0.0
-        stds.append(math.sqrt(var))
+    means = [statistics.fmean(values[e]) for e in epochs]
+    stds = [statistics.stdev(values[e]) if len(values[e]) > 1 else 0.0 for e in epochs]
     return epochs, means, stds

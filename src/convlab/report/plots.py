@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from pathlib import Path
 
 # The Figure API draws off-screen without touching pyplot's backend, so importing the report
 # in a notebook leaves its inline plots alone.
@@ -43,11 +42,6 @@ def _log_scale(set_scale, values: list[float], always: bool = False) -> None:
         set_scale("log")
 
 
-def _figure(height: float) -> Figure:
-    fig = Figure(figsize=(FIGSIZE[0], height), dpi=DPI)
-    return fig
-
-
 def metric_filename(metric: str) -> str:
     return metric.replace("/", "_")
 
@@ -62,35 +56,32 @@ def final_figure(groups: list[Group], metric: str, title: str = "") -> Figure:
     """One row per group: its completed runs as dots, mean ± std as a thin bar, the 95 % CI of
     the mean as a thick one. Runs that did not complete (diverged, failed) have no value; the
     row's label counts them."""
-    fig = _figure(max(3.0, 0.45 * len(groups) + 1.6))
+    fig = Figure(figsize=(FIGSIZE[0], max(3.0, 0.45 * len(groups) + 1.6)), dpi=DPI)
     ax = fig.subplots()
     shown: list[float] = []
+    error = is_error(metric)
     for i, group in enumerate(groups):
-        values = [run.metrics.get(metric, math.nan) for run in group.completed]
         stat = group.stat(metric)
         if not stat.n:
             continue
-        std = 0.0 if math.isnan(stat.std) else stat.std
-        low, high = stat.mean - std, stat.mean + std
-        if is_error(metric) and low <= 0:
-            low = stat.mean / 2 if stat.mean > 0 else low
-        ax.hlines(i, low, high, color="C0", linewidth=1.5, label="mean ± std" if not i else None)
+        low = stat.mean / 2 if error and stat.low <= 0 < stat.mean else stat.low
+        ax.hlines(i, low, stat.high, color="C0", linewidth=1.5,
+                  label="mean ± std" if not i else None)  # fmt: skip
         ci_low, ci_high = mean_ci(stat.values)
         if math.isfinite(ci_low):
-            if is_error(metric) and ci_low <= 0:
-                ci_low = low
+            ci_low = low if error and ci_low <= 0 else ci_low
             ax.hlines(i, ci_low, ci_high, color="C3", linewidth=6, alpha=0.6,
                       label="95 % CI of the mean" if not i else None)  # fmt: skip
         ax.plot([stat.mean], [i], "o", color="C0", markersize=8)
-        ax.scatter(values, [i] * len(values), s=25, color="C1", zorder=3,
+        ax.scatter(stat.values, [i] * stat.n, s=25, color="C1", zorder=3,
                    label="runs" if not i else None)  # fmt: skip
-        shown += [v for v in values if math.isfinite(v)]
+        shown += stat.values
     labels = [group.short_label + _status_note(group) for group in groups]
     ax.set_yticks(range(len(groups)), labels, fontsize=FONT - 2)
     ax.set_ylim(len(groups) - 0.5, -0.5)  # first group on top, as in the table
-    ax.set_xlabel(metric + (" (log scale)" if is_error(metric) else ""), fontsize=FONT)
+    ax.set_xlabel(metric + (" (log scale)" if error else ""), fontsize=FONT)
     ax.tick_params(axis="x", labelsize=FONT - 2)
-    _log_scale(ax.set_xscale, shown, always=is_error(metric))
+    _log_scale(ax.set_xscale, shown, always=error)
     ax.set_title(title or f"final {metric}: runs, mean ± std, 95 % CI of the mean", fontsize=FONT)
     ax.grid(axis="x", alpha=0.3)
     if shown:
@@ -99,28 +90,20 @@ def final_figure(groups: list[Group], metric: str, title: str = "") -> Figure:
     return fig
 
 
-def plot_final(groups: list[Group], metric: str, path: str | Path, title: str = "") -> Path:
-    path = Path(path)
-    final_figure(groups, metric, title).savefig(path)
-    return path
-
-
 def curves_figure(
     groups: list[Group], curves: dict[str, dict[str, Curve]], tag: str
 ) -> Figure | None:
     """Mean ± std of ``tag`` per epoch for each group; ``curves``: run name → tag → curve.
     Errors on a log axis, the band's lower edge clipped to the axis floor (never ≤ 0)."""
-    fig = _figure(FIGSIZE[1])
-    ax = fig.subplots()
-    error = is_error(tag)
     drawn = []
     for i, group in enumerate(groups):
-        runs = [curves.get(run.name, {}).get(tag) for run in group.completed]
-        runs = [curve for curve in runs if curve]
+        runs = [curve for run in group.completed if (curve := curves.get(run.name, {}).get(tag))]
         if runs:
             drawn.append((i, group, len(runs), *mean_curve(runs)))
     if not drawn:
         return None
+    fig, error = Figure(figsize=FIGSIZE, dpi=DPI), is_error(tag)
+    ax = fig.subplots()
     positive = [v for *_, means, stds in drawn for m, s in zip(means, stds, strict=True)
                 for v in (m, m - s) if math.isfinite(v) and v > 0]  # fmt: skip
     floor = min(positive) / 2 if positive else 0.0
@@ -129,9 +112,7 @@ def curves_figure(
         style = ("-", "--", ":")[i // 10 % 3]  # more than 10 groups: the colours come back
         ax.plot(epochs, means, marker="." if len(epochs) < 30 else None, color=color,
                 linestyle=style, linewidth=2, label=f"{group.short_label} (n={n})")  # fmt: skip
-        low = [m - s for m, s in zip(means, stds, strict=True)]
-        if error:
-            low = [max(v, floor) for v in low]
+        low = [max(m - s, floor) if error else m - s for m, s in zip(means, stds, strict=True)]
         high = [m + s for m, s in zip(means, stds, strict=True)]
         ax.fill_between(epochs, low, high, color=color, alpha=0.2)
     shown = [m for *_, means, _ in drawn for m in means]
@@ -148,14 +129,3 @@ def curves_figure(
         ax.legend(fontsize=FONT - 3, loc="best")
     fig.tight_layout()
     return fig
-
-
-def plot_curves(
-    groups: list[Group], curves: dict[str, dict[str, Curve]], tag: str, path: str | Path
-) -> Path | None:
-    fig = curves_figure(groups, curves, tag)
-    if fig is None:
-        return None
-    path = Path(path)
-    fig.savefig(path)
-    return path

@@ -52,18 +52,6 @@ class Run:
         match = re.match(r"(\d+)(_|$)", (self.path.parent if self.is_member else self.path).name)
         return int(match.group(1)) if match else -1
 
-    def row(self) -> dict[str, Any]:
-        """A flat dict: ``run``, ``status``, every override, every metric, steps, duration."""
-        return {
-            "run": self.name,
-            "status": self.status,
-            **self.overrides,
-            **self.metrics,
-            "epochs": self.record.get("epochs"),
-            "steps": self.record.get("steps"),
-            "duration_s": self.record.get("duration_s"),
-        }
-
 
 def _as_float(value: Any) -> float:
     try:
@@ -132,8 +120,3 @@ def load_runs(sweep_dir: str | Path) -> list[Run]:
         raise ConvlabError(f"{sweep_dir}: no such sweep folder")
     runs = [load_run(job) for job in job_dirs(sweep_dir)]
     return sorted(runs, key=lambda run: (run.job_num, run.name))
-
-
-def rows(runs: list[Run]) -> list[dict[str, Any]]:
-    """Flat dicts, one per run (``pandas.DataFrame(rows(runs))`` where pandas is installed)."""
-    return [run.row() for run in runs]

@@ -1,22 +1,22 @@
 """Two groups of seeds compared: difference of means, its 95 % confidence interval, Welch's p.
 
-Welch's t-test does not assume equal variances (``scipy.stats.ttest_ind(equal_var=False)``).
-With means ``m``, sample variances ``v`` (n − 1) and sizes ``n`` of the groups ``a`` and ``b``:
-
-    d  = m_a − m_b,        se² = v_a / n_a + v_b / n_b
-    df = se⁴ / ((v_a / n_a)² / (n_a − 1) + (v_b / n_b)² / (n_b − 1))   (Welch–Satterthwaite)
-    CI = d ± t_{0.975, df} · se
-
-The CI excludes 0 exactly when the two-sided p is below 0.05, so the verdict rule
-(``reading``) can be stated with either. Non-finite values (a diverged run's NaN) are dropped:
-the groups' run counts say how many completed.
+Welch's t-test does not assume equal variances (``scipy.stats.ttest_ind(equal_var=False)``,
+which also gives the Welch–Satterthwaite degrees of freedom and the CI ``d ± t_{0.975, df}·se``
+of the difference). The CI excludes 0 exactly when the two-sided p is below 0.05, so the
+verdict rule (``reading``) can be stated with either. Non-finite values (a diverged run's NaN)
+are dropped: the groups' run counts say how many completed.
 """
 
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+from scipy import stats
+
+from convlab.report.summary import fmt_number
 
 ALPHA = 0.05
 
@@ -47,11 +47,7 @@ class Difference:
         """+1 when the whole CI is above 0, −1 when below, 0 when it covers 0 (or is unknown)."""
         if not self.resolved:
             return 0
-        if self.low > 0:
-            return 1
-        if self.high < 0:
-            return -1
-        return 0
+        return 1 if self.low > 0 else -1 if self.high < 0 else 0
 
     def reading(self, claimed: int) -> str:
         """The verdict for the claim that the difference has sign ``claimed`` (+1 or −1):
@@ -63,17 +59,15 @@ class Difference:
         return "holds" if sign == claimed else "does not hold"
 
     def format(self, digits: int = 3) -> str:
-        """``+0.0123 [+0.0040, +0.0206], p = 0.012`` (or ``–`` with fewer than 2 values)."""
-        from convlab.report.summary import fmt_number
-
-        if not math.isfinite(self.diff):
+        """``+0.0123 [+0.00400, +0.0206]`` (``–`` without a CI: fewer than 2 values)."""
+        if not math.isfinite(self.low):
             return "–"
 
         def signed(value: float) -> str:
             text = fmt_number(value, digits)
-            return text if text.startswith("-") or text in ("0", "nan") else "+" + text
+            return text if text.startswith("-") or text == "0" else "+" + text
 
-        return f"{signed(self.diff)} [{signed(self.low)}, {signed(self.high)}], p = {fmt_p(self.p)}"
+        return f"{signed(self.diff)} [{signed(self.low)}, {signed(self.high)}]"
 
 
 def fmt_p(p: float) -> str:
@@ -92,45 +86,32 @@ def welch(a: Sequence[float], b: Sequence[float], level: float = 1 - ALPHA) -> D
     """Difference of the means of ``a`` and ``b`` with Welch's CI and p. Fewer than two finite
     values in a group: NaN everywhere but the counts. Both groups without spread: p is 1 for
     equal means, 0 otherwise, and the CI is the difference itself."""
-    from scipy import stats
-
     a, b = _clean(a), _clean(b)
     n_a, n_b = len(a), len(b)
+    diff = statistics.fmean(a) - statistics.fmean(b) if a and b else math.nan
     if n_a < 2 or n_b < 2:
-        diff = (sum(a) / n_a - sum(b) / n_b) if n_a and n_b else math.nan
         return Difference(diff, math.nan, math.nan, math.nan, math.nan, n_a, n_b, level)
-    mean_a, mean_b = sum(a) / n_a, sum(b) / n_b
-    var_a = sum((x - mean_a) ** 2 for x in a) / (n_a - 1)
-    var_b = sum((x - mean_b) ** 2 for x in b) / (n_b - 1)
-    diff = mean_a - mean_b
-    se2 = var_a / n_a + var_b / n_b
-    if se2 == 0:
-        p = 1.0 if diff == 0 else 0.0
-        return Difference(diff, diff, diff, p, math.inf, n_a, n_b, level)
-    df = se2**2 / ((var_a / n_a) ** 2 / (n_a - 1) + (var_b / n_b) ** 2 / (n_b - 1))
-    half = float(stats.t.ppf(0.5 + level / 2, df)) * math.sqrt(se2)
-    p = float(stats.ttest_ind(a, b, equal_var=False).pvalue)
-    return Difference(diff, diff - half, diff + half, p, df, n_a, n_b, level)
+    if statistics.variance(a) == statistics.variance(b) == 0:  # scipy's t would be 0/0
+        return Difference(diff, diff, diff, float(diff == 0), math.inf, n_a, n_b, level)
+    result = stats.ttest_ind(a, b, equal_var=False)
+    low, high = result.confidence_interval(level)
+    return Difference(diff, float(low), float(high), float(result.pvalue), float(result.df),
+                      n_a, n_b, level)  # fmt: skip
 
 
 def mean_ci(values: Sequence[float], level: float = 1 - ALPHA) -> tuple[float, float]:
     """The ``level`` t-interval of the mean (NaN with fewer than two finite values)."""
-    from scipy import stats
-
     values = _clean(values)
     n = len(values)
     if n < 2:
         return math.nan, math.nan
-    mean = sum(values) / n
-    sd = math.sqrt(sum((x - mean) ** 2 for x in values) / (n - 1))
-    half = float(stats.t.ppf(0.5 + level / 2, n - 1)) * sd / math.sqrt(n)
+    mean = statistics.fmean(values)
+    half = float(stats.t.ppf(0.5 + level / 2, n - 1)) * statistics.stdev(values) / math.sqrt(n)
     return mean - half, mean + half
 
 
 def spearman(x: Sequence[float], y: Sequence[float]) -> tuple[float, float, int]:
     """Spearman's rank correlation of the pairs where both are finite: (rho, p, n)."""
-    from scipy import stats
-
     pairs = [(a, b) for a, b in zip(x, y, strict=True) if math.isfinite(a) and math.isfinite(b)]
     if len(pairs) < 3:
         return math.nan, math.nan, len(pairs)

@@ -101,14 +101,8 @@ def _grouping_overrides(run: Run, ignore: tuple[str, ...]) -> dict[str, str]:
 
 def common_settings(runs: list[Run], ignore: tuple[str, ...] = NOT_GROUPING) -> dict[str, str]:
     """The overrides every run shares (shown once above the table, not in every row)."""
-    if not runs:
-        return {}
-    first = _grouping_overrides(runs[0], ignore)
-    return {
-        key: value
-        for key, value in first.items()
-        if all(_grouping_overrides(run, ignore).get(key) == value for run in runs)
-    }
+    settings = [_grouping_overrides(run, ignore) for run in runs] or [{}]
+    return {k: v for k, v in settings[0].items() if all(s.get(k) == v for s in settings)}
 
 
 def group_runs(runs: list[Run], ignore: tuple[str, ...] = NOT_GROUPING) -> list[Group]:
@@ -146,13 +140,9 @@ def summarize(groups: list[Group], metrics: list[str] | None = None) -> list[dic
     rows = []
     for group in groups:
         row: dict[str, Any] = {"group": group.label, **group.settings, "runs": len(group.runs)}
-        for status in STATUS_ORDER:
-            row[status] = group.count(status)
-        for metric in metrics:
-            row[metric] = group.stat(metric)
-        durations = [float(run.record.get("duration_s") or math.nan) for run in group.completed]
-        row["duration_s"] = Stat.of(durations)
-        steps = [float(run.record.get("steps") or math.nan) for run in group.completed]
-        row["steps"] = Stat.of(steps)
+        row.update({status: group.count(status) for status in STATUS_ORDER})
+        row.update({metric: group.stat(metric) for metric in metrics})
+        for key in ("duration_s", "steps"):
+            row[key] = Stat.of([float(run.record.get(key) or math.nan) for run in group.completed])
         rows.append(row)
     return rows

@@ -18,11 +18,10 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
-from convlab.errors import ConvlabError
 from convlab.report import Report, build_report, read_curves
+from convlab.report.__main__ import entry_point
 from convlab.study.claims import CLAIMS, SWEEPS, Claim, Verdict, sweep_file
 from convlab.study.document import Judged, claim_table, write_results
-from convlab.study.runner import run_sweep
 
 UNFINISHED = ("failed", "interrupted", "missing")
 # The quick variant: the same sweeps and grids, 2 seeds, one epoch; LeNet sees 5 batches of
@@ -65,48 +64,42 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m convlab.study", description=__doc__, epilog=estimate()
     )
-    parser.add_argument("--quick", action="store_true", help="CI-sized: 1 epoch, 2 seeds")
-    parser.add_argument(
-        "--only",
-        nargs="+",
-        choices=SWEEPS,
-        metavar="SWEEP",
-        help=f"run only these sweeps (of: {', '.join(SWEEPS)})",
-    )
-    parser.add_argument(
-        "--out",
-        type=Path,
-        help="sweep folders go to OUT/<sweep> (default outputs/study, or "
-        "outputs/study_quick with --quick); re-running skips finished jobs",
-    )
-    parser.add_argument(
-        "--doc",
-        type=Path,
-        help="RESULTS.md to write (default docs/RESULTS.md, with --quick "
-        "OUT/RESULTS.md); figures go to a figures/ folder beside it",
-    )
-    parser.add_argument(
-        "--report-only",
-        action="store_true",
-        help="do not train: report the sweep folders as they are",
-    )
+    add = parser.add_argument
+    add("--quick", action="store_true", help="CI-sized: 1 epoch, 2 seeds")
+    add("--only", nargs="+", choices=SWEEPS, metavar="SWEEP",
+        help=f"run only these sweeps (of: {', '.join(SWEEPS)})")  # fmt: skip
+    add("--out", type=Path, help="sweep folders go to OUT/<sweep> (default outputs/study, or "
+        "outputs/study_quick with --quick); re-running skips finished jobs")  # fmt: skip
+    add("--doc", type=Path, help="RESULTS.md to write (default docs/RESULTS.md, with --quick "
+        "OUT/RESULTS.md); figures go to a figures/ folder beside it")  # fmt: skip
+    add("--report-only", action="store_true",
+        help="do not train: report the sweep folders as they are")  # fmt: skip
     return parser.parse_args(argv)
 
 
 def _git_commit() -> str:
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], capture_output=True, text=True,
+                              check=True).stdout.strip()  # fmt: skip
+
     try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
+        commit, dirty = git("rev-parse", "--short", "HEAD"), git("status", "--porcelain", "-uno")
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
     return commit + (" with uncommitted changes" if dirty else "")
+
+
+def run_sweep(name: str, sweep_dir: Path, extra: tuple[str, ...]) -> tuple[int, float]:
+    """Run one sweep with its output on the console: (exit status, seconds). A sweep that stops
+    half-way is re-run by the same call: finished jobs are skipped, interrupted ones resume."""
+    command = [sys.executable, "train.py", "-m", f"sweep={name}", f"hydra.sweep.dir={sweep_dir}",
+               *extra]  # fmt: skip
+    print(f"[study] {name}: {shlex.join(command)}", flush=True)
+    started = time.perf_counter()
+    returncode = subprocess.run(command, check=False).returncode
+    seconds = time.perf_counter() - started
+    print(f"[study] {name}: exit {returncode} after {seconds:.0f} s", flush=True)
+    return returncode, seconds
 
 
 def judge(claim: Claim, report: Report, others: dict[str, Report] | None = None) -> Verdict:
@@ -114,10 +107,7 @@ def judge(claim: Claim, report: Report, others: dict[str, Report] | None = None)
     flip once they finish, so it is withheld (divergence is a result and does not count).
     ``others``: the reports of the claim's ``also`` sweeps (those that exist)."""
     curves = report.curves or read_curves(report.runs)
-    if claim.also:
-        verdict = claim.judge(report, curves, others or {})
-    else:
-        verdict = claim.judge(report, curves)
+    verdict = claim.judge(report, curves, *([others or {}] if claim.also else []))
     unfinished = [run for run in report.runs if run.status in UNFINISHED]
     if unfinished:
         word = f"inconclusive ({len(unfinished)} of {len(report.runs)} runs unfinished)"
@@ -126,7 +116,8 @@ def judge(claim: Claim, report: Report, others: dict[str, Report] | None = None)
     return verdict
 
 
-def _main(argv: list[str] | None = None) -> int:
+@entry_point
+def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     out = args.out or Path("outputs/study_quick" if args.quick else "outputs/study")
     doc = args.doc or (out / "RESULTS.md" if args.quick else Path("docs/RESULTS.md"))
@@ -136,35 +127,23 @@ def _main(argv: list[str] | None = None) -> int:
         command = "python -m convlab.study " + shlex.join(sys.argv[1:])
     started = time.perf_counter()
     commit = _git_commit()  # the code the sweeps run, not whatever is checked out at the end
-    print(
-        f"[study] {len(sweeps)} sweeps into {out}/ (finished jobs there are kept: delete the "
-        "folder for a fresh study)",
-        flush=True,
-    )
-    failed = []
-    seconds = {}
-    for name in sweeps:
-        if args.report_only:
-            continue
+    print(f"[study] {len(sweeps)} sweeps into {out}/ (finished jobs there are kept: delete the "
+          "folder for a fresh study)", flush=True)  # fmt: skip
+    failed, seconds = [], {}
+    for name in [] if args.report_only else sweeps:
         extra = quick_overrides(name) if args.quick else ()
-        result = run_sweep(name, out / name, extra)
-        seconds[name] = result.seconds
-        if result.returncode != 0:
+        returncode, seconds[name] = run_sweep(name, out / name, extra)
+        if returncode != 0:
             failed.append(name)
 
-    judged = []
-    reports = {}
-    claims = [c for c in CLAIMS if c.sweep in sweeps]
-    for name in dict.fromkeys([*sweeps, *(s for c in claims for s in c.also)]):
-        if (out / name).is_dir():
-            reports[name] = build_report(out / name)
+    judged, claims = [], [c for c in CLAIMS if c.sweep in sweeps]
+    reports = {name: build_report(out / name) for name in dict.fromkeys(
+        [*sweeps, *(s for c in claims for s in c.also)]) if (out / name).is_dir()}  # fmt: skip
     for number, claim in enumerate(claims, 1):
         report = reports.get(claim.sweep)
         others = {name: reports[name] for name in claim.also if name in reports}
-        if report is None:
-            verdict = Verdict("not run", f"No runs in {out / claim.sweep}.")
-        else:
-            verdict = judge(claim, report, others)
+        verdict = (Verdict("not run", f"No runs in {out / claim.sweep}.") if report is None
+                   else judge(claim, report, others))  # fmt: skip
         judged.append(Judged(number, claim, report, verdict, others))
         print(f"[study] {number}. {claim.title}: {verdict.word}. {verdict.text}", flush=True)
         if report is not None:
@@ -183,25 +162,14 @@ def _main(argv: list[str] | None = None) -> int:
     ]  # fmt: skip
     header.append(estimate().replace("Estimated cost", "Estimated cost of `make study`"))
     if args.quick:
-        header.append(
-            "**Quick variant: 1 epoch, 2 seeds, a sliver of the data. These numbers "
-            "check the machinery; they are not the study's results.**"
-        )
-    path = write_results(doc, doc.parent / "figures", judged, command, header)
+        header.append("**Quick variant: 1 epoch, 2 seeds, a sliver of the data. These numbers "
+                      "check the machinery; they are not the study's results.**")  # fmt: skip
+    path = write_results(doc, judged, command, header)
     print(f"[study] wrote {path} in {total / 60:.1f} min", flush=True)
     if failed:
         print(f"[study] sweeps that exited non-zero: {', '.join(failed)}", file=sys.stderr)
         return 1
     return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    """A ``ConvlabError`` (e.g. a missing folder) is one ``error:`` line and exit status 2."""
-    try:
-        return _main(argv) or 0
-    except ConvlabError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
 
 
 if __name__ == "__main__":

@@ -11,12 +11,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
 
 from convlab.report import Report
 from convlab.report.curves import Curve
 from convlab.report.statistics import fmt_p, spearman
-from convlab.report.summary import Group, Stat
+from convlab.report.summary import Group, Stat, fmt_number
 from convlab.study.rules import (
     EASY_ACC,
     LEARNS_MAE,
@@ -25,10 +25,8 @@ from convlab.study.rules import (
     best,
     combine,
     contrast,
-    contrast_stats,
     describe,
     find,
-    fmt,
     learns,
     trains_easily,
 )
@@ -46,7 +44,6 @@ class Verdict:
 
 @dataclass(frozen=True)
 class Claim:
-    key: str
     title: str
     original: str
     sweep: str
@@ -63,25 +60,22 @@ class Claim:
         return self.metrics[:1] if self.plots is None else self.plots
 
 
-def _missing(report: Report, *names: str) -> Verdict:
+def _missing(*names: str) -> Verdict:
     return Verdict("inconclusive", f"The sweep has no runs for {', '.join(names)}.")
-
-
-def _first_epoch(curve: Curve, threshold: float, lower_is_better: bool) -> float:
-    for epoch, value in curve:
-        if (value <= threshold) if lower_is_better else (value >= threshold):
-            return float(epoch)
-    return float("nan")
 
 
 def epochs_to(group: Group, curves: Curves, tag: str, threshold: float, lower: bool) -> Stat:
     """Epochs until ``tag`` first reaches ``threshold``, per completed run (NaN: never)."""
-    values = [_first_epoch(curves.get(run.name, {}).get(tag, []), threshold, lower)
-              for run in group.completed]  # fmt: skip
-    return Stat.of(values)
+
+    def first(curve: Curve) -> float:
+        reached = (epoch for epoch, v in curve if (v <= threshold if lower else v >= threshold))
+        return float(next(reached, math.nan))
+
+    return Stat.of([first(curves.get(run.name, {}).get(tag, [])) for run in group.completed])
 
 
-def _job_config(report: Report):
+def job_config(report: Report) -> DictConfig | None:
+    """The config of the sweep's first job that saved one."""
     for run in report.runs:
         # A member of a members=K job (<job>/seed=<s>) shares its job's config.
         for folder in (run.path, run.path.parent):
@@ -92,15 +86,15 @@ def _job_config(report: Report):
 
 # --- the claims ---------------------------------------------------------------------------
 def judge_setup(report: Report, curves: Curves) -> Verdict:
-    cfg = _job_config(report)
+    cfg = job_config(report)
     if cfg is None:
-        return _missing(report, "any job")
+        return _missing("any job")
     data = cfg.data
     same = (data.n_train, float(data.low), float(data.high)) == (1000, 0.0, 20000.0)
     text = (
-        f"The runs trained on `data.n_train={data.n_train}` pairs uniform in "
-        f"({fmt(float(data.low))}, {fmt(float(data.high))}), validated on {data.n_val} and "
-        f"tested on {data.n_test} pairs, each split drawn from its own fixed seed "
+        f"The runs trained on `data.n_train={data.n_train}` pairs uniform in ("
+        f"{fmt_number(float(data.low))}, {fmt_number(float(data.high))}), validated on "
+        f"{data.n_val} and tested on {data.n_test} pairs, each split drawn from its own fixed seed "
         f"({data.train_seed}, {data.val_seed}, {data.test_seed}), so every run of every sweep "
         "is scored on the same test pairs whatever its training seed."
     )
@@ -108,12 +102,11 @@ def judge_setup(report: Report, curves: Curves) -> Verdict:
 
 
 def judge_normalization(report: Report, curves: Curves) -> Verdict:
-    groups = {
-        name: find(report.groups, normalization=name) for name in ("none", "unit", "standard")
-    }
-    if any(g is None for g in groups.values()):
-        return _missing(report, "data.normalization=none|unit|standard")
-    none, unit, standard = groups["none"], groups["unit"], groups["standard"]
+    none, unit, standard = (
+        find(report.groups, normalization=n) for n in ("none", "unit", "standard")
+    )
+    if None in (none, unit, standard):
+        return _missing("data.normalization=none|unit|standard")
     metric = "test/mae"
     normalised = best([unit, standard], metric, lower_is_better=True) or unit
     helps = contrast(normalised, none, metric, lower_is_better=True)
@@ -134,15 +127,16 @@ def judge_tasks(report: Report, curves: Curves) -> Verdict:
     clf = find(report.groups, experiment="max_classification")
     reg = find(report.groups, experiment="max_regression")
     if clf is None or reg is None:
-        return _missing(report, "experiment=max_classification|max_regression")
+        return _missing("experiment=max_classification|max_regression")
     clf_easy, reg_learns = trains_easily(clf), learns(reg)
     clf_epochs = epochs_to(clf, curves, "val/acc", EASY_ACC, lower=False)
     reg_epochs = epochs_to(reg, curves, "val/mae", LEARNS_MAE, lower=True)
     parts = [
         f"Classifier: {describe(clf, 'test/acc')}, first reaching val/acc ≥ {EASY_ACC} after "
         f"{clf_epochs.format(3)} epochs ({clf_epochs.n} of {len(clf.completed)} runs reach it). "
-        f"Regressor: {describe(reg, 'test/mae')}, first reaching val/mae ≤ {fmt(LEARNS_MAE)} after "
-        f"{reg_epochs.format(3)} epochs ({reg_epochs.n} of {len(reg.completed)} runs reach it)."
+        f"Regressor: {describe(reg, 'test/mae')}, first reaching val/mae ≤ "
+        f"{fmt_number(LEARNS_MAE)} after {reg_epochs.format(3)} epochs ({reg_epochs.n} of "
+        f"{len(reg.completed)} runs reach it)."
     ]
     if not clf_easy:
         return Verdict("does not hold", " ".join([*parts, "The classifier did not train easily."]))
@@ -150,19 +144,17 @@ def judge_tasks(report: Report, curves: Curves) -> Verdict:
         parts.append("The classifier trains easily and the regressor does not reach the "
                      "threshold in the same budget.")  # fmt: skip
         return Verdict("holds", " ".join(parts))
-    later = contrast_stats("regression", "classification", "epochs to threshold", reg_epochs,
-                           clf_epochs, lower_is_better=False)  # fmt: skip
+    later = contrast(reg_epochs, clf_epochs, "epochs to threshold", lower_is_better=False,
+                     names=("regression", "classification"))  # fmt: skip
     parts.append(f"Both get there; the regressor takes more epochs: {later.reading}.")
     return Verdict(later.reading, " ".join(parts), [later])
 
 
 def judge_gated(report: Report, curves: Curves) -> Verdict:
-    lr_groups = sorted(
-        (g for g in report.groups if "optimizer.lr" in g.settings),
-        key=lambda g: float(g.settings["optimizer.lr"]),
-    )
+    lr_groups = sorted((g for g in report.groups if "optimizer.lr" in g.settings),
+                       key=lambda g: float(g.settings["optimizer.lr"]))  # fmt: skip
     if not lr_groups:
-        return _missing(report, "optimizer.lr")
+        return _missing("optimizer.lr")
     learned = [g for g in lr_groups if learns(g)]
     parts = [f"lr {g.settings['optimizer.lr']}: {describe(g, 'test/mae')}, "
              f"test/mse {g.stat('test/mse').format()}" for g in lr_groups]  # fmt: skip
@@ -191,11 +183,9 @@ def judge_gated(report: Report, curves: Curves) -> Verdict:
 
 
 def judge_capacity(report: Report, curves: Curves) -> Verdict:
-    sized = [
-        g for g in report.groups if "model.width" in g.settings and "model.depth" in g.settings
-    ]
+    sized = [g for g in report.groups if {"model.width", "model.depth"} <= g.settings.keys()]
     if not sized:
-        return _missing(report, "model.width × model.depth")
+        return _missing("model.width × model.depth")
 
     def size(g: Group) -> tuple[int, int]:
         return int(g.settings["model.width"]), int(g.settings["model.depth"])
@@ -209,7 +199,7 @@ def judge_capacity(report: Report, curves: Curves) -> Verdict:
         f"{describe(large, 'test/mae')}, test/loss {loss.format()} (MSE in normalised units); "
         f"best: {top.label if top else '–'}. Wider and deeper is better: {bigger.reading}."
     ]
-    reaches = loss.n > 0 and loss.mean <= 0.05
+    reaches = loss.mean <= 0.05  # False without a value (NaN)
     parts.append(
         f"The largest net's loss is {'at or below' if reaches else 'above'} 0.05 "
         "(the original's loss units are not stated; this is the MSE of standardised targets)."
@@ -246,19 +236,15 @@ def judge_optimizers(report: Report, curves: Curves) -> Verdict:
         sgd = _best_setting(_matching(report.groups, optimizer="sgd", **where))
         adam = _best_setting(_matching(report.groups, optimizer="adam", **where))
         if sgd is None or adam is None:
-            return _missing(report, f"optimizer=sgd|adam at normalization={norm}")
+            return _missing(f"optimizer=sgd|adam at normalization={norm}")
         per_norm[norm] = (learns(sgd), learns(adam))
         contrasts.append(contrast(adam, sgd, "test/mae", lower_is_better=True))
         parts.append(
             f"normalization={norm}: SGD{_at_lr(sgd)} {describe(sgd, 'test/mae')}; "
             f"Adam{_at_lr(adam)} {describe(adam, 'test/mae')}"
         )
-    text = (
-        "; ".join(parts)
-        + ". Adam below SGD: "
-        + ", ".join(f"{norm} {c.reading}" for norm, c in zip(norms, contrasts, strict=True))
-        + "."
-    )
+    readings = ", ".join(f"{norm} {c.reading}" for norm, c in zip(norms, contrasts, strict=True))
+    text = f"{'; '.join(parts)}. Adam below SGD: {readings}."
     outcomes = set(per_norm.values())
     if outcomes == {(False, True)}:
         text += " Only Adam learns the max, with or without normalising."
@@ -278,11 +264,9 @@ def judge_optimizers(report: Report, curves: Curves) -> Verdict:
 
 
 # --- batch size: three arms in one sweep (conf/sweep/batch_arm/<arm>_<size>.yaml) ----------
-BATCH_ARMS = {
-    "epochs": "at equal epochs (lr not scaled)",
-    "steps": "at equal optimizer steps (~1,000, constant lr)",
-    "lr": "with the lr scaled linearly with the batch size",
-}
+# at equal epochs (lr not scaled), at equal optimizer steps (~1,000, constant lr), and with the
+# lr scaled linearly with the batch size
+BATCH_ARMS = ("epochs", "steps", "lr")
 
 
 def _arm(group: Group) -> tuple[str, int] | None:
@@ -308,15 +292,18 @@ def batch_groups(report: Report, arm: str) -> dict[tuple[str, int], Group]:
     return found
 
 
+def _sizes(groups: dict[tuple[str, int], Group]) -> dict[str, list[int]]:
+    """optimizer → its batch sizes, each sorted."""
+    return {opt: sorted(s for o, s in groups if o == opt) for opt in sorted({o for o, _ in groups})}
+
+
 def judge_batch_arm(arm: str) -> Callable[[Report, Curves], Verdict]:
     def judge(report: Report, curves: Curves) -> Verdict:
         groups = batch_groups(report, arm)
-        optimizers = sorted({opt for opt, _ in groups})
         if not any(size == 1 for _, size in groups) or len(groups) < 2:
-            return _missing(report, f"sweep/batch_arm@_global_={arm}_1 and a larger one")
+            return _missing(f"sweep/batch_arm@_global_={arm}_1 and a larger one")
         parts, contrasts = [], []
-        for opt in optimizers:
-            sizes = sorted(size for o, size in groups if o == opt)
+        for opt, sizes in _sizes(groups).items():
             rows = []
             for size in sizes:
                 group = groups[opt, size]
@@ -324,11 +311,8 @@ def judge_batch_arm(arm: str) -> Callable[[Report, Curves], Verdict]:
                 after = f" after {steps.mean:.0f} steps" if steps.n else ""
                 rows.append(f"batch {size}: {describe(group, 'test/mae')}{after}")
                 if size != 1 and (opt, 1) in groups:
-                    one = groups[opt, 1]
-                    contrasts.append(contrast_stats(
-                        f"{opt} batch 1", f"{opt} batch {size}", "test/mae",
-                        one.stat("test/mae"), group.stat("test/mae"), lower_is_better=True,
-                    ))  # fmt: skip
+                    names = (f"{opt} batch 1", f"{opt} batch {size}")
+                    contrasts.append(contrast(groups[opt, 1], group, "test/mae", True, names=names))
             parts.append(f"{opt}: " + "; ".join(rows))
         text = ". ".join(parts) + ". Batch size 1 below each larger batch: " + ", ".join(
             f"{c.b} {c.reading}" for c in contrasts) + "."  # fmt: skip
@@ -338,7 +322,6 @@ def judge_batch_arm(arm: str) -> Callable[[Report, Curves], Verdict]:
             text += f" Larger batches that learn the max: {', '.join(learned)}."
         return Verdict(combine(contrasts), text, contrasts)
 
-    judge.__name__ = f"judge_batch_{arm}"
     return judge
 
 
@@ -347,17 +330,13 @@ def judge_sharpness(report: Report, curves: Curves) -> Verdict:
     contrasts, parts = [], []
     for arm in BATCH_ARMS:
         groups = batch_groups(report, arm)
-        for opt in sorted({o for o, _ in groups}):
-            sizes = sorted(size for o, size in groups if o == opt)
-            if len(sizes) < 2 or sizes[0] != 1:
-                continue
-            large, small = groups[opt, sizes[-1]], groups[opt, 1]
-            contrasts.append(contrast_stats(
-                f"{opt} batch {sizes[-1]} ({arm})", f"{opt} batch 1", "sharpness",
-                large.stat("sharpness"), small.stat("sharpness"), lower_is_better=False,
-            ))  # fmt: skip
+        for opt, sizes in _sizes(groups).items():
+            if len(sizes) > 1 and sizes[0] == 1:
+                names = (f"{opt} batch {sizes[-1]} ({arm})", f"{opt} batch 1")
+                large, small = groups[opt, sizes[-1]], groups[opt, 1]
+                contrasts.append(contrast(large, small, "sharpness", False, names=names))
     if not contrasts:
-        return _missing(report, "sharpness of batch size 1 and a larger one")
+        return _missing("sharpness of batch size 1 and a larger one")
     runs = [run for group in report.groups if _arm(group) for run in group.completed]
     for label, subset in [("all runs", runs)] + [
         (opt, [r for r in runs if r.overrides.get("optimizer") == opt])
@@ -365,7 +344,7 @@ def judge_sharpness(report: Report, curves: Curves) -> Verdict:
     ]:
         rho, p, n = spearman([r.metrics.get("sharpness", math.nan) for r in subset],
                              [r.metrics.get("test/mae", math.nan) for r in subset])  # fmt: skip
-        parts.append(f"{label}: ρ = {fmt(rho) if math.isfinite(rho) else '–'}, "
+        parts.append(f"{label}: ρ = {fmt_number(rho) if math.isfinite(rho) else '–'}, "
                      f"p = {fmt_p(p)}, n = {n}")  # fmt: skip
     sharper = combine(contrasts)
     text = (
@@ -385,7 +364,7 @@ POOLING_MARGIN = 0.01  # test accuracy: "can replace" = not worse by more than 1
 def judge_pooling(report: Report, curves: Curves) -> Verdict:
     strided, maxpool = find(report.groups, pooling="strided"), find(report.groups, pooling="max")
     if strided is None or maxpool is None:
-        return _missing(report, "model.pooling=strided|max")
+        return _missing("model.pooling=strided|max")
     avg = find(report.groups, pooling="avg")
     replace = contrast(strided, maxpool, "test/acc", False, margin=POOLING_MARGIN)
     contrasts = [replace] + ([contrast(maxpool, avg, "test/acc", False)] if avg else [])
@@ -412,21 +391,18 @@ def judge_activation(report: Report, curves: Curves, others: dict[str, Report]) 
         new = find(relu_from.groups, pooling="max")
         source = " (ReLU runs from the pooling sweep)"
     if old is None or new is None:
-        return _missing(report, "sigmoid+avg and relu+max")
+        return _missing("sigmoid+avg and relu+max")
     sig_max = find(groups, activation="sigmoid", pooling="max")
 
-    def acc(a: Group, b: Group, name_a: str, name_b: str) -> Contrast:
-        return contrast_stats(name_a, name_b, "test/acc", a.stat("test/acc"),
-                              b.stat("test/acc"), lower_is_better=False)  # fmt: skip
-
-    modern = acc(new, old, "ReLU + max", "sigmoid + avg")
+    modern = contrast(new, old, "test/acc", False, names=("ReLU + max", "sigmoid + avg"))
     contrasts = [modern]
     text = (
         f"D2L's LeNet (sigmoid, avg): {describe(old, 'test/acc')}; modernised (ReLU, max)"
         f"{source}: {describe(new, 'test/acc')}."
     )
     if sig_max is not None:
-        pooling_only = acc(sig_max, old, "sigmoid + max", "sigmoid + avg")
+        pooling_only = contrast(sig_max, old, "test/acc", False,
+                                names=("sigmoid + max", "sigmoid + avg"))  # fmt: skip
         contrasts.append(pooling_only)
         text += (f" Sigmoid with max pooling: {describe(sig_max, 'test/acc')} (max pooling "
                  f"alone above avg: {pooling_only.reading}).")  # fmt: skip
@@ -443,7 +419,7 @@ def judge_switch(report: Report, curves: Curves) -> Verdict:
         by = {opt: find(report.groups, optimizer=opt, **where)
               for opt in ("adam_then_sgd", "adam", "sgd")}  # fmt: skip
         if any(g is None for g in by.values()):
-            return _missing(report, f"optimizer=adam_then_sgd|adam|sgd at normalization={norm}")
+            return _missing(f"optimizer=adam_then_sgd|adam|sgd at normalization={norm}")
         switch = by["adam_then_sgd"]
         pair = [contrast(switch, by[o], "test/mae", lower_is_better=True) for o in ("adam", "sgd")]
         contrasts += pair
@@ -458,7 +434,7 @@ def judge_switch(report: Report, curves: Curves) -> Verdict:
 def judge_residual(report: Report, curves: Curves) -> Verdict:
     residual, plain = find(report.groups, model="residual_mlp"), find(report.groups, model="mlp")
     if residual is None or plain is None:
-        return _missing(report, "model=mlp|residual_mlp")
+        return _missing("model=mlp|residual_mlp")
     c = contrast(residual, plain, "test/mae", lower_is_better=True)
     text = (f"Residual MLP: {describe(residual, 'test/mae')}; plain MLP: "
             f"{describe(plain, 'test/mae')}, at equal parameter count (4,509 vs 4,417). "
@@ -478,15 +454,14 @@ def judge_maxpool(report: Report, curves: Curves, others: dict[str, Report]) -> 
                   for m in ("patch_linear", "patch_relu", "patch_exact")}  # fmt: skip
         linear, relu = models["patch_linear"], models["patch_relu"]
         if linear is None or relu is None:
-            return _missing(report, f"model=patch_linear|patch_relu at data.source={source}")
+            return _missing(f"model=patch_linear|patch_relu at data.source={source}")
         for name, group in models.items():
             if group is None:
                 continue
             val, test = group.stat("val/mae"), group.stat("test/mae")
             parts.append(f"{source}, {name}: val/mae {val.format()}, test/mae {test.format()}")
             if name != "patch_exact":
-                close[source, name] = (val.n > 0 and val.mean <= PATCH_CLOSE,
-                                       test.n > 0 and test.mean <= PATCH_CLOSE)  # fmt: skip
+                close[source, name] = (val.mean <= PATCH_CLOSE, test.mean <= PATCH_CLOSE)
         for metric in ("val/mae", "test/mae"):
             contrasts.append(contrast(relu, linear, metric, lower_is_better=True))
     text = "; ".join(parts) + (
@@ -523,54 +498,54 @@ def judge_maxpool(report: Report, curves: Curves, others: dict[str, Report]) -> 
 
 
 CLAIMS = (
-    Claim("setup", "The data: 1,000 pairs uniform in (0, 20000)",
+    Claim("The data: 1,000 pairs uniform in (0, 20000)",
           "1,000 pairs sampled uniformly from (0, 20000).", "max_tasks",
           ("test/acc", "test/mae"), judge_setup, plots=()),
-    Claim("normalization", "ReLU nets need positive inputs; normalising helps",
+    Claim("ReLU nets need positive inputs; normalising helps",
           "ReLU nets need mostly positive inputs; normalising the data helps a lot.",
           "max_normalization", ("test/mae", "test/mse"), judge_normalization),
-    Claim("tasks", "Classifying is easy, regressing the max is harder",
+    Claim("Classifying is easy, regressing the max is harder",
           "A classifier of 'which one is larger' trains easily; regression of the max value is "
           "harder.", "max_tasks", ("test/acc", "test/mae"), judge_tasks,
           plots=("test/acc", "test/mae")),
-    Claim("gated", "The gated product trains only at lr ≈ 1e-8 and ends near loss 5",
+    Claim("The gated product trains only at lr ≈ 1e-8 and ends near loss 5",
           "Multiplying the classifier's output by the raw inputs gives the max; that trained "
           "only with a learning rate around 1e-8 and ended near loss 5.",
           "max_gated_lr", ("test/mae", "test/mse"), judge_gated),
-    Claim("capacity", "A wider and deeper net reaches a loss around 0.05",
+    Claim("A wider and deeper net reaches a loss around 0.05",
           "A wider and deeper plain network reached a loss around 0.05.",
           "max_capacity", ("test/mae", "test/loss"), judge_capacity),
-    Claim("optimizers", "SGD fails, only Adam works",
+    Claim("SGD fails, only Adam works",
           "SGD failed and only Adam worked.", "max_optimizers", ("test/mae",), judge_optimizers),
-    Claim("batch_epochs", "Mini-batches fail, only batch size 1 works: at equal epochs",
+    Claim("Mini-batches fail, only batch size 1 works: at equal epochs",
           "Mini-batches failed and only batch size 1 worked.", "max_batch_size",
           ("test/mae", "sharpness"), judge_batch_arm("epochs")),
-    Claim("batch_steps", "Mini-batches fail: at equal optimizer steps",
+    Claim("Mini-batches fail: at equal optimizer steps",
           "Mini-batches failed and only batch size 1 worked. (Fair version: every batch size "
           "gets the same number of optimizer steps.)", "max_batch_size",
           ("test/mae", "sharpness"), judge_batch_arm("steps"), plots=()),
-    Claim("batch_lr", "Mini-batches fail: with the lr scaled linearly",
+    Claim("Mini-batches fail: with the lr scaled linearly",
           "Mini-batches failed and only batch size 1 worked. (Fair version: the learning rate "
           "scaled linearly with the batch size, Goyal et al. 2017.)", "max_batch_size",
           ("test/mae", "sharpness"), judge_batch_arm("lr"), plots=()),
-    Claim("sharpness", "Larger batches reach sharper minima, which generalise worse",
+    Claim("Larger batches reach sharper minima, which generalise worse",
           "Keskar et al. (2017): large-batch training converges to sharp minima, and sharp "
           "minima generalise worse.", "max_batch_size", ("sharpness", "test/mae"),
           judge_sharpness),
-    Claim("optimizer_switch", "Adam then SGD beats Adam only and SGD only",
+    Claim("Adam then SGD beats Adam only and SGD only",
           "Switching from Adam to SGD (Keskar & Socher 2017) combines Adam's fast start with "
           "SGD's better final solution.", "max_optimizer_switch", ("test/mae",), judge_switch),
-    Claim("residual", "A residual connection helps at equal parameter count",
+    Claim("A residual connection helps at equal parameter count",
           "Residual connections make a plain MLP easier to train (He et al. 2016), here at the "
           "same number of parameters.", "max_residual", ("test/mae",), judge_residual),
-    Claim("pooling", "Strided convolution can replace max pooling",
+    Claim("Strided convolution can replace max pooling",
           "Max pooling can be replaced by a learnable layer (All-CNN: a strided convolution).",
           "pooling", ("test/acc",), judge_pooling),
-    Claim("maxpool_fn", "A learnable layer can be max pooling",
+    Claim("A learnable layer can be max pooling",
           "Max pooling is a function a small learnable layer can learn (the question behind "
           "All-CNN's replacement).", "maxpool_fn", ("val/mae", "test/mae"), judge_maxpool,
           plots=("test/mae",), also=("pooling",)),
-    Claim("activation", "D2L's exercise: ReLU and max pooling modernise LeNet",
+    Claim("D2L's exercise: ReLU and max pooling modernise LeNet",
           "D2L §6.6 exercises: replacing sigmoid and average pooling by ReLU and max pooling "
           "improves LeNet.", "lenet_activation", ("test/acc",), judge_activation,
           also=("pooling",)),

@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import dataclass, field
+from itertools import takewhile
 from pathlib import Path
-
-from omegaconf import OmegaConf
 
 from convlab.report import Report
 from convlab.report.build import markdown_table, setting_keys
 from convlab.report.plots import metric_filename
 from convlab.report.statistics import fmt_p
-from convlab.report.summary import fmt_number
-from convlab.study import rules
-from convlab.study.claims import Claim, Verdict
-from convlab.study.rules import Contrast
+from convlab.study.claims import Claim, Verdict, job_config, sweep_file
+from convlab.study.rules import Contrast, explain
 
 
 @dataclass
@@ -28,50 +25,39 @@ class Judged:
     others: dict[str, Report] = field(default_factory=dict)
 
 
-def sweep_comment(sweep_file: Path) -> str:
+def sweep_comment(path: Path) -> str:
     """The leading comment of a sweep config: where it states its settings and why."""
-    lines = []
-    for line in sweep_file.read_text().splitlines():
-        if line.startswith("# @package"):
-            continue
-        if not line.startswith("#"):
-            break
-        lines.append(line.lstrip("#").strip())
-    return " ".join(lines)
+    lines = (line for line in path.read_text().splitlines() if not line.startswith("# @package"))
+    return " ".join(line.lstrip("#").strip() for line in takewhile(lambda x: x[:1] == "#", lines))
 
 
 def composed_settings(report: Report) -> str:
     """Epochs, batch size, optimizer and learning rate as the first job really ran them."""
-    for run in report.runs:
-        path = run.path / ".hydra" / "config.yaml"
-        if path.is_file():
-            cfg = OmegaConf.load(path)
-            optimizer = str(cfg.optimizer._target_).rsplit(".", 1)[-1]
-            return (
-                f"`trainer.max_epochs={cfg.trainer.max_epochs}`, "
-                f"`data.batch_size={cfg.data.batch_size}`, `{optimizer}(lr={cfg.optimizer.lr})`"
-                " unless the table's columns say otherwise"
-            )
-    return "no job config found"
+    cfg = job_config(report)
+    if cfg is None:
+        return "no job config found"
+    optimizer = str(cfg.optimizer._target_).rsplit(".", 1)[-1]
+    return (
+        f"`trainer.max_epochs={cfg.trainer.max_epochs}`, `data.batch_size={cfg.data.batch_size}`, "
+        f"`{optimizer}(lr={cfg.optimizer.lr})` unless the table's columns say otherwise"
+    )
 
 
-def copy_figures(judged: Judged, figures_dir: Path, doc_dir: Path) -> list[tuple[str, str]]:
-    """The claim's final-metric plots and the matching validation curves, as small PNGs."""
-    report, claim = judged.report, judged.claim
-    if report is None or not claim.metrics:
-        return []
+def copy_figures(claim: Claim, report: Report, doc_dir: Path) -> list[tuple[str, str]]:
+    """The claim's final-metric plots and the matching validation curves, copied into
+    ``<doc_dir>/figures``: (label, link) for each."""
     wanted = []
     for metric in claim.plotted:
         wanted.append((f"final {metric}", f"final_{metric_filename(metric)}.png"))
         if "/" in metric:  # a split's metric has a validation curve; sharpness has none
             val = "val/" + metric.split("/", 1)[1]
             wanted.append((f"{val} per epoch", f"curve_{metric_filename(val)}.png"))
-    figures_dir.mkdir(parents=True, exist_ok=True)
+    (doc_dir / "figures").mkdir(parents=True, exist_ok=True)
     links = []
     for label, name in wanted:
         source = (report.markdown.parent if report.markdown else report.sweep_dir) / name
         if source.is_file():
-            target = figures_dir / f"{claim.sweep}_{name}"
+            target = doc_dir / "figures" / f"{claim.sweep}_{name}"
             shutil.copyfile(source, target)
             links.append((label, target.relative_to(doc_dir).as_posix()))
     return links
@@ -93,21 +79,10 @@ def contrast_table(contrasts: list[Contrast]) -> str:
         "|---|---|---|---|---|---|---|---|",
     ]
     for c in contrasts:
-        d = c.difference
-        if d.n_a < 2 or d.n_b < 2:
-            diff = "–"
-        else:
-            diff = f"{_signed(d.diff)} [{_signed(d.low)}, {_signed(d.high)}]"
-        lines.append(
-            f"| {c.claim} | {c.metric} | {d.n_a}/{d.n_b} | {c.mean_a.format()} "
-            f"| {c.mean_b.format()} | {diff} | {fmt_p(d.p)} | {c.reading} |"
-        )
+        d, a, b = c.difference, c.mean_a.format(), c.mean_b.format()
+        lines.append(f"| {c.claim} | {c.metric} | {d.n_a}/{d.n_b} | {a} | {b} | {d.format()} "
+                     f"| {fmt_p(d.p)} | {c.reading} |")  # fmt: skip
     return "\n".join(lines)
-
-
-def _signed(value: float) -> str:
-    text = fmt_number(value, 3)
-    return text if text.startswith("-") or text == "0" else "+" + text
 
 
 def receptive_field_section() -> str:
@@ -137,43 +112,33 @@ def receptive_field_section() -> str:
     ])  # fmt: skip
 
 
-def claim_section(judged: Judged, figures_dir: Path, doc_dir: Path, command: str) -> str:
+def claim_section(judged: Judged, doc_dir: Path, command: str) -> str:
     claim, report, verdict = judged.claim, judged.report, judged.verdict
-    lines = [
-        f"## {judged.number}. {claim.title}",
-        "",
-        f"> Original study: {claim.original}",
-        "",
-        f"**Verdict: {verdict.word}.** {verdict.text}",
-        "",
-    ]
-    sweep_file = Path("conf") / "sweep" / f"{claim.sweep}.yaml"
-    lines.append(f"Sweep `{claim.sweep}` (`python train.py -m sweep={claim.sweep}`, "
-                 f"run here by `{command}`).")  # fmt: skip
-    if sweep_file.is_file():
-        lines.append(f"Its settings: {sweep_comment(sweep_file)}")
+    lines = [f"## {judged.number}. {claim.title}", "", f"> Original study: {claim.original}", "",
+             f"**Verdict: {verdict.word}.** {verdict.text}", "",
+             f"Sweep `{claim.sweep}` (`python train.py -m sweep={claim.sweep}`, run here by "
+             f"`{command}`)."]  # fmt: skip
+    if sweep_file(claim.sweep).is_file():
+        lines.append(f"Its settings: {sweep_comment(sweep_file(claim.sweep))}")
     if report is None:
         return "\n".join([*lines, "", "_This sweep has no report._", ""])
     lines += ["", f"As run: {composed_settings(report)}."]
     if report.common:
-        lines.append(
-            "Shared overrides: " + ", ".join(f"`{k}={v}`" for k, v in report.common.items()) + "."
-        )
+        shared = ", ".join(f"`{k}={v}`" for k, v in report.common.items())
+        lines.append(f"Shared overrides: {shared}.")
     if verdict.contrasts:
         lines += ["", contrast_table(verdict.contrasts)]
     lines += ["", claim_table(claim, report), ""]
     for name, other in judged.others.items():
         lines += [f"Rows read from the `{name}` sweep:", "", claim_table(claim, other), ""]
-    for label, link in copy_figures(judged, figures_dir, doc_dir):
+    for label, link in copy_figures(claim, report, doc_dir):
         lines += [f"![{claim.sweep}: {label}]({link})", ""]
     return "\n".join(lines)
 
 
-def write_results(
-    path: Path, figures_dir: Path, judged: list[Judged], command: str, header: list[str]
-) -> Path:
+def write_results(path: Path, judged: list[Judged], command: str, header: list[str]) -> Path:
+    """``path`` (RESULTS.md), with its figures in a ``figures/`` folder beside it."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    doc_dir = path.parent
     lines = [
         "# Results: the claims of the original study, re-run with seeds",
         "",
@@ -181,7 +146,7 @@ def write_results(
         "",
         "## How the verdicts are decided",
         "",
-        *rules.explain(),
+        *explain(),
         "",
         "Each table row is a group of runs that differ only in `seed`: mean ± sample std over "
         "the completed runs (n − 1 in the std), and how many runs completed, diverged or failed "
@@ -200,7 +165,7 @@ def write_results(
         "",
     ]
     for item in judged:
-        lines += [claim_section(item, figures_dir, doc_dir, command), ""]
+        lines += [claim_section(item, path.parent, command), ""]
     lines.append(receptive_field_section())
     path.write_text("\n".join(lines))
     return path

@@ -1,26 +1,10 @@
-"""The rules that turn a sweep's numbers into words. Every verdict of the study uses only these.
-
-- A **comparison** of two groups of seeds is the difference of their means with a 95 %
-  confidence interval and Welch's t-test p (``convlab.report.statistics``; the CI from the
-  Welch–Satterthwaite degrees of freedom). A claim that one group is better *holds* when
-  p < 0.05 and the CI excludes 0 on the claimed side, *does not hold* when p < 0.05 and the CI
-  excludes 0 on the other side, and is *not resolved at n = k* otherwise (k seeds per group).
-- A claim that one setting *can replace* another (is not worse by more than a stated margin)
-  holds when the whole CI of the difference lies above −margin, does not hold when the whole
-  CI lies below −margin, and is not resolved otherwise.
-- A max(a, b) regressor *learns* when every run of the group completed (none diverged or failed)
-  and its mean test MAE is at most ``LEARNS_MAE`` (1 % of the input range (0, 20000)). For
-  scale: answering (a + b) / 2, which a net that cannot tell a from b ends up doing, has an MAE
-  of range / 6 ≈ 3333.
-- A classifier *trains easily* when every run completed with mean test accuracy of at least
-  ``EASY_ACC``.
-"""
+"""The rules that turn a sweep's numbers into words; every verdict of the study uses only these.
+``explain`` states them, with their numbers, at the top of RESULTS.md."""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal
 
 from convlab.report.statistics import ALPHA, Difference, welch
 from convlab.report.summary import Group, Stat, fmt_number
@@ -29,8 +13,6 @@ RANGE = 20000.0
 LEARNS_MAE = 0.01 * RANGE
 EASY_ACC = 0.99
 MIDPOINT_MAE = RANGE / 6
-
-Comparison = Literal["better", "worse", "not resolved", "unknown"]
 
 
 def explain() -> list[str]:
@@ -81,7 +63,7 @@ class Contrast:
         d = self.difference
         if self.margin is None:
             return d.reading(self.claimed)
-        if not (math.isfinite(d.low) and math.isfinite(d.high)):
+        if not math.isfinite(d.low):
             return f"not resolved at n = {d.n}"
         # in the better direction: claimed * (a - b); worse than -margin is a failure
         low, high = sorted((self.claimed * d.low, self.claimed * d.high))
@@ -98,22 +80,17 @@ class Contrast:
         return f"{self.a} {'above' if self.claimed > 0 else 'below'} {self.b}"
 
 
-def contrast_stats(
-    a: str, b: str, metric: str, stat_a: Stat, stat_b: Stat, lower_is_better: bool,
-    margin: float | None = None,
-) -> Contrast:  # fmt: skip
-    """The claim "``a`` is better than ``b``" on two sets of values (``Stat.values``)."""
-    difference = welch(stat_a.values, stat_b.values)
-    return Contrast(a, b, metric, stat_a, stat_b, difference, -1 if lower_is_better else 1, margin)
-
-
 def contrast(
-    a: Group, b: Group, metric: str, lower_is_better: bool, margin: float | None = None
-) -> Contrast:
-    """The claim "``a`` is better than ``b`` on ``metric``" (or "not worse by ``margin``")."""
-    return contrast_stats(
-        a.label, b.label, metric, a.stat(metric), b.stat(metric), lower_is_better, margin
-    )
+    a: Group | Stat, b: Group | Stat, metric: str, lower_is_better: bool,
+    margin: float | None = None, names: tuple[str, str] | None = None,
+) -> Contrast:  # fmt: skip
+    """The claim "``a`` is better than ``b`` on ``metric``" (or "not worse by ``margin``"), of
+    two groups or two ``Stat``s; ``names`` label them (default: the groups' labels)."""
+    stat_a, stat_b = (x.stat(metric) if isinstance(x, Group) else x for x in (a, b))
+    difference = welch(stat_a.values, stat_b.values)
+    claimed = -1 if lower_is_better else 1
+    return Contrast(*(names or (a.label, b.label)), metric, stat_a, stat_b, difference, claimed,
+                    margin)  # fmt: skip
 
 
 def combine(contrasts: list[Contrast]) -> str:
@@ -128,44 +105,25 @@ def combine(contrasts: list[Contrast]) -> str:
     return next(r for r in readings if r.startswith("not resolved"))
 
 
-def compare(a: Stat, b: Stat, lower_is_better: bool) -> Comparison:
-    """Is ``a`` better than ``b``? Only when Welch's test resolves the difference (p < 0.05,
-    the 95 % CI of ``a − b`` excludes 0); "unknown" when a group has no value."""
-    if a.n == 0 or b.n == 0:
-        return "unknown"
-    sign = welch(a.values, b.values).sign()
-    if sign == 0:
-        return "not resolved"
-    return "better" if (sign < 0) == lower_is_better else "worse"
-
-
 def all_completed(group: Group) -> bool:
     return bool(group.runs) and len(group.completed) == len(group.runs)
 
 
 def learns(group: Group, metric: str = "test/mae", threshold: float = LEARNS_MAE) -> bool:
-    stat = group.stat(metric)
-    return all_completed(group) and stat.n > 0 and stat.mean <= threshold
+    return all_completed(group) and group.stat(metric).mean <= threshold  # NaN (no value): False
 
 
 def trains_easily(group: Group, metric: str = "test/acc", threshold: float = EASY_ACC) -> bool:
-    stat = group.stat(metric)
-    return all_completed(group) and stat.n > 0 and stat.mean >= threshold
+    return all_completed(group) and group.stat(metric).mean >= threshold
 
 
 def describe(group: Group, metric: str) -> str:
     """``test/mae 12.3 ± 1.1 (3/3 completed)`` or ``2 of 3 diverged``, for the verdict text."""
     stat = group.stat(metric)
-    parts = []
-    if stat.n:
-        parts.append(f"{metric} {stat.format()}")
-    others = [
-        f"{group.count(s)} of {len(group.runs)} {s}"
-        for s in ("diverged", "failed", "interrupted", "missing")
-        if group.count(s)
-    ]
-    parts += others
-    return ", ".join(parts) if parts else "no runs"
+    parts = [f"{metric} {stat.format()}"] if stat.n else []
+    statuses = ("diverged", "failed", "interrupted", "missing")
+    parts += [f"{group.count(s)} of {len(group.runs)} {s}" for s in statuses if group.count(s)]
+    return ", ".join(parts) or "no runs"
 
 
 def find(groups: list[Group], **settings: str) -> Group | None:
@@ -184,7 +142,3 @@ def best(groups: list[Group], metric: str, lower_is_better: bool) -> Group | Non
         return None
     sign = 1 if lower_is_better else -1
     return min(scored, key=lambda g: sign * g.stat(metric).mean)
-
-
-def fmt(value: float) -> str:
-    return fmt_number(value) if math.isfinite(value) else str(value)
