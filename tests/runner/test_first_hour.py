@@ -1,7 +1,8 @@
 """A newcomer's first hour: two commands on a fresh clone, a locked install, a help that pipes.
 
-These check the files a newcomer meets (Makefile, README, constraints.txt, pyproject.toml), not
-an install itself: CI (.ci/run) installs from scratch and compares `pip freeze` with the lock.
+These check the files a newcomer meets (Makefile, README, docs/, constraints.txt,
+pyproject.toml), not an install itself: CI (.ci/run) installs from scratch and compares
+`pip freeze` with the lock.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import importlib.util
 import re
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 from hydra import compose, initialize_config_dir
@@ -75,8 +77,8 @@ def test_help_has_no_colour_codes_in_a_pipe():
 
 
 def test_the_configuration_table_lists_every_option_in_conf():
-    readme = (ROOT / "README.md").read_text()
-    table = readme.split("### Configuration", 1)[1].split("Top-level keys", 1)[0]
+    doc = (ROOT / "docs" / "configuration.md").read_text()
+    table = doc.split("## Config groups", 1)[1].split("Top-level keys", 1)[0]
     rows = [line.split("|")[1:3] for line in table.splitlines() if line.startswith("| `")]
     listed = {}
     for group, options in rows:
@@ -91,9 +93,9 @@ def test_the_configuration_table_lists_every_option_in_conf():
 
 def test_the_study_takes_the_same_time_everywhere():
     makefile = (ROOT / "Makefile").read_text()
-    readme = (ROOT / "README.md").read_text()
     (minutes,) = re.findall(r"^study: .*?~(\d+) min", makefile, re.MULTILINE)
-    assert f"`make study`, {minutes} min" in readme
+    for page in ("README.md", "docs/study.md"):
+        assert f"`make study`, {minutes} min" in (ROOT / page).read_text(), page
 
 
 def test_pyproject_has_ranges_and_an_spdx_license():
@@ -134,3 +136,22 @@ def test_evaluations_get_their_own_folders():
     run_dir = OmegaConf.to_container(cfg.hydra.run, resolve=False)["dir"]
     assert run_dir.startswith("${paths.log_dir}/${task_name}/evals/"), run_dir
     assert cfg.task_name == "lenet"  # the experiment still names the folder
+
+
+def _anchors(page: Path) -> set[str]:
+    """GitHub's heading anchors: lower case, punctuation dropped, spaces as hyphens."""
+    headings = re.findall(r"^#+ (.+)$", page.read_text(), re.MULTILINE)
+    return {re.sub(r"[^\w\- ]", "", h.strip().lower()).replace(" ", "-") for h in headings}
+
+
+def test_every_link_in_the_readme_and_docs_leads_somewhere():
+    pages = [ROOT / "README.md", ROOT / "notebooks" / "README.md", *(ROOT / "docs").glob("*.md")]
+    for page in pages:
+        for target in re.findall(r"\]\(([^)\s]+)\)", page.read_text()):
+            if target.startswith(("http://", "https://")):
+                continue
+            path, _, anchor = target.partition("#")
+            linked = (page.parent / path).resolve() if path else page
+            assert linked.exists(), (page.name, target)
+            if anchor:
+                assert anchor in _anchors(linked), (page.name, target)
