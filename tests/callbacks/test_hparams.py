@@ -13,9 +13,9 @@ from convlab.callbacks.hparams import (
     metric_names,
     scalar_layout,
     session_start_summary,
-    sweep_domains,
 )
 from convlab.models.mlp import MLP
+from convlab.runner.overrides import sweep_domains
 from convlab.tasks.regression import RegressionTask
 
 STRING, NUMBER = api_pb2.DATA_TYPE_STRING, api_pb2.DATA_TYPE_FLOAT64

@@ -15,7 +15,7 @@ from convlab.models.exact import ExactMax
 from convlab.models.gated import GatedMax
 from convlab.models.lenet import LeNet
 from convlab.models.mlp import MLP
-from convlab.runner.build import build_datamodule, build_task
+from convlab.runner.run import build_datamodule, build_task
 from tests.conftest import compose_config
 
 NETS = {

@@ -136,7 +136,7 @@ def test_channels_last_is_the_same_network(pooling):
 
 
 def test_lenet_config_takes_channels_last_on_the_cpu_only():
-    from convlab.runner.resolvers import trains_on_cpu
+    from convlab.runner.cli import trains_on_cpu
 
     assert trains_on_cpu("cpu") is True
     assert trains_on_cpu("gpu") is False

@@ -25,7 +25,7 @@ from convlab.report import (
 )
 from convlab.report.plots import curves_figure, final_figure
 from convlab.report.summary import Stat, fmt_number
-from convlab.runner.job_dirname import job_dirname
+from convlab.runner.overrides import job_dirname
 from convlab.runner.record import write_record
 
 

@@ -375,10 +375,10 @@ def test_sweep_jobs_are_checked_up_front(tmp_path, capsys):
 
 
 def test_overrides_without_a_key_and_sweeps_at_their_first_value():
-    from convlab.runner.check.composition import _without
+    from convlab.runner.overrides import first_job
 
     overrides = ["a.b=1", "seed=3,4,5", "x=1", "c=[1,2]", "a.b=2", "lr=range(1,3)", "d=2"]
-    assert _without(overrides, "a.b") == ["seed=3", "x=1", "c=[1,2]", "lr=1", "d=2"]
+    assert first_job(overrides, without="a.b") == ["seed=3", "x=1", "c=[1,2]", "lr=1", "d=2"]
 
 
 def test_unknown_keys_are_named_with_what_the_target_accepts():

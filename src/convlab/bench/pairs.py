@@ -50,7 +50,7 @@ STOCK = [
 
 def compose(experiment: str, overrides: list[str], run_dir: Path) -> DictConfig:
     """The config ``python train.py experiment=<experiment> <overrides>`` would run."""
-    from convlab.runner.compose import compose_run_config
+    from convlab.runner.cli import compose_run_config
 
     return compose_run_config([f"experiment={experiment}", *overrides], run_dir)
 

@@ -26,13 +26,9 @@ import logging
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from hydra.core.hydra_config import HydraConfig
-from hydra.core.override_parser.overrides_parser import OverridesParser
-from hydra.core.override_parser.types import ChoiceSweep, IntervalSweep, RangeSweep
-from hydra.types import RunMode
 from lightning.pytorch.loggers import Logger, TensorBoardLogger
 from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
@@ -85,65 +81,6 @@ def flatten_hparams(cfg: DictConfig | Mapping) -> dict[str, Any]:
         if key not in SKIPPED_GROUPS:
             _flatten(value, str(key), out)
     return dict(sorted(out.items()))
-
-
-# --- what the sweep varies ----------------------------------------------------------------
-def _sweep_definitions() -> list[str]:
-    """The sweep's own overrides, as typed: ``["optimizer=sgd,adam", "seed=1,2", ...]``.
-
-    From the sweeper's ``params`` (sweep configs, Optuna search spaces) and the command line of
-    the multirun, which Hydra's basic sweeper saves as ``<sweep dir>/multirun.yaml`` before it
-    starts any job. Empty outside a multirun.
-    """
-    if not HydraConfig.initialized():
-        return []
-    hydra_cfg = HydraConfig.get()
-    if hydra_cfg.mode != RunMode.MULTIRUN:
-        return []
-    params = OmegaConf.select(hydra_cfg, "sweeper.params", default=None) or {}
-    found = [f"{key}={value}" for key, value in params.items()]
-    saved = Path(hydra_cfg.sweep.dir) / "multirun.yaml"
-    if saved.is_file():
-        found += list(OmegaConf.select(OmegaConf.load(saved), "hydra.overrides.task") or [])
-    return found
-
-
-def sweep_domains(definitions: Sequence[str] | None = None) -> dict[str, Any]:
-    """The keys the sweep varies, in its order, each with its values where they are listed.
-
-    ``["optimizer=sgd,adam", "seed=1,2", "experiment=lenet"]`` → ``{"optimizer": ["sgd",
-    "adam"], "seed": [1, 2]}``; an ``interval(a, b)`` gives ``(a, b)``, a glob ``None``.
-    Defaults to this job's sweep (:func:`_sweep_definitions`).
-    """
-    if definitions is None:
-        definitions = _sweep_definitions()
-    parser = OverridesParser.create()
-    domains: dict[str, Any] = {}
-    for definition in definitions:
-        try:
-            (override,) = parser.parse_overrides([str(definition)])
-        except Exception as error:  # Hydra parsed it already; a column is not worth a crash
-            log.debug("hparams: cannot parse %r (%s)", definition, error)
-            continue
-        if override.is_hydra_override() or not override.is_sweep_override():
-            continue
-        value = override.value()
-        if isinstance(value, ChoiceSweep | RangeSweep):
-            domain: Any = list(override.sweep_iterator())
-        elif isinstance(value, IntervalSweep):
-            domain = (value.start, value.end)
-        else:
-            domain = None
-        domains.setdefault(override.key_or_group, domain)
-    return domains
-
-
-def sweep_keys() -> list[str]:
-    """The keys this job's sweep varies (``["optimizer", "seed"]``); ``[]`` for a single run.
-
-    For a job folder or run name that shows only what tells the jobs apart.
-    """
-    return list(sweep_domains())
 
 
 # --- the columns --------------------------------------------------------------------------
@@ -200,15 +137,13 @@ def hparam_value(cfg: DictConfig, key: str, choices: Mapping[str, str] | None = 
 
 
 def hparam_columns(
-    cfg: DictConfig, domains: Mapping[str, Any] | None = None,
-    choices: Mapping[str, str] | None = None,
+    cfg: DictConfig, domains: Mapping[str, Any], choices: Mapping[str, str] | None = None,
 ) -> tuple[list[Column], dict[str, Any]]:  # fmt: skip
     """The HParams columns of this run's sweep and this run's value in each.
 
     Swept keys first (typed from all the values the sweep lists, so every job agrees), then
     :data:`KEY_HPARAMS`; a key this config does not have is left out.
     """
-    domains = sweep_domains() if domains is None else domains
     choices = _choices() if choices is None else choices
     columns, values = [], {}
     for key in [*domains, *(key for key in KEY_HPARAMS if key not in domains)]:
@@ -331,13 +266,15 @@ def add_summaries(writer: SummaryWriter, *summaries: Summary) -> None:
     writer.flush()
 
 
-def session_start(cfg: DictConfig, task: Any = None) -> tuple[list[Summary], list[str], dict]:
+def session_start(
+    cfg: DictConfig, domains: Mapping[str, Any], task: Any = None
+) -> tuple[list[Summary], list[str], dict]:
     """This run's HParams experiment and session start; its metric columns; its values.
 
     ``task``: the LightningModule, whose metric collections name the metric columns (without
     it: the monitored metric and the loss in ``val/`` and ``test/``, and ``train/loss``).
     """
-    columns, values = hparam_columns(cfg)
+    columns, values = hparam_columns(cfg, domains)
     metrics = metric_names(task, cfg)
     return [experiment_summary(columns, metrics), session_start_summary(values, columns)], (
         metrics), values  # fmt: skip
@@ -349,7 +286,7 @@ def _writers(loggers: Iterable[Logger]) -> list[SummaryWriter]:
 
 @rank_zero_only
 def log_hparams_start(
-    loggers: Iterable[Logger], cfg: DictConfig, task: Any = None
+    loggers: Iterable[Logger], cfg: DictConfig, domains: Mapping[str, Any], task: Any = None
 ) -> dict[str, Any]:
     """Record the flattened config with every logger (``hparams.yaml``); in each TensorBoard log
     write the HParams experiment, this run's session start and the Custom Scalars layout.
@@ -360,7 +297,7 @@ def log_hparams_start(
     loggers = list(loggers)
     for logger in loggers:
         logger.log_hyperparams(flatten_hparams(cfg))
-    summaries, metrics, values = session_start(cfg, task)
+    summaries, metrics, values = session_start(cfg, domains, task)
     for writer in _writers(loggers):
         add_summaries(writer, *summaries, custom_scalars(scalar_layout(metrics)))
     return values

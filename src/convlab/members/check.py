@@ -9,10 +9,9 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
-from convlab.callbacks.hparams import sweep_domains
+from convlab.runner.overrides import in_multirun, sweep_domains
 
 # Optimizers whose update of an element depends on that element's gradient and state only.
 ELEMENTWISE_OPTIMIZERS = (
@@ -49,7 +48,7 @@ def members_problems(cfg: DictConfig) -> list[str]:
     if not isinstance(members, int) or isinstance(members, bool) or members <= 1:
         return []  # members=1 is a plain run; a non-integer is the schema check's line
     head = f"members={members}"
-    if OmegaConf.select(cfg, "hydra.mode", default=None) == RunMode.MULTIRUN:
+    if in_multirun(cfg):
         # A sweep's base config (a swept experiment is not applied yet): only what spans its
         # jobs here; each job's config is checked on its own, without a hydra node.
         problem = _repeated_seeds(cfg, members)

@@ -22,7 +22,7 @@ from convlab.members.data import MemberData
 from convlab.members.stacked import stack_nets
 from convlab.members.task import MembersTask
 from convlab.members.writers import MemberWriters
-from convlab.runner.overrides import split_override
+from convlab.runner.overrides import split_override, sweep_domains
 from convlab.runner.record import RunRecord
 from convlab.runner.run import (
     RunProgress,
@@ -107,7 +107,9 @@ def train_members(cfg: DictConfig) -> RunRecord:
     data = MemberData(datamodule, seeds)
     if trainer.is_global_zero and not trainer.fast_dev_run:
         task.writers = MemberWriters(dirs)
-        task.writers.hparams_start([member_config(cfg, seed) for seed in seeds], task)
+        task.writers.hparams_start(
+            [member_config(cfg, seed) for seed in seeds], task, sweep_domains()
+        )
 
     def test() -> None:
         if cfg.get("test_ckpt", "best") == "best":

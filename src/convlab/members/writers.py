@@ -25,10 +25,10 @@ class MemberWriters:
             for name, value in plain.items():
                 self.writers[k].add_scalar(name, value[k], step)
 
-    def hparams_start(self, cfgs: list, task) -> None:
+    def hparams_start(self, cfgs: list, task, domains: dict) -> None:
         """One HParams session per member, with its own config (its seed)."""
         for writer, cfg in zip(self.writers, cfgs, strict=True):
-            add_summaries(writer, *session_start(cfg, task)[0])
+            add_summaries(writer, *session_start(cfg, domains, task)[0])
 
     def close(self, statuses: list[str]) -> None:
         for writer, status in zip(self.writers, statuses, strict=True):

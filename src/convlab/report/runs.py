@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from convlab.runner.job_dirname import split_override
+from convlab.runner.overrides import split_override
 from convlab.runner.record import RECORD_NAME
 
 # A job folder without a readable metrics.json: killed, still running, or crashed hard.

@@ -23,7 +23,7 @@ from omegaconf import DictConfig
 
 from convlab.callbacks.hparams import log_hparams_end, log_hparams_start
 from convlab.runner.job import RunInterrupted
-from convlab.runner.overrides import job_overrides
+from convlab.runner.overrides import job_overrides, sweep_domains
 from convlab.runner.record import RunRecord
 from convlab.runner.resume import checked_ckpt_path
 
@@ -189,7 +189,7 @@ def train(cfg: DictConfig) -> RunRecord:
     callbacks = build_callbacks(cfg.get("callbacks"), has_logger=bool(loggers))
     parts = [datamodule, task, *callbacks]
     trainer = build_trainer(cfg, [*callbacks, RunProgress(parts)], loggers)
-    log_hparams_start(trainer.loggers, cfg, task)
+    log_hparams_start(trainer.loggers, cfg, sweep_domains(), task)
 
     def test() -> None:  # on the best checkpoint by the monitored metric, else the weights
         best = cfg.get("test_ckpt", "best") == "best" and trainer.checkpoint_callback

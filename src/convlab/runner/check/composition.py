@@ -8,11 +8,11 @@ import re
 from collections.abc import Sequence
 
 from hydra.core.global_hydra import GlobalHydra
-from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import ConfigCompositionException, MissingConfigException
 from omegaconf import DictConfig, OmegaConf
 
 from convlab.runner.check.targets import closest, listing, target, unknown_key
+from convlab.runner.overrides import first_job
 
 _NOT_OVERRIDABLE = re.compile(r"Could not override '([^']+)'")
 _APPEND_EXISTING = re.compile(r"Could not append to config\. An item is already at '([^']+)'")
@@ -30,18 +30,6 @@ def _missing_option(error: MissingConfigException) -> str | None:
     return f"{group}={name}: no such {group} config.{hint} Available: {listing(options)}."
 
 
-def _without(overrides: Sequence[str], key: str) -> list[str]:
-    """The overrides minus ``key``'s, sweeps reduced to their first value (to compose once)."""
-    kept = []
-    for override in OverridesParser.create().parse_overrides(list(overrides)):
-        if override.key_or_group == key:
-            continue
-        if not override.is_sweep_override():
-            kept.append(override.input_line)
-        elif values := list(override.sweep_string_iterator()):
-            kept.append(f"{override.get_key_element()}={values[0]}")
-    return kept
-
 
 def _unknown_key(key: str, config_name: str, overrides: Sequence[str]) -> str | None:
     from hydra import compose
@@ -50,7 +38,7 @@ def _unknown_key(key: str, config_name: str, overrides: Sequence[str]) -> str | 
     if not GlobalHydra.instance().is_initialized():
         return None
     try:
-        cfg = compose(config_name=config_name, overrides=_without(overrides, key))
+        cfg = compose(config_name=config_name, overrides=first_job(overrides, without=key))
     except Exception:
         return None  # Hydra's own message then
     parent = OmegaConf.select(cfg, parent_path) if parent_path else cfg
