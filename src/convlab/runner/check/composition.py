@@ -30,7 +30,6 @@ def _missing_option(error: MissingConfigException) -> str | None:
     return f"{group}={name}: no such {group} config.{hint} Available: {listing(options)}."
 
 
-
 def _unknown_key(key: str, config_name: str, overrides: Sequence[str]) -> str | None:
     from hydra import compose
 
