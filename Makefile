@@ -4,7 +4,7 @@ PYTHON ?= $(VENV)/bin/python
 # The exact versions tested (`make lock` writes it; `make install` and CI install with it).
 LOCK ?= constraints.txt
 # Where torch/torchvision come from. Empty: PyPI, whose Linux x86-64 torch bundles the CUDA
-# libraries (a ~6 GB venv). CPU-only wheels, where the platform has them (README, "Install"):
+# libraries (a ~6 GB venv). CPU-only wheels, where the platform has them (docs/install.md):
 # make install TORCH_INDEX=https://download.pytorch.org/whl/cpu
 TORCH_INDEX ?=
 PYTEST_WORKERS ?= 2
@@ -20,7 +20,7 @@ help: ## Show this help
 	grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
 	awk -v c="$$c" -v r="$$r" 'BEGIN {FS = ":.*?## "}; {printf "  %s%-14s%s %s\n", c, $$1, r, $$2}'
 
-install: $(INSTALLED) ## Create .venv with the locked versions (once; 6 GB with CUDA torch, see README)
+install: $(INSTALLED) ## Create .venv with the locked versions (once; 6 GB with CUDA torch, see docs/install.md)
 
 $(INSTALLED): pyproject.toml $(LOCK)
 	test -x $(VENV)/bin/python || python3 -m venv $(VENV)
