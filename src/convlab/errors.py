@@ -1,11 +1,8 @@
-"""User-facing errors: raised for bad input, printed as one message without a traceback."""
+"""User-facing errors: the entry points print ``str(error)`` and exit 2, no traceback."""
 
 
 class ConvlabError(Exception):
-    """A problem the user can fix (bad config, missing or corrupt data).
-
-    The entry points print ``str(error)`` and exit with status 2 instead of a traceback.
-    """
+    """A problem the user can fix (bad config, missing or corrupt data)."""
 
 
 class DataNotFoundError(ConvlabError):

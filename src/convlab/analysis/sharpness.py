@@ -1,15 +1,6 @@
-"""Sharpness of the training loss at the current weights.
-
-- ``top_hessian_eigenvalue``: the largest eigenvalue of the Hessian of the training loss with
-  respect to the parameters, by power iteration on Hessian-vector products (double backward;
-  the Hessian itself is never formed). The loss is the sample-weighted mean over the given
-  batches, i.e. the loss of the whole set they make up.
-- ``epsilon_sharpness``: Keskar et al. (2017, "On large-batch training for deep learning:
-  generalization gap and sharp minima"), the largest relative rise of the loss within the box
-  ``|z_i| <= epsilon (|w_i| + 1)`` around the weights, in percent, maximised with L-BFGS-B as
-  they did (full space, a few iterations).
-
-Both are deterministic given ``seed``; the model is evaluated in eval mode (no dropout noise).
+"""Sharpness of the training loss (the sample-weighted mean over the given batches) at the
+current weights: the Hessian's top eigenvalue, by power iteration on Hessian-vector products,
+and Keskar et al.'s (2017) epsilon-sharpness. Deterministic given ``seed``; in eval mode.
 """
 
 from __future__ import annotations
@@ -40,9 +31,8 @@ def trainable_parameters(model: nn.Module) -> list[nn.Parameter]:
 
 
 def _batch_weights(batches: Sequence[Batch]) -> list[float]:
-    sizes = [len(target) for _, target in batches]
-    total = sum(sizes)
-    return [size / total for size in sizes]
+    total = sum(len(target) for _, target in batches)
+    return [len(target) / total for _, target in batches]
 
 
 def hessian_vector_product(
@@ -97,13 +87,8 @@ def top_hessian_eigenvalue(
     tolerance: float = 1e-4,
     seed: int = 0,
 ) -> float:
-    """The largest (algebraic) eigenvalue of the training-loss Hessian at the current weights.
-
-    Power iteration finds the eigenvalue of largest magnitude. When that one is negative (a
-    saddle, not a minimum), a second run on ``H - lambda I``, whose spectrum is then
-    non-negative with the largest eigenvalue of ``H`` on top, recovers it. Stops when the
-    estimate moves by less than ``tolerance`` (relative) or after ``iterations`` products.
-    """
+    """The largest (algebraic) eigenvalue of the Hessian; when power iteration's dominant one is
+    negative (a saddle), a second run on ``H - lambda I`` recovers it."""
     batches = list(batches)
     params = trainable_parameters(model)
     if not params:
@@ -125,11 +110,6 @@ def top_hessian_eigenvalue(
         return dominant + _power_iteration(shifted, start, iterations, tolerance)
 
 
-def _mean_loss(model: nn.Module, loss_fn: LossFn, batches: Sequence[Batch]) -> torch.Tensor:
-    weights = _batch_weights(batches)
-    return sum(loss_fn(model(x), y) * w for (x, y), w in zip(batches, weights, strict=True))
-
-
 def epsilon_sharpness(
     model: nn.Module,
     loss_fn: LossFn,
@@ -138,13 +118,8 @@ def epsilon_sharpness(
     iterations: int = 10,
     seed: int = 0,
 ) -> float:
-    """Keskar et al.'s sharpness: ``100 * max_z (f(w + z) - f(w)) / (1 + f(w))`` over the box
-    ``|z_i| <= epsilon * (|w_i| + 1)``.
-
-    L-BFGS-B maximises over the box for ``iterations`` iterations, from a seeded random point
-    inside it (at ``z = 0`` of a converged run the gradient vanishes and the search would stop
-    at once). The weights are restored afterwards.
-    """
+    """``100 * max_z (f(w + z) - f(w)) / (1 + f(w))`` over ``|z_i| <= epsilon * (|w_i| + 1)``, by
+    L-BFGS-B from a seeded random point (at ``z = 0`` a converged run's gradient vanishes)."""
     import numpy as np
     from scipy.optimize import Bounds, minimize
 
@@ -155,11 +130,13 @@ def epsilon_sharpness(
     weights = nn.utils.parameters_to_vector(params).detach().clone()
     bound = (epsilon * (weights.abs() + 1)).double().cpu().numpy()
     generator = np.random.default_rng(seed)
+    batch_weights = _batch_weights(batches)
 
     def negative_rise(z: np.ndarray) -> tuple[float, np.ndarray]:
         shift = torch.from_numpy(z).to(weights)
         nn.utils.vector_to_parameters(weights + shift, params)
-        loss = _mean_loss(model, loss_fn, batches)
+        pairs = zip(batches, batch_weights, strict=True)
+        loss = sum(loss_fn(model(x), y) * w for (x, y), w in pairs)
         grads = torch.autograd.grad(loss, params)
         gradient = torch.cat([g.reshape(-1) for g in grads]).double().cpu().numpy()
         return -float(loss.detach()), -gradient

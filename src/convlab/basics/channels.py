@@ -4,48 +4,32 @@ from __future__ import annotations
 
 import torch
 
+from convlab.basics.corr2d import Size
 from convlab.basics.padding_stride import corr2d_pad_stride, pad2d
 
 
 def corr2d_multi_in(
-    X: torch.Tensor,
-    K: torch.Tensor,
-    padding: int | tuple[int, int] = 0,
-    stride: int | tuple[int, int] = 1,
+    X: torch.Tensor, K: torch.Tensor, padding: Size = 0, stride: Size = 1
 ) -> torch.Tensor:
-    """Correlate each input channel with its own kernel slice, then add over the channels.
-
-    1. ``X``: ``(c_i, h, w)`` or ``(..., c_i, h, w)``; ``K``: ``(c_i, kh, kw)``.
-    2. Returns ``(..., oh, ow)``: one output channel (see ``conv_output_shape`` for oh, ow).
-    """
+    """Correlate each input channel with its kernel slice, then add: ``(..., c_i, h, w)`` and
+    ``(c_i, kh, kw)`` → ``(..., oh, ow)``."""
     if X.shape[-3] != K.shape[0]:
         raise ValueError(f"input has {X.shape[-3]} channels but the kernel has {K.shape[0]}")
     return corr2d_pad_stride(X, K, padding, stride).sum(dim=-3)
 
 
 def corr2d_multi_in_out(
-    X: torch.Tensor,
-    K: torch.Tensor,
-    padding: int | tuple[int, int] = 0,
-    stride: int | tuple[int, int] = 1,
+    X: torch.Tensor, K: torch.Tensor, padding: Size = 0, stride: Size = 1
 ) -> torch.Tensor:
-    """One multi-input correlation per output channel, stacked: what ``nn.Conv2d`` computes.
-
-    1. ``X``: ``(c_i, h, w)`` or ``(..., c_i, h, w)``; ``K``: ``(c_o, c_i, kh, kw)``.
-    2. Returns ``(..., c_o, oh, ow)``; equals ``F.conv2d(X, K, padding=padding, stride=stride)``.
-    """
+    """One multi-input correlation per output channel, stacked, as ``F.conv2d``: ``(..., c_i, h,
+    w)`` and ``(c_o, c_i, kh, kw)`` → ``(..., c_o, oh, ow)``."""
     X = pad2d(X, padding)  # once, not once per output channel
     return torch.stack([corr2d_multi_in(X, k, stride=stride) for k in K], dim=-3)
 
 
 def corr2d_multi_in_out_1x1(X: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
-    """A 1x1 convolution is a fully connected layer applied to every pixel's channel vector.
-
-    1. ``X``: ``(c_i, h, w)`` or ``(..., c_i, h, w)``; ``K``: ``(c_o, c_i, 1, 1)``.
-    2. Pixels become columns, ``(..., c_i, h * w)``; one matrix product with the
-       ``(c_o, c_i)`` weight mixes channels, never neighbouring pixels.
-    3. Returns ``(..., c_o, h, w)``; equals ``corr2d_multi_in_out(X, K)``.
-    """
+    """A 1x1 convolution as one matrix product with the ``(c_o, c_i)`` weight over pixels as
+    columns: it mixes channels, never neighbouring pixels."""
     c_o, c_i, kh, kw = K.shape
     if (kh, kw) != (1, 1):
         raise ValueError(f"expected a 1x1 kernel, got {kh}x{kw}")

@@ -12,14 +12,8 @@ from convlab.basics.corr2d import pair
 
 
 class Conv2D(nn.Module):
-    """Cross-correlation with a learnable kernel and scalar bias per output channel.
-
-    1. Input ``(B, c_i, h, w)`` (or ``(c_i, h, w)``) → output ``(B, c_o, oh, ow)``, sizes from
-       ``conv_output_shape``.
-    2. ``weight``: ``(c_o, c_i, kh, kw)``; ``bias``: ``(c_o,)`` or absent (``bias=False``).
-    3. Initialised exactly like ``nn.Conv2d`` (uniform in ``±1/sqrt(c_i kh kw)``) and drawing the
-       same random numbers, so under one seed both layers start from the same kernel.
-    """
+    """Cross-correlation with a learnable ``(c_o, c_i, kh, kw)`` kernel and ``(c_o,)`` bias,
+    initialised with ``nn.Conv2d``'s draws, so under one seed both start from the same kernel."""
 
     def __init__(
         self,

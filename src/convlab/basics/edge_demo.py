@@ -13,12 +13,8 @@ EDGE_KERNEL = torch.tensor([[1.0, -1.0]])
 def edge_responses(
     image: torch.Tensor, kernel: torch.Tensor = EDGE_KERNEL
 ) -> dict[str, torch.Tensor]:
-    """The image and its correlation with ``kernel`` and with ``kernel`` transposed.
-
-    1. ``image``: ``(h, w)``; ``kernel``: ``(kh, kw)``, by default ``[[1, -1]]``.
-    2. ``[1, -1]`` is non-zero only where a pixel differs from its right neighbour:
-       ``(h, w - 1)``, vertical edges; its transpose ``(h - 1, w)`` finds horizontal ones.
-    """
+    """The image, its vertical edges (``[1, -1]``: a pixel differs from its right neighbour)
+    and, with the kernel transposed, its horizontal ones."""
     return {
         "input": image,
         "K = [1, -1]": corr2d(image, kernel),
@@ -27,10 +23,7 @@ def edge_responses(
 
 
 def edge_figure(images: dict[str, torch.Tensor], kernel: torch.Tensor = EDGE_KERNEL) -> Figure:
-    """One row per named ``(h, w)`` image: the input, then both edge responses.
-
-    Inputs are grey; responses use a diverging map centred on 0 (red +, blue −).
-    """
+    """One row per named image: the input (grey), then both responses (red +, blue −)."""
     rows = len(images)
     figure = Figure(figsize=(8, 2.6 * rows), layout="constrained")
     axes = figure.subplots(rows, 3, squeeze=False)

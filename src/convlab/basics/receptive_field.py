@@ -1,18 +1,13 @@
 """Receptive fields of a stack of convolutions and poolings (D2L §6.2.6, §6.5).
 
-Per axis, with ``k`` kernel, ``s`` stride, ``p`` padding, ``d`` dilation of a layer and
-``j`` (jump: input pixels between neighbouring units), ``r`` (field size) and ``c`` (centre of
-the first unit's field, in input pixels) of the layer below:
+Per axis, with a layer's kernel ``k``, stride ``s``, padding ``p``, dilation ``d``, and the layer
+below's jump ``j`` (input pixels between units), field ``r`` and centre ``c`` of unit 0:
 
     n_out = floor((n + 2p - d (k - 1) - 1) / s) + 1
     j_out = j s,    r_out = r + (k - 1) d j,    c_out = c + ((k - 1) d / 2 - p) j
 
-starting from the input itself: ``j = 1, r = 1, c = 0``. Unit ``i`` of a layer then sees the
-input pixels ``c + i j - (r - 1) / 2 .. c + i j + (r - 1) / 2``, cut to the image (padding
-widens the field past the border). The field is that rectangle; where a stride or dilation
-steps further than the field below it reaches, some pixels inside it are never seen (the
-"gridding" of dilated stacks). Elementwise layers (activations, batch norm, dropout) keep
-all three. Shapes ``(height, width)``; ``format_table`` prints one row per layer.
+from ``j = 1, r = 1, c = 0``; unit ``i`` sees ``c + i j ± (r - 1) / 2``, cut to the image. A
+dilated stack may skip pixels inside that rectangle ("gridding"). Elementwise layers keep all.
 """
 
 from __future__ import annotations
@@ -35,8 +30,6 @@ ELEMENTWISE = (
 
 @dataclass(frozen=True)
 class Geometry:
-    """How one layer slides over its input (per axis)."""
-
     kernel: Pair
     stride: Pair
     padding: Pair
@@ -45,7 +38,7 @@ class Geometry:
 
 
 def geometry(layer: nn.Module) -> Geometry | None:
-    """The layer's window geometry; ``None`` for an elementwise layer."""
+    """``None`` for an elementwise layer."""
     if isinstance(layer, ELEMENTWISE):
         return None
     if isinstance(layer, (nn.Conv2d, Conv2D)):
@@ -76,8 +69,6 @@ def _output_size(n: int, k: int, s: int, p: int, d: int, ceil_mode: bool) -> int
 
 @dataclass(frozen=True)
 class Field:
-    """A layer's output and what one of its units sees of the input."""
-
     name: str
     geometry: Geometry | None
     output: Pair  # (height, width) of the layer's output
@@ -86,8 +77,7 @@ class Field:
     start: tuple[float, float]  # centre of unit 0's field, input pixels
 
     def span(self, index: Pair, input_size: Pair) -> tuple[Pair, Pair]:
-        """The input rows and columns ``((top, bottom), (left, right))``, inclusive, that unit
-        ``index`` sees, cut to the image."""
+        """``((top, bottom), (left, right))``, inclusive, of the input unit ``index`` sees."""
         bounds = []
         for i, j, r, c, n in zip(index, self.jump, self.size, self.start, input_size, strict=True):
             centre = c + i * j
@@ -97,8 +87,7 @@ class Field:
 
 
 def receptive_fields(layers: Iterable[nn.Module], input_size: int | Pair) -> list[Field]:
-    """One ``Field`` for the input, then one per layer of ``layers`` (an ``nn.Sequential`` such
-    as ``LeNet().features``)."""
+    """The input's ``Field``, then one per layer (e.g. ``LeNet().features``)."""
     size = pair(input_size)
     fields = [Field("input", None, size, (1, 1), (1, 1), (0.0, 0.0))]
     for index, layer in enumerate(layers):
@@ -127,7 +116,6 @@ def _show(value: tuple) -> str:
 
 
 def format_table(fields: list[Field]) -> str:
-    """A plain-text table: layer, kernel, stride, padding, output, jump, field, start."""
     header = ("layer", "kernel", "stride", "padding", "output", "jump", "field", "start")
     rows = [header]
     for f in fields:

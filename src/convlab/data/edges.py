@@ -16,20 +16,14 @@ from convlab.errors import ConvlabError
 def edge_image(
     height: int = 6, width: int = 8, dark_from: int = 2, dark_to: int = 6
 ) -> torch.Tensor:
-    """``(height, width)`` ones with columns ``dark_from`` … ``dark_to - 1`` set to zero."""
     X = torch.ones(height, width)
     X[:, dark_from:dark_to] = 0
     return X
 
 
 class EdgeDataModule(L.LightningDataModule):
-    """One image ``X`` and the target ``Y = corr2d(X, target_kernel)``; every batch is the whole
-    of it, so one epoch is one gradient step.
-
-    Batches are ``(X, Y)`` of shapes ``(1, 1, height, width)`` and ``(1, 1, oh, ow)``. There is
-    nothing held out to generalise to: val and test are the same image, so they score the
-    current kernel (after the epoch's update) on it.
-    """
+    """One batch ``(X, Y = corr2d(X, target_kernel))`` of shapes ``(1, 1, h, w)``, ``(1, 1, oh,
+    ow)``: one epoch is one step; val and test score the current kernel on the same image."""
 
     def __init__(
         self,
@@ -65,14 +59,7 @@ class EdgeDataModule(L.LightningDataModule):
         self.kernel = kernel
         self.target = corr2d(self.image, kernel)
 
-    def _loader(self) -> TensorLoader:
+    def train_dataloader(self) -> TensorLoader:
         return TensorLoader(self.image[None, None], self.target[None, None], batch_size=1)
 
-    def train_dataloader(self) -> TensorLoader:
-        return self._loader()
-
-    def val_dataloader(self) -> TensorLoader:
-        return self._loader()
-
-    def test_dataloader(self) -> TensorLoader:
-        return self._loader()
+    val_dataloader = test_dataloader = train_dataloader

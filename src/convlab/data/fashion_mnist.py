@@ -7,12 +7,11 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-import lightning as L
 import torch
 from pydantic import PositiveInt
 
 from convlab.data.idx import read_idx
-from convlab.data.tensor_loader import TensorLoader
+from convlab.data.tensor_loader import TensorDataModule
 from convlab.errors import CorruptDataError, DataNotFoundError
 
 log = logging.getLogger(__name__)
@@ -38,8 +37,7 @@ class FashionMNISTFiles:
     train_labels: Path
     test_images: Path
     test_labels: Path
-    # Where they were found: "data_dir", "system" (the system copy) or "download".
-    source: str = "data_dir"
+    source: str = "data_dir"  # or "system" (the system copy) or "download"
 
     def paths(self) -> dict[str, Path]:
         return {key: getattr(self, key) for key in FILES}
@@ -72,7 +70,6 @@ def _download(directory: Path) -> FashionMNISTFiles | None:
 
 
 def _missing(directory: Path) -> str:
-    """What ``directory`` lacks, in a few words."""
     if not directory.exists():
         return "no such folder"
     if not directory.is_dir():
@@ -89,14 +86,13 @@ _NOTICES: set[str] = set()
 
 
 def _notice(message: str) -> None:
-    """Say it once per process (prepare_data and setup both look the files up)."""
+    """Once per process: prepare_data and setup both look the files up."""
     if message not in _NOTICES:
         _NOTICES.add(message)
         log.info(message)
 
 
 def _locate_explicit(data_dir: Path, download: bool) -> FashionMNISTFiles:
-    """A folder the user named: the data is there (or downloaded into it), or it is an error."""
     found = _find_in(data_dir)
     if found:
         return found
@@ -127,12 +123,8 @@ def locate_fashion_mnist(
     *,
     explicit: bool = False,
 ) -> FashionMNISTFiles:
-    """Find the IDX files: ``data_dir``, then the system copy, then torchvision's downloader.
-
-    ``explicit=True`` (the user named ``data_dir``): only ``data_dir`` and a download into it;
-    anything else is an error naming the folder and what it lacks. Otherwise a fallback to the
-    system copy or a download is said in one log line.
-    """
+    """``data_dir``, then the system copy, then torchvision's downloader; a fallback is said in
+    one log line. ``explicit`` (the user named ``data_dir``): only there, never a fallback."""
     if explicit and data_dir:
         return _locate_explicit(Path(data_dir), download)
     tried = []
@@ -175,8 +167,7 @@ _DIGESTS: dict[tuple, str] = {}
 
 
 def file_digest(path: Path, length: int = 16) -> str:
-    """The first ``length`` hex digits of the file's SHA-256 (of the bytes as stored, so a
-    ``.gz`` file is hashed compressed); computed once per file and process."""
+    """The file's SHA-256 as stored (a ``.gz`` hashed compressed), once per file and process."""
     stat = path.stat()
     key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
     if key not in _DIGESTS:
@@ -199,37 +190,28 @@ def load_fashion_mnist(files: FashionMNISTFiles) -> tuple[torch.Tensor, ...]:
         train_y = read_idx(files.train_labels, expected_ndim=1)
         test_x = read_idx(files.test_images, expected_ndim=3)
         test_y = read_idx(files.test_labels, expected_ndim=1)
-        for images, labels, split in ((train_x, train_y, "train"), (test_x, test_y, "test")):
-            _check_split(images, labels, split, files)
+        where = files.train_images.parent
+        for x, y, split in ((train_x, train_y, "train"), (test_x, test_y, "test")):
+            problem = None
+            if tuple(x.shape[1:]) != (28, 28):
+                problem = f"images are {tuple(x.shape[1:])}, not 28x28"
+            elif x.shape[0] != y.shape[0]:
+                problem = f"has {x.shape[0]} images but {y.shape[0]} labels"
+            elif y.numel() and int(y.max()) >= len(CLASS_NAMES):
+                problem = f"labels range up to {int(y.max())}, expected 0..9"
+            if problem:
+                raise CorruptDataError(f"{where}: {split} {problem}")
         _DECODED.clear()
         _DECODED[key] = (train_x, train_y, test_x, test_y)
     return _DECODED[key]
 
 
-def _check_split(images: torch.Tensor, labels: torch.Tensor, split: str, files) -> None:
-    where = files.train_images.parent
-    if tuple(images.shape[1:]) != (28, 28):
-        raise CorruptDataError(f"{where}: {split} images are {tuple(images.shape[1:])}, not 28x28")
-    if images.shape[0] != labels.shape[0]:
-        raise CorruptDataError(
-            f"{where}: {split} has {images.shape[0]} images but {labels.shape[0]} labels"
-        )
-    if labels.numel() and int(labels.max()) >= len(CLASS_NAMES):
-        raise CorruptDataError(
-            f"{where}: {split} labels range up to {int(labels.max())}, expected 0..9"
-        )
+class FashionMNISTDataModule(TensorDataModule):
+    """55,000 train / 5,000 val (fixed split) / the official 10,000 test, as ``float32``
+    ``(N, 1, 28, 28)`` in [0, 1] (or standardised with ``normalize``), decoded once in ``setup``.
 
-
-class FashionMNISTDataModule(L.LightningDataModule):
-    """Fashion-MNIST: 55,000 train / 5,000 val (fixed split) / the official 10,000 test.
-
-    Images become ``float32`` in [0, 1] (or standardised with ``normalize``) of shape
-    ``(N, 1, 28, 28)`` once, in ``setup``; batches are slices of those tensors.
-
-    ``data_dir`` set: the files must be there (or be downloaded into it), or it is an error
-    naming the folder. ``data_dir`` unset: ``default_dir``, then the system copy ``system_dir``,
-    then a download into ``default_dir``; a fallback is said in one log line.
-    ``record_extras()`` names the files used and their checksums (for ``metrics.json``).
+    ``data_dir`` set: only there (or a download into it). Unset: ``default_dir``, the system copy
+    ``system_dir``, then a download into ``default_dir``.
     """
 
     class_names = CLASS_NAMES
@@ -252,20 +234,17 @@ class FashionMNISTDataModule(L.LightningDataModule):
         super().__init__()
         self.save_hyperparameters()
         self.files: FashionMNISTFiles | None = None
-        self.splits: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
+        self.splits = {}
 
     def locate(self, download: bool | None = None) -> FashionMNISTFiles:
-        """The four files this module reads (see the class docstring for the look-up)."""
         hp = self.hparams
         download = hp.download if download is None else download
         if hp.data_dir:
             return locate_fashion_mnist(hp.data_dir, None, download, explicit=True)
         return locate_fashion_mnist(hp.default_dir, hp.system_dir, download)
 
-    def prepare_data(self) -> None:
-        """Locate and validate the files (no state kept: may run on one process only)."""
-        files = self.locate()
-        train_x, _, _, _ = load_fashion_mnist(files)
+    def prepare_data(self) -> None:  # no state kept: may run on one process only
+        train_x = load_fashion_mnist(self.locate())[0]
         if not 0 < self.hparams.val_size < train_x.shape[0]:
             raise CorruptDataError(
                 f"data.val_size={self.hparams.val_size} must be between 1 and "
@@ -280,34 +259,30 @@ class FashionMNISTDataModule(L.LightningDataModule):
         generator = torch.Generator().manual_seed(self.hparams.split_seed)
         order = torch.randperm(train_x.shape[0], generator=generator)
         val_idx, train_idx = order[: self.hparams.val_size], order[self.hparams.val_size :]
-        self._warn_if_batch_exceeds_split(len(train_idx))
-        device = torch.device(self.hparams.device)
-        self.splits = {
-            "train": (
-                self._images(train_x[train_idx], device),
-                train_y[train_idx].long().to(device),
-            ),
-            "val": (self._images(train_x[val_idx], device), train_y[val_idx].long().to(device)),
-            "test": (self._images(test_x, device), test_y.long().to(device)),
-        }
-
-    def _warn_if_batch_exceeds_split(self, n_train: int) -> None:
-        world_size, rank = 1, 0
-        if self.trainer is not None:
-            world_size, rank = self.trainer.world_size, self.trainer.global_rank
+        n_train, trainer = len(train_idx), self.trainer
+        world_size, rank = (1, 0) if trainer is None else (trainer.world_size, trainer.global_rank)
         per_process = n_train // world_size
-        if self.hparams.batch_size <= per_process or rank != 0:  # said once, by rank 0
-            return
-        shard = f", {per_process:,} per process" if world_size > 1 else ""
-        log.warning(
-            "data.batch_size=%d is larger than the training split (%s images%s): every epoch "
-            "is one step on the whole split. Use data.batch_size=%d or less.",
-            self.hparams.batch_size, f"{n_train:,}", shard, per_process,
-        )  # fmt: skip
+        if self.hparams.batch_size > per_process and rank == 0:  # said once, by rank 0
+            shard = f", {per_process:,} per process" if world_size > 1 else ""
+            log.warning(
+                "data.batch_size=%d is larger than the training split (%s images%s): every epoch "
+                "is one step on the whole split. Use data.batch_size=%d or less.",
+                self.hparams.batch_size, f"{n_train:,}", shard, per_process,
+            )  # fmt: skip
+        device, splits = torch.device(self.hparams.device), {}
+        for split, images, labels in (
+            ("train", train_x[train_idx], train_y[train_idx]),
+            ("val", train_x[val_idx], train_y[val_idx]),
+            ("test", test_x, test_y),
+        ):
+            x = images.to(device=device, dtype=torch.float32).div_(255.0).unsqueeze(1)
+            if self.hparams.normalize:
+                x = x.sub_(PIXEL_MEAN).div_(PIXEL_STD)
+            splits[split] = (x, labels.long().to(device))
+        self.splits = splits
 
     def record_extras(self) -> dict:
-        """The files this run read, for ``metrics.json``: folder, how they were found, and the
-        first 16 hex digits of each file's SHA-256 (hashed once per process)."""
+        """For ``metrics.json``: the folder, how it was found, each file's SHA-256 prefix."""
         files = self.files or self.locate(download=False)
         return {
             "data": {
@@ -317,35 +292,6 @@ class FashionMNISTDataModule(L.LightningDataModule):
             }
         }
 
-    def _images(self, images: torch.Tensor, device: torch.device) -> torch.Tensor:
-        x = images.to(device=device, dtype=torch.float32).div_(255.0).unsqueeze(1)
-        if self.hparams.normalize:
-            x = x.sub_(PIXEL_MEAN).div_(PIXEL_STD)
-        return x
-
-    def _loader(self, split: str, shuffle: bool) -> TensorLoader:
-        images, labels = self.splits[split]
-        seed = self.hparams.shuffle_seed
-        if seed is None:
-            seed = torch.initial_seed()
-        size = self.hparams.batch_size if split == "train" else self.hparams.eval_batch_size
-        rank, world_size = 0, 1
-        if self.trainer is not None:
-            rank, world_size = self.trainer.global_rank, self.trainer.world_size
-        return TensorLoader(
-            images, labels, batch_size=size, shuffle=shuffle, seed=seed,
-            rank=rank, world_size=world_size,
-        )  # fmt: skip
-
     def task_facts(self) -> dict:
         """What the task must know about this data (saved in its checkpoint)."""
         return {"num_classes": len(CLASS_NAMES), "class_names": list(CLASS_NAMES)}
-
-    def train_dataloader(self) -> TensorLoader:
-        return self._loader("train", shuffle=True)
-
-    def val_dataloader(self) -> TensorLoader:
-        return self._loader("val", shuffle=False)
-
-    def test_dataloader(self) -> TensorLoader:
-        return self._loader("test", shuffle=False)

@@ -1,8 +1,5 @@
-"""Reader for the IDX format of (Fashion-)MNIST, with the checks a corrupt file fails.
-
-IDX layout: two zero bytes, a type code (0x08 = uint8), the number of dimensions, then one
-big-endian int32 per dimension, then the data. Files may be gzipped.
-"""
+"""The IDX format of (Fashion-)MNIST: two zero bytes, a type code (0x08 = uint8), the number of
+dimensions, one big-endian int32 per dimension, then the data; possibly gzipped."""
 
 from __future__ import annotations
 
@@ -20,13 +17,14 @@ _UINT8 = 0x08
 
 
 def read_idx(path: str | Path, expected_ndim: int) -> torch.Tensor:
-    """Decode an IDX file of unsigned bytes into a ``uint8`` tensor.
-
-    Raises ``CorruptDataError`` naming the file when the header, the size or the gzip stream is
-    wrong, so a damaged download fails before training starts.
-    """
+    """Decode an IDX file of unsigned bytes; a damaged one raises ``CorruptDataError``."""
     path = Path(path)
-    raw = _read_bytes(path)
+    with path.open("rb") as handle:
+        is_gzip = handle.read(2) == b"\x1f\x8b"
+    try:
+        raw = gzip.decompress(path.read_bytes()) if is_gzip else path.read_bytes()
+    except (OSError, EOFError, zlib.error) as error:
+        raise CorruptDataError(f"{path}: cannot decompress ({error})") from error
     if len(raw) < 4:
         raise CorruptDataError(f"{path}: file too short to be IDX ({len(raw)} bytes)")
     zero1, zero2, dtype, ndim = raw[0], raw[1], raw[2], raw[3]
@@ -49,19 +47,6 @@ def read_idx(path: str | Path, expected_ndim: int) -> torch.Tensor:
         )
     data = np.frombuffer(raw, dtype=np.uint8, offset=header_len).reshape(shape)
     return torch.from_numpy(data.copy())
-
-
-def _read_bytes(path: Path) -> bytes:
-    with path.open("rb") as handle:
-        head = handle.read(2)
-    is_gzip = head == b"\x1f\x8b"
-    try:
-        if is_gzip:
-            with gzip.open(path, "rb") as handle:
-                return handle.read()
-        return path.read_bytes()
-    except (OSError, EOFError, zlib.error) as error:
-        raise CorruptDataError(f"{path}: cannot decompress ({error})") from error
 
 
 def write_idx(path: str | Path, array: np.ndarray | torch.Tensor, compress: bool = False) -> None:

@@ -1,24 +1,19 @@
-"""Synthetic pairs (a, b) for learning max(a, b): regression of the value or classification of
-which one is larger.
+"""Synthetic pairs (a, b) for learning max(a, b): regress the value or classify the larger.
 
-Each split is drawn from its own fixed generator, so the test set never changes with the run's
-seed (nor with ``n_train``). Normalisation is one affine map ``x' = (x - shift) / scale`` shared
-by both inputs and the regression target, with statistics from the training split only. Because
-the map is the same for a, b and the target and ``scale > 0``, ``max(a', b') = max(a, b)'``:
-the task in normalised units is still exactly "the max", and errors convert back to the original
-units by multiplying with ``scale``.
+Each split has its own fixed generator, so the test set never changes with the run's seed.
+Normalisation is one increasing affine map shared by a, b and the target (statistics of the
+training split), so ``max(a', b') = max(a, b)'`` and errors convert back by times ``scale``.
 """
 
 from __future__ import annotations
 
 from typing import Literal, get_args
 
-import lightning as L
 import torch
 from pydantic import PositiveInt
 
 from convlab.data.step_groups import StepGroups
-from convlab.data.tensor_loader import TensorLoader
+from convlab.data.tensor_loader import TensorDataModule
 from convlab.errors import ConvlabError
 
 Normalization = Literal["none", "unit", "standard"]
@@ -29,7 +24,6 @@ SPLITS = ("train", "val", "test")
 
 
 def sample_pairs(n: int, low: float, high: float, seed: int) -> torch.Tensor:
-    """``n`` pairs uniform in (low, high) as a float32 tensor of shape (n, 2)."""
     generator = torch.Generator().manual_seed(seed)
     u = torch.rand(n, 2, generator=generator, dtype=torch.float64)
     return (low + (high - low) * u).to(torch.float32)
@@ -53,17 +47,9 @@ def normalization_stats(x: torch.Tensor, normalization: str) -> tuple[float, flo
     return shift, scale
 
 
-class PairDataModule(L.LightningDataModule):
-    """Pairs (a, b) uniform in (``low``, ``high``); inputs (N, 2) float32.
-
-    Targets: ``regression`` → max(a, b) as (N, 1) float32, in the same normalised units as the
-    inputs; ``classification`` → index of the larger, (N,) int64. The original study used 1,000
-    pairs in (0, 20000) without normalisation.
-
-    ``steps_per_batch > 1`` (regression only) hands the trainer that many training batches at
-    once (``StepGroups``); the task takes one optimizer step per batch, so training is the same,
-    only the per-batch overhead of the trainer is paid once per group.
-    """
+class PairDataModule(TensorDataModule):
+    """Inputs (N, 2) float32; targets max(a, b) (N, 1) normalised (``regression``) or the index
+    of the larger (N,) int64 (``classification``). ``steps_per_batch > 1``: ``StepGroups``."""
 
     def __init__(
         self,
@@ -91,9 +77,8 @@ class PairDataModule(L.LightningDataModule):
             )
         self.shift, self.scale = 0.0, 1.0
         self.raw: dict[str, torch.Tensor] = {}
-        self.splits: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
+        self.splits = {}
 
-    # --- the data ------------------------------------------------------------------------
     def setup(self, stage: str | None = None) -> None:
         if self.splits:
             return
@@ -105,11 +90,9 @@ class PairDataModule(L.LightningDataModule):
         self.splits = {s: (self.normalize(x), self._target(x)) for s, x in self.raw.items()}
 
     def normalize(self, x: torch.Tensor) -> torch.Tensor:
-        """Original units → the units the net sees (also for regression targets)."""
         return (x - self.shift) / self.scale
 
     def denormalize(self, x: torch.Tensor) -> torch.Tensor:
-        """The net's units → original units."""
         return x * self.scale + self.shift
 
     def _target(self, raw: torch.Tensor) -> torch.Tensor:
@@ -119,8 +102,6 @@ class PairDataModule(L.LightningDataModule):
         return self.normalize(raw.max(dim=1, keepdim=True).values)
 
     def task_facts(self) -> dict:
-        """What the task needs: the affine map (regression, for metrics in original units) or
-        the classes (classification)."""
         self.setup()
         if self.hparams.target == "classification":
             return {"num_classes": len(CLASS_NAMES), "class_names": list(CLASS_NAMES)}
@@ -130,28 +111,8 @@ class PairDataModule(L.LightningDataModule):
             "steps_per_batch": self.hparams.steps_per_batch,
         }
 
-    # --- loaders -------------------------------------------------------------------------
-    def _loader(self, split: str, shuffle: bool) -> TensorLoader | StepGroups:
-        x, y = self.splits[split]
-        seed = self.hparams.shuffle_seed
-        if seed is None:
-            seed = torch.initial_seed()
-        rank, world_size = 0, 1
-        if self.trainer is not None:
-            rank, world_size = self.trainer.global_rank, self.trainer.world_size
-        args = {"shuffle": shuffle, "seed": seed, "rank": rank, "world_size": world_size}
-        if split != "train":
-            return TensorLoader(x, y, batch_size=self.hparams.eval_batch_size, **args)
-        if self.hparams.steps_per_batch > 1:
-            steps = self.hparams.steps_per_batch
-            return StepGroups(x, y, batch_size=self.hparams.batch_size, steps=steps, **args)
-        return TensorLoader(x, y, batch_size=self.hparams.batch_size, **args)
-
-    def train_dataloader(self) -> TensorLoader | StepGroups:
-        return self._loader("train", shuffle=True)
-
-    def val_dataloader(self) -> TensorLoader:
-        return self._loader("val", shuffle=False)
-
-    def test_dataloader(self) -> TensorLoader:
-        return self._loader("test", shuffle=False)
+    def train_dataloader(self):
+        steps = self.hparams.steps_per_batch
+        return (
+            self._loader("train", StepGroups, steps=steps) if steps > 1 else self._loader("train")
+        )

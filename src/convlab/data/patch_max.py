@@ -1,32 +1,21 @@
-"""2x2 patches and their maximum: the data for "can a learnable layer be max pooling?".
+"""2x2 patches ``(N, 1, 2, 2)`` and their max ``(N, 1)``: can a learnable layer be max pooling?
 
-Inputs are ``(N, 1, 2, 2)`` float32 patches, targets their max as ``(N, 1)``. Two sources:
-
-- ``random``: entries uniform in (``low``, ``high``) for training and validation; the test
-  split is drawn from (``test_low``, ``test_high``) (the training range when unset), so a run
-  can ask whether a net that learned the max generalises outside the range it saw.
-- ``fashion_mnist``: the patches max pooling meets in LeNet's input, cut from real
-  Fashion-MNIST images (pixels in [0, 1]) on the stride-2 grid of a 2x2 pooling: training and
-  validation patches from disjoint images of the training file (the 5,000 validation images
-  of ``FashionMNISTDataModule``'s default split), test patches from the test file. Many are
-  blank background (max 0), as in the images. (Patches of LeNet's first feature maps would
-  need a trained LeNet per run; the pixels are the question's plainest form.)
-
-Each split has its own fixed generator: the data never depend on the run's seed. No
-normalisation: ``max`` commutes with any increasing affine map, so it would not change the
-question, and the targets stay in the units of the inputs.
+``random``: uniform in (``low``, ``high``); the test split in (``test_low``, ``test_high``), to
+ask whether the learned max generalises outside the range it saw. ``fashion_mnist``: windows of
+LeNet's 2x2 pooling grid on real images, train/val from disjoint images (val: the images
+``FashionMNISTDataModule`` holds out), test from the test file. Each split has its own fixed
+generator; no normalisation (``max`` commutes with increasing affine maps).
 """
 
 from __future__ import annotations
 
 from typing import Literal
 
-import lightning as L
 import torch
 from pydantic import PositiveInt
 
 from convlab.data.fashion_mnist import SYSTEM_DIR, load_fashion_mnist, locate_fashion_mnist
-from convlab.data.tensor_loader import TensorLoader
+from convlab.data.tensor_loader import TensorDataModule
 from convlab.errors import ConvlabError
 
 Source = Literal["random", "fashion_mnist"]
@@ -36,15 +25,13 @@ VAL_IMAGES, SPLIT_SEED = 5000, 42
 
 
 def random_patches(n: int, low: float, high: float, seed: int) -> torch.Tensor:
-    """``n`` patches ``(n, 1, 2, 2)`` with entries uniform in (low, high)."""
     generator = torch.Generator().manual_seed(seed)
     u = torch.rand(n, 1, 2, 2, generator=generator, dtype=torch.float64)
     return (low + (high - low) * u).to(torch.float32)
 
 
 def image_patches(images: torch.Tensor, n: int, seed: int) -> torch.Tensor:
-    """``n`` patches ``(n, 1, 2, 2)`` from ``images`` ``(M, H, W)`` uint8, scaled to [0, 1]:
-    a random image and a random window of the stride-2 pooling grid for each."""
+    """``n`` random windows of the stride-2 grid of random ``images`` (M, H, W), in [0, 1]."""
     generator = torch.Generator().manual_seed(seed)
     count, height, width = images.shape
     image = torch.randint(count, (n,), generator=generator)
@@ -56,14 +43,7 @@ def image_patches(images: torch.Tensor, n: int, seed: int) -> torch.Tensor:
     return patches.unsqueeze(1).to(torch.float32) / 255.0
 
 
-def patch_max(patches: torch.Tensor) -> torch.Tensor:
-    """The target: each patch's max, ``(N, 1)``."""
-    return patches.amax(dim=(-2, -1)).reshape(-1, 1)
-
-
-class PatchMaxDataModule(L.LightningDataModule):
-    """2x2 patches ``(N, 1, 2, 2)`` and their max ``(N, 1)``, from ``source``."""
-
+class PatchMaxDataModule(TensorDataModule):
     def __init__(
         self,
         source: Source = "random",
@@ -88,7 +68,7 @@ class PatchMaxDataModule(L.LightningDataModule):
         self.save_hyperparameters()
         if not self.test_range[0] < self.test_range[1]:  # data.low < data.high: the config check
             raise ConvlabError(f"data: need test_low < test_high, got {self.test_range}")
-        self.splits: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
+        self.splits = {}
 
     @property
     def test_range(self) -> tuple[float, float]:
@@ -126,30 +106,7 @@ class PatchMaxDataModule(L.LightningDataModule):
         else:
             ranges = {"train": (hp.low, hp.high), "val": (hp.low, hp.high), "test": self.test_range}
             patches = {s: random_patches(sizes[s], *ranges[s], seeds[s]) for s in SPLITS}
-        self.splits = {s: (x, patch_max(x)) for s, x in patches.items()}
+        self.splits = {s: (x, x.amax(dim=(-2, -1)).reshape(-1, 1)) for s, x in patches.items()}
 
-    def task_facts(self) -> dict:
-        """Targets are in the inputs' own units: nothing to convert back."""
+    def task_facts(self) -> dict:  # targets in the inputs' own units
         return {"target_shift": 0.0, "target_scale": 1.0}
-
-    def _loader(self, split: str, shuffle: bool) -> TensorLoader:
-        x, y = self.splits[split]
-        seed = self.hparams.shuffle_seed
-        if seed is None:
-            seed = torch.initial_seed()
-        rank, world_size = 0, 1
-        if self.trainer is not None:
-            rank, world_size = self.trainer.global_rank, self.trainer.world_size
-        size = self.hparams.batch_size if split == "train" else self.hparams.eval_batch_size
-        return TensorLoader(
-            x, y, batch_size=size, shuffle=shuffle, seed=seed, rank=rank, world_size=world_size
-        )
-
-    def train_dataloader(self) -> TensorLoader:
-        return self._loader("train", shuffle=True)
-
-    def val_dataloader(self) -> TensorLoader:
-        return self._loader("val", shuffle=False)
-
-    def test_dataloader(self) -> TensorLoader:
-        return self._loader("test", shuffle=False)

@@ -1,11 +1,8 @@
-"""Several optimizer batches per loader item, so per-batch framework overhead is paid once.
+"""Several optimizer batches per loader item, so Lightning's per-batch overhead is paid once.
 
-Lightning spends a fixed few hundred microseconds of hooks and bookkeeping on every batch it
-fetches; at batch size 1 on a small net that is more than the step itself. ``StepGroups`` hands
-it ``steps`` consecutive batches at once, as a list of ``(x, y)`` tuples, and a task that knows
-the format (``RegressionTask`` with ``steps_per_batch``) takes one optimizer step per tuple:
-the sequence of optimizer batches is exactly the one of the ungrouped loader (Keras calls this
-``steps_per_execution``).
+At batch size 1 on a small net Lightning's few hundred microseconds per fetched batch exceed
+the step itself. A task that knows the format (``RegressionTask`` with ``steps_per_batch``)
+takes one optimizer step per ``(x, y)`` of the list (Keras's ``steps_per_execution``).
 """
 
 from __future__ import annotations
@@ -18,13 +15,8 @@ from convlab.data.tensor_loader import TensorLoader
 
 
 class StepGroups:
-    """Wrap ``TensorLoader`` so each item is a list of up to ``steps`` batches of ``batch_size``.
-
-    The wrapped loader draws ``batch_size * steps`` samples at a time from the same per-epoch
-    permutation, so splitting them gives the batches the plain loader would give, in order.
-    ``state_dict`` / ``load_state_dict`` pass through (resuming restarts at a group boundary,
-    which is where Lightning checkpoints anyway).
-    """
+    """Each item: up to ``steps`` batches, split from ``batch_size * steps`` samples of the same
+    per-epoch permutation, so the plain loader's batches in order. State passes through."""
 
     def __init__(self, *tensors: torch.Tensor, batch_size: int, steps: int, **loader_args) -> None:
         if steps < 1:
@@ -37,8 +29,7 @@ class StepGroups:
         return len(self.loader)
 
     @property
-    def sampler(self) -> TensorLoader:
-        """The wrapped loader, whose ``set_epoch`` Lightning calls at each epoch start."""
+    def sampler(self) -> TensorLoader:  # Lightning calls its set_epoch
         return self.loader
 
     def __iter__(self) -> Iterator[list[tuple[torch.Tensor, ...]]]:

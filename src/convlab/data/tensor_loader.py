@@ -1,26 +1,23 @@
 """Mini-batches cut from tensors already in memory: no per-sample Python, no collate.
 
-A ``DataLoader`` over a ``TensorDataset`` indexes one sample at a time and stacks the results;
-for small images or scalar pairs that Python overhead dominates the step. Here one permutation
-per epoch is drawn and each batch is a single ``index_select``.
+A ``DataLoader`` over a ``TensorDataset`` indexes and stacks one sample at a time, which
+dominates the step for small images; here each batch is one ``index_select``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
+import lightning as L
 import torch
 
 
 class TensorLoader:
-    """Iterate over aligned tensors in batches; shuffled per epoch from a fixed seed.
+    """Aligned tensors in batches; the order of epoch ``e`` depends only on ``(seed, e)``.
 
-    The order of epoch ``e`` depends only on ``(seed, e)``. The epoch comes from the trainer:
-    Lightning calls ``sampler.set_epoch(e)`` on every training loader as epoch ``e`` starts, with
-    its own (checkpointed) epoch counter, so a resumed run draws the order of the epoch it is
-    really in. Without a trainer, each full pass moves on to the next epoch. ``state_dict`` /
-    ``load_state_dict`` (saved in checkpoints for stateful loaders) add the position inside an
-    epoch, for a resume mid-epoch.
+    Lightning calls ``sampler.set_epoch(e)`` with its checkpointed epoch, so a resumed run draws
+    the order of the epoch it is in (without a trainer each pass moves on); ``state_dict`` adds
+    the position inside the epoch, for a resume mid-epoch.
     """
 
     def __init__(
@@ -45,9 +42,7 @@ class TensorLoader:
         self.shuffle = shuffle
         self.seed = seed
         self.drop_last = drop_last
-        # Under DDP each rank takes every world_size-th sample of the epoch's order.
-        self.rank = rank
-        self.world_size = world_size
+        self.rank, self.world_size = rank, world_size  # each rank: every world_size-th sample
         self.epoch = 0
         self._batches_yielded = 0
         self._resume_batches = 0
@@ -99,8 +94,7 @@ class TensorLoader:
         self._batches_yielded = start_batch
         for index in range(start_batch, len(self)):
             lo = index * self.batch_size
-            hi = min(lo + self.batch_size, self.num_samples)
-            batch = self._take(order, lo, hi)
+            batch = self._take(order, lo, min(lo + self.batch_size, self.num_samples))
             self._batches_yielded = index + 1
             yield batch
 
@@ -112,12 +106,39 @@ class TensorLoader:
         return tuple(t.index_select(0, idx) for t in self.tensors)
 
     def state_dict(self) -> dict[str, int]:
-        """Position inside the current epoch (the epoch whose batches are being yielded)."""
         return {"epoch": max(self.epoch - 1, 0), "batches_yielded": self._batches_yielded}
 
     def load_state_dict(self, state: dict[str, int]) -> None:
-        """Make the next ``iter()`` continue the saved epoch after its last yielded batch."""
+        """The next ``iter()`` continues the saved epoch after its last yielded batch."""
         batches = int(state["batches_yielded"])
         finished = batches >= len(self)
         self.epoch = int(state["epoch"]) + finished
         self._resume_batches = 0 if finished else batches
+
+
+class TensorDataModule(L.LightningDataModule):
+    """Splits held as tensors in ``self.splits``; training batches are shuffled from
+    ``shuffle_seed`` (the run's seed when unset), one shard per process."""
+
+    splits: dict[str, tuple[torch.Tensor, torch.Tensor]]
+
+    def _loader(self, split: str, loader: type = TensorLoader, **extra) -> TensorLoader:
+        hp, trainer, train = self.hparams, self.trainer, split == "train"
+        return loader(
+            *self.splits[split],
+            batch_size=hp.batch_size if train else hp.eval_batch_size,
+            shuffle=train,
+            seed=torch.initial_seed() if hp.shuffle_seed is None else hp.shuffle_seed,
+            rank=0 if trainer is None else trainer.global_rank,
+            world_size=1 if trainer is None else trainer.world_size,
+            **extra,
+        )
+
+    def train_dataloader(self) -> TensorLoader:
+        return self._loader("train")
+
+    def val_dataloader(self) -> TensorLoader:
+        return self._loader("val")
+
+    def test_dataloader(self) -> TensorLoader:
+        return self._loader("test")

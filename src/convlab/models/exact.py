@@ -1,8 +1,5 @@
-"""max(a, b) = b + relu(a − b), written as a ReLU network with fixed weights.
-
-The zero-error reference for the learned nets: it runs through the same pipeline as a model
-whose parameters do not train.
-"""
+"""max(a, b) = b + relu(a − b) as a ReLU net with fixed weights: the learned nets' zero-error
+reference, run through the same pipeline."""
 
 from __future__ import annotations
 
@@ -16,11 +13,7 @@ OUTPUT_WEIGHT = ((1.0, 1.0, -1.0),)
 
 
 class ExactMax(nn.Module):
-    """Linear(2→3) → ReLU → Linear(3→1), zero biases, weights frozen: (B, 2) → (B, 1).
-
-    Exact for inputs of any sign and scale, so for every normalisation that applies one
-    increasing affine map to a, b and the target alike (``max`` commutes with such maps).
-    """
+    """Linear(2→3) → ReLU → Linear(3→1), zero biases, frozen; exact for inputs of any sign."""
 
     def __init__(self) -> None:
         super().__init__()

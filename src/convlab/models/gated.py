@@ -10,13 +10,9 @@ from convlab.models.mlp import MLP, Activation
 
 
 class GatedMax(nn.Module):
-    """``sum_i softmax(gate(x))_i * x_i`` with ``gate`` an MLP giving one logit per input.
-
-    A confident gate selects the larger input, so the output is the max itself; near a = b a
-    soft gate costs little because both inputs are then nearly the max. The output is a convex
-    combination of the inputs, so any affine normalisation shared by the inputs and the target
-    (as ``PairDataModule`` does) commutes with it: the error in original units is the error in
-    normalised units times the scale. (B, in_features) → (B, 1).
+    """``sum_i softmax(gate(x))_i * x_i``, ``gate`` an MLP: a confident gate selects the max; near
+    a = b a soft one costs little. A convex combination, so it commutes with the shared affine
+    normalisation. (B, in_features) → (B, 1).
     """
 
     def __init__(

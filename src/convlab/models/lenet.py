@@ -25,11 +25,8 @@ def _downsample(pooling: str, channels: int) -> nn.Module:
 
 
 class LeNet(nn.Module):
-    """LeNet-5 for 1x28x28 inputs.
-
-    conv(6, 5x5, pad 2) → act → down → conv(16, 5x5) → act → down → 400 → 120 → 84 → classes.
-    Shapes: (B, 1, 28, 28) → (B, 6, 28, 28) → (B, 6, 14, 14) → (B, 16, 10, 10) → (B, 16, 5, 5).
-    """
+    """(B, 1, 28, 28) → conv(6, 5x5, pad 2) → act → down → conv(16, 5x5) → act → down
+    → (B, 16, 5, 5) → 120 → 84 → classes."""
 
     def __init__(
         self,

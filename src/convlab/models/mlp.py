@@ -24,11 +24,7 @@ def activation_layer(name: str) -> nn.Module:
 
 
 class MLP(nn.Module):
-    """``depth`` hidden layers of ``width`` units, each followed by ``activation``.
-
-    ``depth=0`` is a single linear layer. (B, in_features) → (B, out_features): 1 output for
-    regression of the max, 2 logits for "which one is larger".
-    """
+    """``depth`` hidden layers of ``width`` units, each then ``activation`` (0: one linear)."""
 
     def __init__(
         self,

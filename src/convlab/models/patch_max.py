@@ -1,15 +1,5 @@
-"""Candidates for max pooling as a layer: 2x2 stride-2 windows in, one value per window out.
-
-Each maps ``(B, C, H, W)`` to ``(B, C * H/2 * W/2)``; for a single 2x2 patch ``(B, 1, 2, 2)``
-that is ``(B, 1)``, the shape of a regression target.
-
-- ``PatchLinear``: the strided convolution alone (All-CNN's learnable pooling). Linear in the
-  four inputs, so it cannot be the max: its best fit leaves an error floor.
-- ``PatchReLU``: the strided convolution, then ReLU and 1x1 convolutions: a small ReLU net per
-  window. One hidden layer approximates the max; two can represent it exactly.
-- ``PatchExactMax``: that exact construction, max(max(a, b), max(c, d)) with
-  max(a, b) = b + relu(a - b) (``ExactMax``) applied twice, weights fixed.
-"""
+"""Candidates for max pooling as a layer: ``(B, C, H, W)`` → ``(B, C * H/2 * W/2)``, one value
+per 2x2 stride-2 window (a single patch gives ``(B, 1)``, a regression target)."""
 
 from __future__ import annotations
 
@@ -21,7 +11,7 @@ from convlab.models.exact import ExactMax
 
 
 class PatchLinear(nn.Module):
-    """``Conv2d(1, 1, 2, stride=2)``: a learned weighted sum of each window, plus a bias."""
+    """All-CNN's learnable pooling: linear in the window, so its best fit leaves an error floor."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -32,10 +22,8 @@ class PatchLinear(nn.Module):
 
 
 class PatchReLU(nn.Module):
-    """``Conv2d(1, width, 2, stride=2)`` → (ReLU → 1x1 conv) × ``depth``, the last to 1 channel.
-
-    ``depth`` counts the ReLU layers; the last 1x1 convolution reads out the window's value.
-    """
+    """``Conv2d(1, width, 2, stride=2)`` → (ReLU → 1x1 conv) × ``depth``, the last to 1 channel:
+    one ReLU layer approximates the max, two can represent it."""
 
     def __init__(self, width: PositiveInt = 16, depth: PositiveInt = 1) -> None:
         super().__init__()
@@ -50,7 +38,7 @@ class PatchReLU(nn.Module):
 
 
 class PatchExactMax(nn.Module):
-    """The max of each 2x2 window as a fixed ReLU network: no parameters train."""
+    """max(max(a, b), max(c, d)) with ``ExactMax`` twice: a fixed ReLU net, nothing trains."""
 
     def __init__(self) -> None:
         super().__init__()

@@ -10,8 +10,7 @@ from convlab.models.mlp import MLP, Activation, activation_layer
 
 
 class ResidualBlock(nn.Module):
-    """``x + W2 act(W1 act(x))``: the pre-activation block of He et al. (2016, "Identity
-    mappings in deep residual networks"). With ``W2 = 0`` and its bias 0 it is the identity."""
+    """``x + W2 act(W1 act(x))``, the pre-activation block of He et al. (2016)."""
 
     def __init__(self, width: int, activation: Activation = "relu") -> None:
         super().__init__()
@@ -36,16 +35,12 @@ def residual_parameters(in_features: int, out_features: int, width: int, blocks:
     return stem + blocks * 2 * (width + 1) * width + head
 
 
-def plain_parameters(in_features: int, out_features: int, width: int, depth: int) -> int:
-    return sum(p.numel() for p in MLP(in_features, out_features, width, depth).parameters())
-
-
 def matched_width(
     in_features: int, out_features: int, plain_width: int, plain_depth: int, blocks: int
 ) -> int:
-    """The block width whose ``ResidualMLP`` comes closest in parameter count to the plain
-    ``MLP(in_features, out_features, plain_width, plain_depth)`` (the smaller one on a tie)."""
-    target = plain_parameters(in_features, out_features, plain_width, plain_depth)
+    """The block width closest in parameter count to the plain MLP (the smaller on a tie)."""
+    plain = MLP(in_features, out_features, plain_width, plain_depth)
+    target = sum(p.numel() for p in plain.parameters())
 
     def distance(width: int) -> int:
         return abs(residual_parameters(in_features, out_features, width, blocks) - target)
@@ -57,14 +52,11 @@ def matched_width(
 
 
 class ResidualMLP(nn.Module):
-    """Linear stem → ``blocks`` residual blocks → activation → linear head; (B, in) → (B, out).
+    """Linear stem → ``blocks`` residual blocks → activation → linear head.
 
-    ``match_plain=True`` (the config's default): ``width`` and ``depth`` describe the plain
-    ``MLP`` this net is compared with, and the blocks take the width that gives about the same
-    number of parameters (``matched_width``): the plain 2-64-64-1 (4,417 parameters) becomes
-    one block of width 46 (4,509, +2.1 %). The experiments that set ``model.width`` and
-    ``model.depth`` (max_regression, the capacity sweep) then compare at equal size.
-    ``match_plain=False``: ``width`` is the blocks' own width and ``depth`` is ignored.
+    ``match_plain``: ``width`` and ``depth`` describe the plain ``MLP`` compared with, and the
+    blocks take the width of about its parameter count (2-64-64-1, 4,417 → one block of 46,
+    4,509); otherwise ``width`` is the blocks' own and ``depth`` is ignored.
     """
 
     def __init__(

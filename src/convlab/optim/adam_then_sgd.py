@@ -1,16 +1,8 @@
-"""Adam until an epoch, then SGD: "start with Adam to converge fast, then switch to SGD".
+"""Adam until a fixed epoch, then SGD: Keskar & Socher's SWATS (2017) without its learned trigger.
 
-The idea is Keskar & Socher's SWATS (2017, "Improving generalization performance by switching
-from Adam to SGD"), with the switch at a fixed epoch instead of SWATS's learned trigger and
-learning rate.
-
-How it learns the epoch: the trainer tells it. ``set_epoch(epoch)`` is called at the start of
-every training epoch by the ``OptimizerEpoch`` callback (``convlab.callbacks.optimizer_epoch``),
-which ``conf/optimizer/adam_then_sgd.yaml`` adds to the run's callbacks, so choosing the
-optimizer is enough. The phase is a function of that epoch alone, which is what keeps a resumed
-run exact: the checkpoint carries both inner optimizers' state, the epoch and the phase, and the
-resumed trainer sets the same epoch again before the next step. A step before any ``set_epoch``
-raises, rather than silently never switching.
+The ``OptimizerEpoch`` callback (added by ``conf/optimizer/adam_then_sgd.yaml``) calls
+``set_epoch`` at each epoch start. The phase is a function of that epoch alone, which keeps a
+resume exact; a step before any ``set_epoch`` raises rather than silently never switching.
 """
 
 from __future__ import annotations
@@ -26,13 +18,10 @@ Phase = Literal["adam", "sgd"]
 
 
 class AdamThenSGD(Optimizer):
-    """``torch.optim.Adam`` for epochs ``< switch_epoch``, ``torch.optim.SGD`` from then on.
+    """Adam for epochs ``< switch_epoch``, then SGD (empty momentum buffer at the switch).
 
-    ``lr`` is Adam's learning rate (the name every experiment and sweep already sets);
-    ``sgd_lr`` is SGD's. A scheduler sees and changes ``param_groups[i]["lr"]`` as for Adam;
-    SGD steps with ``sgd_lr`` times the same factor (``lr / adam_lr``, the scheduled lr over
-    the initial one), so any scheduler gives both phases the same shape. SGD starts with an
-    empty momentum buffer at the switch.
+    ``lr`` is Adam's (the name every sweep sets), ``sgd_lr`` SGD's; a scheduler changes ``lr``
+    and SGD steps with ``sgd_lr`` times the same factor, so both phases get its shape.
     """
 
     def __init__(
@@ -64,24 +53,14 @@ class AdamThenSGD(Optimizer):
 
     @property
     def phase(self) -> Phase:
-        if self.epoch is None:
-            return "adam"
-        return "sgd" if self.epoch >= self.switch_epoch else "adam"
+        return "sgd" if self.epoch is not None and self.epoch >= self.switch_epoch else "adam"
 
     @property
     def active(self) -> Optimizer:
         return self.sgd if self.phase == "sgd" else self.adam
 
     def set_epoch(self, epoch: int) -> None:
-        """The trainer's current epoch (0-based); the phase follows from it."""
         self.epoch = int(epoch)
-
-    def _sync_learning_rates(self) -> None:
-        for outer, adam, sgd in zip(
-            self.param_groups, self.adam.param_groups, self.sgd.param_groups, strict=True
-        ):
-            adam["lr"] = outer["lr"]
-            sgd["lr"] = outer["sgd_lr"] * outer["lr"] / outer["adam_lr"]
 
     @torch.no_grad()
     def step(self, closure: Callable[[], float] | None = None) -> float | None:
@@ -95,7 +74,11 @@ class AdamThenSGD(Optimizer):
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
-        self._sync_learning_rates()
+        for outer, adam, sgd in zip(
+            self.param_groups, self.adam.param_groups, self.sgd.param_groups, strict=True
+        ):
+            adam["lr"] = outer["lr"]
+            sgd["lr"] = outer["sgd_lr"] * outer["lr"] / outer["adam_lr"]
         self.active.step()
         return loss
 
