@@ -1,13 +1,8 @@
 """LeNet epoch: the full pipeline (train.py's code path) against a plain PyTorch loop.
 
-All sides use the same in-memory Fashion-MNIST tensors, model, batch size and optimizer, and
-run one training pass plus one validation pass per epoch. The plain loop is D2L's; the tuned
-loop is the same loop with the pipeline's model settings (``channels_last``), so
-pipeline / tuned is what the trainer, logging, checkpoints and figures cost, and pipeline /
-plain what a user gets. The pipeline's epoch is its whole wall time, start to next start.
-The sides alternate in one process so machine noise hits all; min / median / max are printed.
-
-    python -m convlab.bench.lenet --rounds 3 --epochs 2
+Same tensors, model, batch size and optimizer on every side; the tuned loop is D2L's loop with
+the pipeline's ``channels_last``, so pipeline / tuned is what the trainer, logging, checkpoints
+and figures cost, and pipeline / plain what a user gets. See docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -67,13 +62,9 @@ WITHOUT = {
     "progress bar": ["callbacks.rich_progress_bar=null", "+trainer.enable_progress_bar=false"],
     "TensorBoard": ["logger=none"],
     "checkpoints": ["callbacks.model_checkpoint=null"],
-    "all of these": [
-        "callbacks=none",
-        "logger=none",
-        "+trainer.enable_progress_bar=false",
-        "+callbacks.epoch_timer._target_=convlab.callbacks.epoch_timer.EpochTimer",
-    ],
-}
+    "all of these": ["callbacks=none", "logger=none", "+trainer.enable_progress_bar=false",
+                     "+callbacks.epoch_timer._target_=convlab.callbacks.epoch_timer.EpochTimer"],
+}  # fmt: skip
 
 EXPERIMENTS = {
     "lenet": {

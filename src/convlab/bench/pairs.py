@@ -1,23 +1,9 @@
 """max(a, b) at batch size 1: training through the pipeline against the original study's loop.
 
-The study's loop: a ``DataLoader`` over a ``TensorDataset`` of the 1,000 training pairs, batch
-size 1, shuffled, Adam, MSE, the same net; then one validation pass (the pipeline's epoch time
-includes its validation too). It runs as a plain script would: PyTorch's default thread count
-and Adam implementation, and without the NVML availability check that importing Lightning turns
-on. The same loop runs again at the pipeline's thread count (``torch_threads``), and once more
-with the pipeline's optimizer arguments too (e.g. ``fused``): this *control* differs from the
-pipeline only by Lightning, so the ratios separate what the configuration gains (threads, Adam
-kernels, no NVML check) from what the trainer costs.
-
-The pipeline side is ``python train.py experiment=<name>`` composed with Hydra's Compose API and
-run in this process, default callbacks and TensorBoard logger included; its per-step time is its
-epoch time (``EpochTimer``) over the steps of an epoch. ``--with-stock`` adds the same run with
-the experiment's speed settings undone (``STOCK``: one trainer batch per step, the Rich progress
-bar, the default Adam kernels and thread count, the
-per-step NVML check). The sides alternate, so machine noise hits all of them; min / median / max
-of each side and of the pipeline's ratio to each, round by round, are printed.
-
-    python -m convlab.bench.pairs --rounds 3 --epochs 2 [--with-stock]
+The study's loop runs as a plain script would (default threads and Adam, no NVML check), then
+at the pipeline's thread count, then with its optimizer arguments too: that *control* differs
+from the pipeline only by Lightning, so the ratios separate what the configuration gains from
+what the trainer costs. ``--with-stock`` undoes the speed settings. See docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -98,9 +84,8 @@ def plain_step_times(
 def pipeline_epochs(
     experiment: str, epochs: int, seed: int, workdir: Path, overrides: list[str] = ()
 ) -> tuple[list[float], int]:
-    """Seconds per epoch (from its EpochTimer) and optimizer steps of a run composed as
-    ``python train.py experiment=<experiment>`` would, default callbacks and TensorBoard logger
-    included, and run in this process."""
+    """Seconds per epoch (from its EpochTimer) and optimizer steps of ``python train.py
+    experiment=<experiment>``, default callbacks and logger included, run in this process."""
     from hydra.core.utils import env_override
 
     from convlab.runner.run import train
@@ -126,11 +111,6 @@ def pipeline_step_times(
     return [duration / steps_per_epoch for duration in durations]
 
 
-def _optimizer_kwargs(cfg: DictConfig) -> dict:
-    kwargs = OmegaConf.to_container(cfg.optimizer, resolve=True)
-    return {k: v for k, v in kwargs.items() if not k.startswith("_") and k != "lr"}
-
-
 def main(argv: list[str] | None = None) -> dict[str, float]:
     parser = bench_parser(__doc__)
     add = parser.add_argument
@@ -143,7 +123,9 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         cfg = compose(args.experiment, [], Path(workdir) / "compose")
         if cfg.data.batch_size != 1:
             raise SystemExit(f"{args.experiment} does not train at batch size 1")
-        threads, adam_args = int(cfg.torch_threads or default_threads), _optimizer_kwargs(cfg)
+        threads = int(cfg.torch_threads or default_threads)
+        adam_args = {k: v for k, v in OmegaConf.to_container(cfg.optimizer, resolve=True).items()
+                     if not k.startswith("_") and k != "lr"}  # fmt: skip
 
         def study(threads: int, optimizer_kwargs: dict) -> Callable[[int], list[float]]:
             return lambda r: with_threads(threads, plain_step_times, cfg, args.epochs, r,

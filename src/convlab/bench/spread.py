@@ -1,7 +1,7 @@
 """How a side-by-side bench reports: min / median / max of each side and of each ratio.
 
-Ratios are taken round by round (the sides of one round ran back to back, under the same
-machine load), so their spread says how far one invocation can be trusted.
+Ratios are taken round by round (the sides of one round ran under the same machine load), so
+their spread says how far one invocation can be trusted.
 """
 
 from __future__ import annotations
@@ -68,8 +68,6 @@ def report(
         ratios = round_ratios(rounds[against], rounds[side])
         low, median, high = spread(ratios)
         result[f"{against}_vs_{side}"] = median
-        warning = (
-            "  spread too wide to trust: rerun on a quiet machine" if untrusted(ratios) else ""
-        )
+        warning = "  spread too wide to trust: rerun on a quiet machine" * untrusted(ratios)
         print(f"  ratio  {low:9.3f}{median:9.3f}{high:9.3f}  {against} / {side}{warning}")
     return result

@@ -11,14 +11,10 @@ from convlab.report.build import build_report
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="python -m convlab.report",
-        description=(
-            "Aggregate a sweep: group its runs by their overrides minus the seed, and write "
-            "<sweep dir>/report/results.md (mean ± std and n per group, diverged/failed counts) "
-            "with PNG plots of the final metrics and the validation curves."
-        ),
-    )
+    parser = argparse.ArgumentParser(prog="python -m convlab.report", description=(
+        "Aggregate a sweep: group its runs by their overrides minus the seed, and write "
+        "<sweep dir>/report/results.md (mean ± std and n per group, diverged/failed counts) "
+        "with PNG plots of the final metrics and the validation curves."))  # fmt: skip
     add = parser.add_argument
     add("sweep_dirs", nargs="+", metavar="SWEEP_DIR",
         help="a multirun folder (hydra.sweep.dir), or a single run's folder")  # fmt: skip
@@ -31,8 +27,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def entry_point(run: Callable[[list[str] | None], int]) -> Callable[..., int]:
-    """``run(argv)`` as a command: a ``ConvlabError`` (e.g. a missing folder) is one ``error:``
-    line and exit status 2, not a traceback."""
+    """``run(argv)`` as a command: a ``ConvlabError`` is one ``error:`` line and status 2."""
 
     def main(argv: list[str] | None = None) -> int:
         try:

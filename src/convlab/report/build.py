@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from convlab.report.curves import Curve, load_curves
+from convlab.report.curves import Curves, load_curves
 from convlab.report.runs import EXTRA_METRICS, REPORT_DIR, Run, load_runs
 from convlab.report.statistics import fmt_p, welch
 from convlab.report.summary import (
@@ -30,8 +30,7 @@ class Report:
     common: dict[str, str]
     figures: dict[str, Path] = field(default_factory=dict)
     markdown: Path | None = None
-    # run name → tag → (epoch, value) curve; empty when built with curves=False
-    curves: dict[str, dict[str, Curve]] = field(default_factory=dict)
+    curves: Curves = field(default_factory=dict)  # empty when built with curves=False
 
 
 def _progress(message: str, quiet: bool) -> None:
@@ -39,8 +38,8 @@ def _progress(message: str, quiet: bool) -> None:
         print(f"[report] {message}", file=sys.stderr, flush=True)
 
 
-def read_curves(runs: list[Run], quiet: bool = True) -> dict[str, dict[str, Curve]]:
-    """``run name → tag → curve`` for every run, with a progress line per run on a terminal."""
+def read_curves(runs: list[Run], quiet: bool = True) -> Curves:
+    """The curves of every run, with a progress line per run on a terminal."""
     curves, tty = {}, not quiet and sys.stderr.isatty()
     for i, run in enumerate(runs, 1):
         curves[run.name] = load_curves(run.path)

@@ -1,10 +1,7 @@
-"""Two groups of seeds compared: difference of means, its 95 % confidence interval, Welch's p.
+"""Two groups of seeds compared: difference of means, its 95 % CI and Welch's p (scipy).
 
-Welch's t-test does not assume equal variances (``scipy.stats.ttest_ind(equal_var=False)``,
-which also gives the Welch–Satterthwaite degrees of freedom and the CI ``d ± t_{0.975, df}·se``
-of the difference). The CI excludes 0 exactly when the two-sided p is below 0.05, so the
-verdict rule (``reading``) can be stated with either. Non-finite values (a diverged run's NaN)
-are dropped: the groups' run counts say how many completed.
+Welch's CI excludes 0 exactly when the two-sided p is below 0.05, so the verdict rule
+(``reading``) can be stated with either. Non-finite values (a diverged run's NaN) are dropped.
 """
 
 from __future__ import annotations
@@ -50,9 +47,7 @@ class Difference:
         return 1 if self.low > 0 else -1 if self.high < 0 else 0
 
     def reading(self, claimed: int) -> str:
-        """The verdict for the claim that the difference has sign ``claimed`` (+1 or −1):
-        ``holds`` when p < 0.05 and the CI excludes 0 on the claimed side, ``does not hold``
-        when it excludes 0 on the other side, else ``not resolved at n = k``."""
+        """The verdict for the claim that the difference has sign ``claimed`` (+1 or −1)."""
         sign = self.sign()
         if sign == 0:
             return f"not resolved at n = {self.n}"
@@ -83,9 +78,8 @@ def _clean(values: Sequence[float]) -> list[float]:
 
 
 def welch(a: Sequence[float], b: Sequence[float], level: float = 1 - ALPHA) -> Difference:
-    """Difference of the means of ``a`` and ``b`` with Welch's CI and p. Fewer than two finite
-    values in a group: NaN everywhere but the counts. Both groups without spread: p is 1 for
-    equal means, 0 otherwise, and the CI is the difference itself."""
+    """``mean(a) − mean(b)`` with Welch's CI and p; NaN but the counts below two values a group.
+    Both groups without spread: p is 1 for equal means, else 0, and the CI is the difference."""
     a, b = _clean(a), _clean(b)
     n_a, n_b = len(a), len(b)
     diff = statistics.fmean(a) - statistics.fmean(b) if a and b else math.nan

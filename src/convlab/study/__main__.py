@@ -36,10 +36,7 @@ QUICK = {
 
 
 # Minutes per sweep of the full study on 2 idle CPU cores, as measured by the last full run
-# (docs/RESULTS.md's header): the max(a, b) sweeps that set members: 10 run their ten seeds
-# stacked in each job; LeNet runs in the channels-last layout on the CPU. Trimmed to fit the
-# hour: LeNet's ReLU rows run once (pooling) and serve lenet_activation too; max_batch_size runs
-# 4 seeds, maxpool_fn 3, max_residual 5 (their jobs cannot stack seeds).
+# (docs/RESULTS.md's header).
 ESTIMATE_MIN = {
     "max_tasks": 0.7, "max_normalization": 0.7, "max_gated_lr": 0.5, "max_capacity": 2.6,
     "max_optimizers": 1.1, "max_batch_size": 3.4, "max_optimizer_switch": 0.9,
@@ -78,20 +75,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def _git_commit() -> str:
-    def git(*args: str) -> str:
-        return subprocess.run(["git", *args], capture_output=True, text=True,
-                              check=True).stdout.strip()  # fmt: skip
-
+    git = ("git", "rev-parse", "--short", "HEAD"), ("git", "status", "--porcelain", "-uno")
     try:
-        commit, dirty = git("rev-parse", "--short", "HEAD"), git("status", "--porcelain", "-uno")
+        commit, dirty = (subprocess.run(argv, capture_output=True, text=True, check=True)
+                         .stdout.strip() for argv in git)  # fmt: skip
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
     return commit + (" with uncommitted changes" if dirty else "")
 
 
 def run_sweep(name: str, sweep_dir: Path, extra: tuple[str, ...]) -> tuple[int, float]:
-    """Run one sweep with its output on the console: (exit status, seconds). A sweep that stops
-    half-way is re-run by the same call: finished jobs are skipped, interrupted ones resume."""
+    """(exit status, seconds) of one sweep; a re-run skips finished jobs and resumes the rest."""
     command = [sys.executable, "train.py", "-m", f"sweep={name}", f"hydra.sweep.dir={sweep_dir}",
                *extra]  # fmt: skip
     print(f"[study] {name}: {shlex.join(command)}", flush=True)
@@ -103,9 +97,8 @@ def run_sweep(name: str, sweep_dir: Path, extra: tuple[str, ...]) -> tuple[int, 
 
 
 def judge(claim: Claim, report: Report, others: dict[str, Report] | None = None) -> Verdict:
-    """The claim's verdict, unless runs are unfinished: a verdict on part of the seeds could
-    flip once they finish, so it is withheld (divergence is a result and does not count).
-    ``others``: the reports of the claim's ``also`` sweeps (those that exist)."""
+    """The claim's verdict, withheld while runs are unfinished: it could flip once they finish
+    (divergence is a result and does not count)."""
     curves = report.curves or read_curves(report.runs)
     verdict = claim.judge(report, curves, *([others or {}] if claim.also else []))
     unfinished = [run for run in report.runs if run.status in UNFINISHED]

@@ -47,7 +47,7 @@ def copy_figures(claim: Claim, report: Report, doc_dir: Path) -> list[tuple[str,
     """The claim's final-metric plots and the matching validation curves, copied into
     ``<doc_dir>/figures``: (label, link) for each."""
     wanted = []
-    for metric in claim.plotted:
+    for metric in claim.metrics[:1] if claim.plots is None else claim.plots:
         wanted.append((f"final {metric}", f"final_{metric_filename(metric)}.png"))
         if "/" in metric:  # a split's metric has a validation curve; sharpness has none
             val = "val/" + metric.split("/", 1)[1]
