@@ -70,7 +70,6 @@ def job_config(report: Report) -> DictConfig | None:
     return None
 
 
-# --- the claims ---------------------------------------------------------------------------
 def judge_setup(report: Report, curves: Curves) -> Verdict:
     cfg = job_config(report)
     if cfg is None:
@@ -139,19 +138,16 @@ def judge_gated(report: Report, curves: Curves) -> Verdict:
              f"test/mse {g.stat('test/mse').format()}" for g in lr_groups]  # fmt: skip
     text = "; ".join(parts) + "."
     tiny = [g for g in lr_groups if float(g.settings["optimizer.lr"]) <= 1e-7]
-    if learned and all(g in tiny for g in learned):
-        word = "holds"
+    word = "holds" if learned and all(g in tiny for g in learned) else "does not hold"
+    if word == "holds":
         text += " Only the tiny learning rates learn the max."
     elif learned:
         names = ", ".join(g.settings["optimizer.lr"] for g in learned)
-        word = "does not hold"
         text += f" The gated net learns at lr {names}, not only around 1e-8."
     else:
-        word = "does not hold"
         text += " No learning rate lets the gated net learn the max in this budget."
     if learned:
-        top = best(learned, "test/mse", lower_is_better=True)
-        mse = top.stat("test/mse")
+        mse = best(learned, "test/mse", lower_is_better=True).stat("test/mse")
         near = 5 / 3 <= mse.mean <= 5 * 3
         text += (f" Its best final test/mse is {mse.format()} (original units); the original's "
                  f"'loss near 5' {'matches' if near else 'does not match'} within a factor of 3 "
@@ -226,19 +222,14 @@ def judge_optimizers(report: Report, curves: Curves) -> Verdict:
         word = {True: "learns", False: "fails"}
         detail = ", ".join(f"{n}: SGD {word[s]}, Adam {word[a]}" for n, (s, a) in per_norm.items())
         return Verdict("depends on the normalisation", f"{text} ({detail}).", contrasts)
-    sgd_ok, adam_ok = outcomes.pop()
-    if sgd_ok and adam_ok:
-        text += " Both optimizers learn the max."
-    elif sgd_ok:
-        text += " SGD learns the max and Adam does not."
-    else:
-        text += " Neither optimizer learns the max in this budget."
-    return Verdict("does not hold", text, contrasts)
+    ending = {(True, True): "Both optimizers learn the max.",
+              (True, False): "SGD learns the max and Adam does not.",
+              (False, False): "Neither optimizer learns the max in this budget."}  # fmt: skip
+    return Verdict("does not hold", f"{text} {ending[outcomes.pop()]}", contrasts)
 
 
-# --- batch size: three arms in one sweep (conf/sweep/batch_arm/<arm>_<size>.yaml) ----------
-# at equal epochs (lr not scaled), at equal optimizer steps (~1,000, constant lr), and with the
-# lr scaled linearly with the batch size
+# Batch size, three arms in one sweep (conf/sweep/batch_arm/<arm>_<size>.yaml): equal epochs,
+# equal optimizer steps (~1,000, constant lr), and the lr scaled linearly with the batch size.
 BATCH_ARMS = ("epochs", "steps", "lr")
 
 
@@ -254,15 +245,9 @@ def _arm(group: Group) -> tuple[str, int] | None:
 def batch_groups(report: Report, arm: str) -> dict[tuple[str, int], Group]:
     """``(optimizer, batch size) → group`` of one arm; the lr arm's batch size 1 is the epochs
     arm's (lr 1e-3 × 1 is the unscaled lr)."""
-    found = {}
-    for group in report.groups:
-        where = _arm(group)
-        if where is None:
-            continue
-        opt = group.settings.get("optimizer", "-")
-        if where[0] == arm or (arm == "lr" and where == ("epochs", 1)):
-            found[opt, where[1]] = group
-    return found
+    arms = ((_arm(group), group) for group in report.groups)
+    return {(group.settings.get("optimizer", "-"), where[1]): group for where, group in arms
+            if where and (where[0] == arm or (arm == "lr" and where == ("epochs", 1)))}  # fmt: skip
 
 
 def _sizes(groups: dict[tuple[str, int], Group]) -> dict[str, list[int]]:
@@ -329,7 +314,6 @@ def judge_sharpness(report: Report, curves: Curves) -> Verdict:
     return Verdict(f"larger batches sharper: {sharper}", text, contrasts)
 
 
-# --- LeNet ---------------------------------------------------------------------------------
 POOLING_MARGIN = 0.01  # test accuracy: "can replace" = not worse by more than 1 point
 
 
@@ -353,17 +337,15 @@ def judge_pooling(report: Report, curves: Curves) -> Verdict:
 def judge_activation(report: Report, curves: Curves, others: dict[str, Report]) -> Verdict:
     # a key every run shares (activation=sigmoid alone) is in report.common, not in the groups
     groups = [Group({**report.common, **g.settings}, g.runs) for g in report.groups]
-    relu_from = others.get("pooling")
     old = find(groups, activation="sigmoid", pooling="avg")
     new = find(groups, activation="relu", pooling="max")
     source = ""
-    if new is None and relu_from is not None:
+    if new is None and (relu_from := others.get("pooling")) is not None:
         new = find(relu_from.groups, pooling="max")
         source = " (ReLU runs from the pooling sweep)"
     if old is None or new is None:
         return _missing("sigmoid+avg and relu+max")
     sig_max = find(groups, activation="sigmoid", pooling="max")
-
     modern = contrast(new, old, "test/acc", False, names=("ReLU + max", "sigmoid + avg"))
     contrasts = [modern]
     text = (f"D2L's LeNet (sigmoid, avg): {describe(old, 'test/acc')}; modernised (ReLU, max)"
@@ -378,7 +360,6 @@ def judge_activation(report: Report, curves: Curves, others: dict[str, Report]) 
     return Verdict(modern.reading, text, contrasts)
 
 
-# --- optimizers and architecture on max(a, b) -------------------------------------------------
 def judge_switch(report: Report, curves: Curves) -> Verdict:
     norms = sorted({g.settings.get("data.normalization", "-") for g in report.groups})
     contrasts, parts = [], []
@@ -436,8 +417,7 @@ def judge_maxpool(report: Report, curves: Curves, others: dict[str, Report]) -> 
         + "; ".join(f"{src} {m}: in range {'yes' if v else 'no'}, out of range "
                     f"{'yes' if t else 'no'}" for (src, m), (v, t) in close.items())
         + ". ReLU layer below the linear one: "
-        + ", ".join(f"{c.metric} {c.reading}" for c in contrasts) + "."
-    )  # fmt: skip
+        + ", ".join(f"{c.metric} {c.reading}" for c in contrasts) + ".")  # fmt: skip
     relu_ok = [v and t for (src, m), (v, t) in close.items() if m == "patch_relu"]
     linear_ok = [v for (src, m), (v, t) in close.items() if m == "patch_linear"]
     if relu_ok and all(relu_ok):

@@ -21,8 +21,7 @@ class Judged:
     claim: Claim
     report: Report | None
     verdict: Verdict
-    # reports of the claim's ``also`` sweeps
-    others: dict[str, Report] = field(default_factory=dict)
+    others: dict[str, Report] = field(default_factory=dict)  # of the claim's ``also`` sweeps
 
 
 def sweep_comment(path: Path) -> str:
@@ -71,8 +70,7 @@ def claim_table(claim: Claim, report: Report) -> str:
 
 
 def contrast_table(contrasts: list[Contrast]) -> str:
-    """One row per comparison: the claim, metric, n per group, both means ± std, the
-    difference A − B with its 95 % CI, Welch's p and the reading."""
+    """One row per comparison: n, both means ± std, A − B with its 95 % CI, Welch's p, reading."""
     lines = [
         "| claim (A vs B) | metric | n (A/B) | A mean ± std | B mean ± std "
         "| A − B [95 % CI] | Welch p | reading |",
