@@ -66,12 +66,8 @@ WITHOUT = {
                      "+callbacks.epoch_timer._target_=convlab.callbacks.epoch_timer.EpochTimer"],
 }  # fmt: skip
 
-EXPERIMENTS = {
-    "lenet": {
-        "activation": "sigmoid", "pooling": "avg", "batch_size": 256,
-        "optimizer": lambda params: torch.optim.SGD(params, lr=0.9),
-    },
-}  # fmt: skip
+EXPERIMENTS = {"lenet": {"activation": "sigmoid", "pooling": "avg", "batch_size": 256,
+                         "optimizer": lambda params: torch.optim.SGD(params, lr=0.9)}}  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> dict[str, float]:
@@ -115,12 +111,9 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     print(f"{args.experiment} epoch (train + val) on {args.device}, "
           f"torch threads {torch.get_num_threads()}, "
           f"{args.rounds} rounds x {args.epochs} epochs:")  # fmt: skip
-    labels = {
-        "plain": "plain loop (D2L's)",
-        "tuned": f"plain loop, the pipeline's model settings (channels_last={channels_last})",
-        "pipeline": f"train.py experiment={args.experiment}",
-        **{f"without {part}": f"  the same without {part}" for part in ablations},
-    }
+    labels = {f"without {part}": f"  the same without {part}" for part in ablations}
+    labels.update(plain="plain loop (D2L's)", pipeline=f"train.py experiment={args.experiment}")
+    labels["tuned"] = f"plain loop, the pipeline's model settings (channels_last={channels_last})"
     return report(rounds, labels, unit="s per epoch", scale=1.0)
 
 

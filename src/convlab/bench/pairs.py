@@ -24,14 +24,10 @@ from convlab.bench.spread import alternate, bench_parser, report
 
 NVML_CHECK = "PYTORCH_NVML_BASED_CUDA_CHECK"
 # The max experiments' speed settings, undone: what a Lightning run gives out of the box.
-STOCK = [
-    "data.steps_per_batch=1",
-    "callbacks.progress_bar=null",
-    "callbacks.rich_progress_bar={_target_: lightning.pytorch.callbacks.RichProgressBar}",
-    "~optimizer.fused",
-    "torch_threads=null",
-    "~hydra.job.env_set.PYTORCH_NVML_BASED_CUDA_CHECK",
-]
+STOCK = ["data.steps_per_batch=1", "callbacks.progress_bar=null",
+         "callbacks.rich_progress_bar={_target_: lightning.pytorch.callbacks.RichProgressBar}",
+         "~optimizer.fused", "torch_threads=null",
+         "~hydra.job.env_set.PYTORCH_NVML_BASED_CUDA_CHECK"]  # fmt: skip
 
 
 def compose(experiment: str, overrides: list[str], run_dir: Path) -> DictConfig:

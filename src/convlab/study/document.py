@@ -36,10 +36,9 @@ def composed_settings(report: Report) -> str:
     if cfg is None:
         return "no job config found"
     optimizer = str(cfg.optimizer._target_).rsplit(".", 1)[-1]
-    return (
-        f"`trainer.max_epochs={cfg.trainer.max_epochs}`, `data.batch_size={cfg.data.batch_size}`, "
-        f"`{optimizer}(lr={cfg.optimizer.lr})` unless the table's columns say otherwise"
-    )
+    return (f"`trainer.max_epochs={cfg.trainer.max_epochs}`, `data.batch_size="
+            f"{cfg.data.batch_size}`, `{optimizer}(lr={cfg.optimizer.lr})` unless the table's "
+            "columns say otherwise")  # fmt: skip
 
 
 def copy_figures(claim: Claim, report: Report, doc_dir: Path) -> list[tuple[str, str]]:
@@ -71,11 +70,9 @@ def claim_table(claim: Claim, report: Report) -> str:
 
 def contrast_table(contrasts: list[Contrast]) -> str:
     """One row per comparison: n, both means ± std, A − B with its 95 % CI, Welch's p, reading."""
-    lines = [
-        "| claim (A vs B) | metric | n (A/B) | A mean ± std | B mean ± std "
-        "| A − B [95 % CI] | Welch p | reading |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
+    lines = ["| claim (A vs B) | metric | n (A/B) | A mean ± std | B mean ± std "
+             "| A − B [95 % CI] | Welch p | reading |",
+             "|---|---|---|---|---|---|---|---|"]  # fmt: skip
     for c in contrasts:
         d, a, b = c.difference, c.mean_a.format(), c.mean_b.format()
         lines.append(f"| {c.claim} | {c.metric} | {d.n_a}/{d.n_b} | {a} | {b} | {d.format()} "
