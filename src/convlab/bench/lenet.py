@@ -93,8 +93,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as workdir:
         model = compose(args.experiment, overrides, Path(workdir)).model
         channels_last = bool(model.get("channels_last", False))
-        # Untimed: the process's first epoch in each layout pays one-time kernel set-up that
-        # would land on the plain loop alone (it runs first).
+        # Untimed: each layout's first epoch pays one-time kernel set-up (the plain loop's alone).
         plain_epochs(dm, 1, experiment, seed=0)
         plain_epochs(dm, 1, experiment, seed=0, channels_last=channels_last)
 
@@ -108,9 +107,8 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
             "pipeline": pipeline([]),
             **{f"without {part}": pipeline(off) for part, off in ablations.items()},
         }, args.rounds, "s per epoch", digits=2)  # fmt: skip
-    print(f"{args.experiment} epoch (train + val) on {args.device}, "
-          f"torch threads {torch.get_num_threads()}, "
-          f"{args.rounds} rounds x {args.epochs} epochs:")  # fmt: skip
+    print(f"{args.experiment} epoch (train + val) on {args.device}, torch threads "
+          f"{torch.get_num_threads()}, {args.rounds} rounds x {args.epochs} epochs:")  # fmt: skip
     labels = {f"without {part}": f"  the same without {part}" for part in ablations}
     labels.update(plain="plain loop (D2L's)", pipeline=f"train.py experiment={args.experiment}")
     labels["tuned"] = f"plain loop, the pipeline's model settings (channels_last={channels_last})"

@@ -49,9 +49,8 @@ def with_threads(threads: int, function, *args):
             os.environ[NVML_CHECK] = saved_env
 
 
-def plain_step_times(
-    cfg: DictConfig, epochs: int, seed: int, optimizer_kwargs: dict
-) -> list[float]:
+def plain_step_times(cfg: DictConfig, epochs: int, seed: int, optimizer_kwargs: dict,
+                     ) -> list[float]:  # fmt: skip
     """Seconds per step of the study's loop, one value per epoch (training + validation)."""
     datamodule = instantiate(cfg.data)
     datamodule.setup("fit")
@@ -77,9 +76,8 @@ def plain_step_times(
     return times
 
 
-def pipeline_epochs(
-    experiment: str, epochs: int, seed: int, workdir: Path, overrides: list[str] = ()
-) -> tuple[list[float], int]:
+def pipeline_epochs(experiment: str, epochs: int, seed: int, workdir: Path,
+                    overrides: list[str] = ()) -> tuple[list[float], int]:  # fmt: skip
     """Seconds per epoch (from its EpochTimer) and optimizer steps of ``python train.py
     experiment=<experiment>``, default callbacks and logger included, run in this process."""
     from hydra.core.utils import env_override
@@ -98,9 +96,8 @@ def pipeline_epochs(
     return record.extras["epoch_durations_s"], record.steps
 
 
-def pipeline_step_times(
-    experiment: str, epochs: int, seed: int, workdir: Path, overrides: list[str] = ()
-) -> list[float]:
+def pipeline_step_times(experiment: str, epochs: int, seed: int, workdir: Path,
+                        overrides: list[str] = ()) -> list[float]:  # fmt: skip
     """Seconds per step of ``train.py experiment=<experiment>``, one value per epoch."""
     durations, steps = pipeline_epochs(experiment, epochs, seed, workdir, overrides)
     steps_per_epoch = steps / len(durations)

@@ -50,8 +50,7 @@ def read_curves(runs: list[Run], quiet: bool = True) -> Curves:
 
 
 def markdown_table(rows: list[dict[str, Any]], metrics: list[str], keys: list[str]) -> str:
-    """The group table: settings, run counts (completed/diverged/...), mean ± std per metric,
-    mean optimizer steps and seconds per completed run."""
+    """Settings, run counts by status, mean ± std per metric, mean steps and seconds per run."""
     statuses = [s for s in STATUS_ORDER if s == "completed" or any(r[s] for r in rows)]
     header = [*keys, "runs", *statuses, *metrics, "steps", "time/run (s)"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
@@ -66,8 +65,7 @@ def markdown_table(rows: list[dict[str, Any]], metrics: list[str], keys: list[st
 
 
 def comparison_table(groups: list[Group], metrics: list[str]) -> str:
-    """Every group against the first one, per metric: n per group, the difference of means
-    ``group − first`` with its 95 % CI (Welch–Satterthwaite df) and Welch's t-test p."""
+    """Every group against the first one, per metric: ``group − first``, its 95 % CI, Welch's p."""
     if len(groups) < 2:
         return ""
     first = groups[0]
@@ -116,10 +114,9 @@ def _write_markdown(report: Report, out_dir: Path) -> Path:
     return path
 
 
-def build_report(
-    sweep_dir: str | Path, metrics: list[str] | None = None, out_dir: str | Path | None = None,
-    curves: bool = True, quiet: bool = False,
-) -> Report:  # fmt: skip
+def build_report(sweep_dir: str | Path, metrics: list[str] | None = None,
+                 out_dir: str | Path | None = None, curves: bool = True, quiet: bool = False,
+                 ) -> Report:  # fmt: skip
     """Read every run of ``sweep_dir``, group, summarise, plot and write ``results.md``."""
     from convlab.report.plots import curves_figure, final_figure, metric_filename
 

@@ -57,12 +57,9 @@ class Difference:
         """``+0.0123 [+0.00400, +0.0206]`` (``–`` without a CI: fewer than 2 values)."""
         if not math.isfinite(self.low):
             return "–"
-
-        def signed(value: float) -> str:
-            text = fmt_number(value, digits)
-            return text if text.startswith("-") or text == "0" else "+" + text
-
-        return f"{signed(self.diff)} [{signed(self.low)}, {signed(self.high)}]"
+        texts = (fmt_number(value, digits) for value in (self.diff, self.low, self.high))
+        diff, low, high = (t if t.startswith("-") or t == "0" else "+" + t for t in texts)
+        return f"{diff} [{low}, {high}]"
 
 
 def fmt_p(p: float) -> str:

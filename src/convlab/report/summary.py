@@ -93,13 +93,9 @@ def _short(key: str) -> str:
     return key.split("@", 1)[0].rsplit("/", 1)[-1].rsplit(".", 1)[-1]
 
 
-def _grouping_overrides(run: Run, ignore: tuple[str, ...]) -> dict[str, str]:
-    return {k: v for k, v in run.overrides.items() if k not in ignore}
-
-
 def common_settings(runs: list[Run], ignore: tuple[str, ...] = NOT_GROUPING) -> dict[str, str]:
     """The overrides every run shares (shown once above the table, not in every row)."""
-    settings = [_grouping_overrides(run, ignore) for run in runs] or [{}]
+    settings = [{k: v for k, v in run.overrides.items() if k not in ignore} for run in runs] or [{}]
     return {k: v for k, v in settings[0].items() if all(s.get(k) == v for s in settings)}
 
 
@@ -109,7 +105,7 @@ def group_runs(runs: list[Run], ignore: tuple[str, ...] = NOT_GROUPING) -> list[
     common = common_settings(runs, ignore)
     groups: dict[tuple, Group] = {}
     for run in runs:
-        settings = {k: v for k, v in _grouping_overrides(run, ignore).items() if k not in common}
+        settings = {k: v for k, v in run.overrides.items() if k not in ignore and k not in common}
         key = tuple(sorted(settings.items()))
         groups.setdefault(key, Group(settings=settings)).runs.append(run)
     return list(groups.values())

@@ -296,10 +296,9 @@ def judge_sharpness(report: Report, curves: Curves) -> Verdict:
     if not contrasts:
         return _missing("sharpness of batch size 1 and a larger one")
     runs = [run for group in report.groups if _arm(group) for run in group.completed]
-    for label, subset in [("all runs", runs)] + [
-        (opt, [r for r in runs if r.overrides.get("optimizer") == opt])
-        for opt in sorted({r.overrides.get("optimizer", "-") for r in runs})
-    ]:
+    by_opt = {opt: [r for r in runs if r.overrides.get("optimizer") == opt]
+              for opt in sorted({r.overrides.get("optimizer", "-") for r in runs})}  # fmt: skip
+    for label, subset in [("all runs", runs), *by_opt.items()]:
         rho, p, n = spearman([r.metrics.get("sharpness", math.nan) for r in subset],
                              [r.metrics.get("test/mae", math.nan) for r in subset])  # fmt: skip
         parts.append(f"{label}: ρ = {fmt_number(rho) if math.isfinite(rho) else '–'}, "

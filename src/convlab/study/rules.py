@@ -7,7 +7,7 @@ import math
 from dataclasses import dataclass
 
 from convlab.report.statistics import ALPHA, Difference, welch
-from convlab.report.summary import Group, Stat, fmt_number
+from convlab.report.summary import STATUS_ORDER, Group, Stat, fmt_number
 
 RANGE = 20000.0
 LEARNS_MAE = 0.01 * RANGE
@@ -117,8 +117,7 @@ def describe(group: Group, metric: str) -> str:
     """``test/mae 12.3 ± 1.1 (3/3 completed)`` or ``2 of 3 diverged``, for the verdict text."""
     stat = group.stat(metric)
     parts = [f"{metric} {stat.format()}"] if stat.n else []
-    statuses = ("diverged", "failed", "interrupted", "missing")
-    parts += [f"{group.count(s)} of {len(group.runs)} {s}" for s in statuses if group.count(s)]
+    parts += [f"{n} of {len(group.runs)} {s}" for s in STATUS_ORDER[1:] if (n := group.count(s))]
     return ", ".join(parts) or "no runs"
 
 
