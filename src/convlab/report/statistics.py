@@ -70,14 +70,10 @@ def fmt_p(p: float) -> str:
     return f"{p:.2g}" if p < 0.01 else f"{p:.2f}"
 
 
-def _clean(values: Sequence[float]) -> list[float]:
-    return [float(v) for v in values if math.isfinite(v)]
-
-
 def welch(a: Sequence[float], b: Sequence[float], level: float = 1 - ALPHA) -> Difference:
     """``mean(a) − mean(b)`` with Welch's CI and p; NaN but the counts below two values a group.
     Both groups without spread: p is 1 for equal means, else 0, and the CI is the difference."""
-    a, b = _clean(a), _clean(b)
+    a, b = ([float(v) for v in x if math.isfinite(v)] for x in (a, b))
     n_a, n_b = len(a), len(b)
     diff = statistics.fmean(a) - statistics.fmean(b) if a and b else math.nan
     if n_a < 2 or n_b < 2:
@@ -92,7 +88,7 @@ def welch(a: Sequence[float], b: Sequence[float], level: float = 1 - ALPHA) -> D
 
 def mean_ci(values: Sequence[float], level: float = 1 - ALPHA) -> tuple[float, float]:
     """The ``level`` t-interval of the mean (NaN with fewer than two finite values)."""
-    values = _clean(values)
+    values = [float(v) for v in values if math.isfinite(v)]
     n = len(values)
     if n < 2:
         return math.nan, math.nan

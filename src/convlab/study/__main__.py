@@ -54,22 +54,6 @@ def estimate() -> str:
     return f"Estimated cost on 2 idle CPU cores: {total:.0f} min ({per} min)."
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m convlab.study", description=__doc__,
-                                     epilog=estimate())  # fmt: skip
-    add = parser.add_argument
-    add("--quick", action="store_true", help="CI-sized: 1 epoch, 2 seeds")
-    add("--only", nargs="+", choices=SWEEPS, metavar="SWEEP",
-        help=f"run only these sweeps (of: {', '.join(SWEEPS)})")  # fmt: skip
-    add("--out", type=Path, help="sweep folders go to OUT/<sweep> (default outputs/study, or "
-        "outputs/study_quick with --quick); re-running skips finished jobs")  # fmt: skip
-    add("--doc", type=Path, help="RESULTS.md to write (default docs/RESULTS.md, with --quick "
-        "OUT/RESULTS.md); figures go to a figures/ folder beside it")  # fmt: skip
-    add("--report-only", action="store_true",
-        help="do not train: report the sweep folders as they are")  # fmt: skip
-    return parser.parse_args(argv)
-
-
 def _git_commit() -> str:
     git = ("git", "rev-parse", "--short", "HEAD"), ("git", "status", "--porcelain", "-uno")
     try:
@@ -107,7 +91,19 @@ def judge(claim: Claim, report: Report, others: dict[str, Report] | None = None)
 
 @entry_point
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+    parser = argparse.ArgumentParser(prog="python -m convlab.study", description=__doc__,
+                                     epilog=estimate())  # fmt: skip
+    add = parser.add_argument
+    add("--quick", action="store_true", help="CI-sized: 1 epoch, 2 seeds")
+    add("--only", nargs="+", choices=SWEEPS, metavar="SWEEP",
+        help=f"run only these sweeps (of: {', '.join(SWEEPS)})")  # fmt: skip
+    add("--out", type=Path, help="sweep folders go to OUT/<sweep> (default outputs/study, or "
+        "outputs/study_quick with --quick); re-running skips finished jobs")  # fmt: skip
+    add("--doc", type=Path, help="RESULTS.md to write (default docs/RESULTS.md, with --quick "
+        "OUT/RESULTS.md); figures go to a figures/ folder beside it")  # fmt: skip
+    add("--report-only", action="store_true",
+        help="do not train: report the sweep folders as they are")  # fmt: skip
+    args = parser.parse_args(argv)
     out = args.out or Path("outputs/study_quick" if args.quick else "outputs/study")
     doc = args.doc or (out / "RESULTS.md" if args.quick else Path("docs/RESULTS.md"))
     sweeps = args.only or SWEEPS

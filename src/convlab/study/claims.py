@@ -33,8 +33,7 @@ from convlab.study.rules import (
 class Verdict:
     word: str  # holds | does not hold | not resolved at n = k | ... | reproduced | inconclusive
     text: str
-    # the comparisons behind the word (difference, 95 % CI, Welch p, n), a table in RESULTS.md
-    contrasts: list[Contrast] = field(default_factory=list)
+    contrasts: list[Contrast] = field(default_factory=list)  # behind the word, in RESULTS.md
 
 
 @dataclass(frozen=True)
@@ -182,10 +181,8 @@ def judge_capacity(report: Report, curves: Curves) -> Verdict:
 
 
 def _best_setting(groups: list[Group], metric: str = "test/mae") -> Group | None:
-    """Among groups that differ in a tuning knob (the lr), the one with the lowest mean error
-    of those whose runs all completed; else the one with the most completed runs."""
-    finished = [g for g in groups if all_completed(g)]
-    if finished:
+    """The lowest error of the groups whose runs all completed, else the most complete group."""
+    if finished := [g for g in groups if all_completed(g)]:
         return best(finished, metric, lower_is_better=True)
     return max(groups, key=lambda g: len(g.completed)) if groups else None
 
