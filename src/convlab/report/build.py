@@ -71,8 +71,7 @@ def comparison_table(groups: list[Group], metrics: list[str]) -> str:
     first = groups[0]
     lines = [f"Each group against the first (`{first.label}`): difference of means with its 95 % "
              "confidence interval (Welch–Satterthwaite degrees of freedom) and Welch's t-test p "
-             "(unequal variances); n counts the completed runs of each group.",
-             "",
+             "(unequal variances); n counts the completed runs of each group.", "",
              "| group | metric | n | mean − first [95 % CI] | Welch p |",
              "|---|---|---|---|---|"]  # fmt: skip
     for metric in metrics:
@@ -90,15 +89,12 @@ def setting_keys(groups: list[Group]) -> list[str]:
 def _write_markdown(report: Report, out_dir: Path) -> Path:
     keys = setting_keys(report.groups)
     counts = {s: sum(run.status == s for run in report.runs) for s in STATUS_ORDER}
-    lines = [f"# Sweep report: `{report.sweep_dir.name}`",
-             "",
+    lines = [f"# Sweep report: `{report.sweep_dir.name}`", "",
              f"{len(report.runs)} runs in {len(report.groups)} groups: "
-             f"{', '.join(f'{n} {s}' for s, n in counts.items() if n)}.",
-             "",
+             f"{', '.join(f'{n} {s}' for s, n in counts.items() if n)}.", "",
              "Groups are the runs whose overrides differ only in `seed`. Metrics: mean ± sample "
              "std (n − 1) over the completed runs of a group; diverged, failed and missing runs "
-             "are counted in their columns and left out of the means.",
-             ""]  # fmt: skip
+             "are counted in their columns and left out of the means.", ""]  # fmt: skip
     if report.common:
         shared = ", ".join(f"`{k}={v}`" for k, v in report.common.items())
         lines += [f"Shared by every run: {shared}.", ""]

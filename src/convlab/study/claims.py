@@ -471,8 +471,7 @@ CLAIMS = (
           ("test/mae", "sharpness"), judge_batch_arm("lr"), plots=()),
     Claim("Larger batches reach sharper minima, which generalise worse",
           "Keskar et al. (2017): large-batch training converges to sharp minima, and sharp "
-          "minima generalise worse.", "max_batch_size", ("sharpness", "test/mae"),
-          judge_sharpness),
+          "minima generalise worse.", "max_batch_size", ("sharpness", "test/mae"), judge_sharpness),
     Claim("Adam then SGD beats Adam only and SGD only",
           "Switching from Adam to SGD (Keskar & Socher 2017) combines Adam's fast start with "
           "SGD's better final solution.", "max_optimizer_switch", ("test/mae",), judge_switch),

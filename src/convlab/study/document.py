@@ -87,23 +87,17 @@ def receptive_field_section() -> str:
 
     table = format_table(receptive_fields(LeNet().features, 28))
     return "\n".join([
-        "## Receptive fields of LeNet",
-        "",
+        "## Receptive fields of LeNet", "",
         "What one unit of each layer of LeNet's feature extractor sees of the 28x28 input "
         "(D2L §6.2.6): `jump` is the input distance between neighbouring units, `field` the "
         "side of the square a unit sees, `start` the centre of the first unit's field (input "
         "pixels; negative where padding reaches past the border). Printed by "
         "`python -m convlab.basics.receptive_field` (`convlab.basics.receptive_field`).",
-        "",
-        "```text",
-        table,
-        "```",
-        "",
+        "", "```text", table, "```", "",
         "So the last pooling layer's units each see a 16x16 window of the 28x28 image, and "
         "max pooling vs a strided convolution (the pooling claims) decides how each 2x2 "
         "window of the layers below is summarised, not how far a unit sees: both have the same "
-        "kernel and stride, hence the same receptive fields.",
-        "",
+        "kernel and stride, hence the same receptive fields.", "",
     ])  # fmt: skip
 
 
@@ -135,30 +129,21 @@ def write_results(path: Path, judged: list[Judged], command: str, header: list[s
     """``path`` (RESULTS.md), with its figures in a ``figures/`` folder beside it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     lines = [
-        "# Results: the claims of the original study, re-run with seeds",
-        "",
-        *(paragraph + "\n" for paragraph in header),
-        "",
-        "## How the verdicts are decided",
-        "",
-        *explain(),
-        "",
+        "# Results: the claims of the original study, re-run with seeds", "",
+        *(paragraph + "\n" for paragraph in header), "",
+        "## How the verdicts are decided", "", *explain(), "",
         "Each table row is a group of runs that differ only in `seed`: mean ± sample std over "
         "the completed runs (n − 1 in the std), and how many runs completed, diverged or failed "
         "— those are counted, never left out silently. Errors (`*/mae`, `*/mse`) are in the "
         "original units of the data whatever the normalisation; `*/loss` is in the units the "
-        "net trained in.",
-        "",
+        "net trained in.", "",
         "Sweeps that set `members: 10` (most max(a, b) sweeps: see each section's command) train "
         "seeds 1–10 of each configuration stacked in one process, each member its own run with "
         "the initial weights, batch order and optimizer state of its single run (README, "
-        '"Many seeds in one process"); the others run one seed per job.',
-        "",
-        "| # | claim | verdict |",
-        "|---|---|---|",
-        *(f"| {j.number} | {j.claim.title} | {j.verdict.word} |" for j in judged),
-        "",
-    ]
+        '"Many seeds in one process"); the others run one seed per job.', "",
+        "| # | claim | verdict |", "|---|---|---|",
+        *(f"| {j.number} | {j.claim.title} | {j.verdict.word} |" for j in judged), "",
+    ]  # fmt: skip
     for item in judged:
         lines += [claim_section(item, path.parent, command), ""]
     lines.append(receptive_field_section())
