@@ -1,13 +1,8 @@
 """LeNet epoch: the full pipeline (train.py's code path) against a plain PyTorch loop.
 
-All sides use the same in-memory Fashion-MNIST tensors, model, batch size and optimizer, and
-run one training pass plus one validation pass per epoch. The plain loop is D2L's; the tuned
-loop is the same loop with the pipeline's model settings (``channels_last``), so
-pipeline / tuned is what the trainer, logging, checkpoints and figures cost, and pipeline /
-plain what a user gets. The pipeline's epoch is its whole wall time, start to next start.
-The sides alternate in one process so machine noise hits all; min / median / max are printed.
-
-    python -m convlab.bench.lenet --rounds 3 --epochs 2
+Same tensors, model, batch size and optimizer on every side; the tuned loop is D2L's loop with
+the pipeline's ``channels_last``, so pipeline / tuned is what the trainer, logging, checkpoints
+and figures cost, and pipeline / plain what a user gets. See docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -67,20 +62,12 @@ WITHOUT = {
     "progress bar": ["callbacks.rich_progress_bar=null", "+trainer.enable_progress_bar=false"],
     "TensorBoard": ["logger=none"],
     "checkpoints": ["callbacks.model_checkpoint=null"],
-    "all of these": [
-        "callbacks=none",
-        "logger=none",
-        "+trainer.enable_progress_bar=false",
-        "+callbacks.epoch_timer._target_=convlab.callbacks.epoch_timer.EpochTimer",
-    ],
-}
-
-EXPERIMENTS = {
-    "lenet": {
-        "activation": "sigmoid", "pooling": "avg", "batch_size": 256,
-        "optimizer": lambda params: torch.optim.SGD(params, lr=0.9),
-    },
+    "all of these": ["callbacks=none", "logger=none", "+trainer.enable_progress_bar=false",
+                     "+callbacks.epoch_timer._target_=convlab.callbacks.epoch_timer.EpochTimer"],
 }  # fmt: skip
+
+EXPERIMENTS = {"lenet": {"activation": "sigmoid", "pooling": "avg", "batch_size": 256,
+                         "optimizer": lambda params: torch.optim.SGD(params, lr=0.9)}}  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> dict[str, float]:
@@ -106,8 +93,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as workdir:
         model = compose(args.experiment, overrides, Path(workdir)).model
         channels_last = bool(model.get("channels_last", False))
-        # Untimed: the process's first epoch in each layout pays one-time kernel set-up that
-        # would land on the plain loop alone (it runs first).
+        # Untimed: each layout's first epoch pays one-time kernel set-up (the plain loop's alone).
         plain_epochs(dm, 1, experiment, seed=0)
         plain_epochs(dm, 1, experiment, seed=0, channels_last=channels_last)
 
@@ -121,15 +107,11 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
             "pipeline": pipeline([]),
             **{f"without {part}": pipeline(off) for part, off in ablations.items()},
         }, args.rounds, "s per epoch", digits=2)  # fmt: skip
-    print(f"{args.experiment} epoch (train + val) on {args.device}, "
-          f"torch threads {torch.get_num_threads()}, "
-          f"{args.rounds} rounds x {args.epochs} epochs:")  # fmt: skip
-    labels = {
-        "plain": "plain loop (D2L's)",
-        "tuned": f"plain loop, the pipeline's model settings (channels_last={channels_last})",
-        "pipeline": f"train.py experiment={args.experiment}",
-        **{f"without {part}": f"  the same without {part}" for part in ablations},
-    }
+    print(f"{args.experiment} epoch (train + val) on {args.device}, torch threads "
+          f"{torch.get_num_threads()}, {args.rounds} rounds x {args.epochs} epochs:")  # fmt: skip
+    labels = {f"without {part}": f"  the same without {part}" for part in ablations}
+    labels.update(plain="plain loop (D2L's)", pipeline=f"train.py experiment={args.experiment}")
+    labels["tuned"] = f"plain loop, the pipeline's model settings (channels_last={channels_last})"
     return report(rounds, labels, unit="s per epoch", scale=1.0)
 
 

@@ -1,12 +1,8 @@
 """``members=K`` against single runs: time per optimizer step and per seed-step, side by side.
 
-Each side is ``train.py experiment=<name> members=K`` run in this process (as
-``convlab.bench.pairs`` runs the pipeline), K = 1 being the plain single run. The sides
-alternate round by round, so machine noise hits all of them; medians over every epoch
-(training + validation) are printed, with each K's cost per seed-step as a fraction of the
-single run's step.
-
-    python -m convlab.bench.members --rounds 3 --epochs 2 --members 4 8 16
+Each side is ``train.py experiment=<name> members=K`` run in this process, K = 1 being the
+single run; each K's cost per seed-step is printed as a fraction of the single run's step.
+See docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -32,10 +28,8 @@ def main(argv: list[str] | None = None) -> dict[int, float]:
         times = alternate(sides, args.rounds, "us/step by K", scale=1e6)
     epochs = {k: [t for per_round in v for t in per_round] for k, v in times.items()}
     step_us = {k: statistics.median(v) * 1e6 for k, v in epochs.items()}
-    print(
-        f"{args.experiment}, batch size 1, members=K: median of {len(epochs[1])} epochs "
-        "(training + validation)"
-    )
+    print(f"{args.experiment}, batch size 1, members=K: median of {len(epochs[1])} epochs "
+          "(training + validation)")  # fmt: skip
     print("  K   us/step   us/seed-step   seed-step / single run's step")
     for k in sizes:
         per_seed = step_us[k] / k

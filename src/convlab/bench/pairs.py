@@ -1,23 +1,9 @@
 """max(a, b) at batch size 1: training through the pipeline against the original study's loop.
 
-The study's loop: a ``DataLoader`` over a ``TensorDataset`` of the 1,000 training pairs, batch
-size 1, shuffled, Adam, MSE, the same net; then one validation pass (the pipeline's epoch time
-includes its validation too). It runs as a plain script would: PyTorch's default thread count
-and Adam implementation, and without the NVML availability check that importing Lightning turns
-on. The same loop runs again at the pipeline's thread count (``torch_threads``), and once more
-with the pipeline's optimizer arguments too (e.g. ``fused``): this *control* differs from the
-pipeline only by Lightning, so the ratios separate what the configuration gains (threads, Adam
-kernels, no NVML check) from what the trainer costs.
-
-The pipeline side is ``python train.py experiment=<name>`` composed with Hydra's Compose API and
-run in this process, default callbacks and TensorBoard logger included; its per-step time is its
-epoch time (``EpochTimer``) over the steps of an epoch. ``--with-stock`` adds the same run with
-the experiment's speed settings undone (``STOCK``: one trainer batch per step, the Rich progress
-bar, the default Adam kernels and thread count, the
-per-step NVML check). The sides alternate, so machine noise hits all of them; min / median / max
-of each side and of the pipeline's ratio to each, round by round, are printed.
-
-    python -m convlab.bench.pairs --rounds 3 --epochs 2 [--with-stock]
+The study's loop runs as a plain script would (default threads and Adam, no NVML check), then
+at the pipeline's thread count, then with its optimizer arguments too: that *control* differs
+from the pipeline only by Lightning, so the ratios separate what the configuration gains from
+what the trainer costs. ``--with-stock`` undoes the speed settings. See docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -38,14 +24,10 @@ from convlab.bench.spread import alternate, bench_parser, report
 
 NVML_CHECK = "PYTORCH_NVML_BASED_CUDA_CHECK"
 # The max experiments' speed settings, undone: what a Lightning run gives out of the box.
-STOCK = [
-    "data.steps_per_batch=1",
-    "callbacks.progress_bar=null",
-    "callbacks.rich_progress_bar={_target_: lightning.pytorch.callbacks.RichProgressBar}",
-    "~optimizer.fused",
-    "torch_threads=null",
-    "~hydra.job.env_set.PYTORCH_NVML_BASED_CUDA_CHECK",
-]
+STOCK = ["data.steps_per_batch=1", "callbacks.progress_bar=null",
+         "callbacks.rich_progress_bar={_target_: lightning.pytorch.callbacks.RichProgressBar}",
+         "~optimizer.fused", "torch_threads=null",
+         "~hydra.job.env_set.PYTORCH_NVML_BASED_CUDA_CHECK"]  # fmt: skip
 
 
 def compose(experiment: str, overrides: list[str], run_dir: Path) -> DictConfig:
@@ -67,9 +49,8 @@ def with_threads(threads: int, function, *args):
             os.environ[NVML_CHECK] = saved_env
 
 
-def plain_step_times(
-    cfg: DictConfig, epochs: int, seed: int, optimizer_kwargs: dict
-) -> list[float]:
+def plain_step_times(cfg: DictConfig, epochs: int, seed: int, optimizer_kwargs: dict,
+                     ) -> list[float]:  # fmt: skip
     """Seconds per step of the study's loop, one value per epoch (training + validation)."""
     datamodule = instantiate(cfg.data)
     datamodule.setup("fit")
@@ -95,12 +76,10 @@ def plain_step_times(
     return times
 
 
-def pipeline_epochs(
-    experiment: str, epochs: int, seed: int, workdir: Path, overrides: list[str] = ()
-) -> tuple[list[float], int]:
-    """Seconds per epoch (from its EpochTimer) and optimizer steps of a run composed as
-    ``python train.py experiment=<experiment>`` would, default callbacks and TensorBoard logger
-    included, and run in this process."""
+def pipeline_epochs(experiment: str, epochs: int, seed: int, workdir: Path,
+                    overrides: list[str] = ()) -> tuple[list[float], int]:  # fmt: skip
+    """Seconds per epoch (from its EpochTimer) and optimizer steps of ``python train.py
+    experiment=<experiment>``, default callbacks and logger included, run in this process."""
     from hydra.core.utils import env_override
 
     from convlab.runner.run import train
@@ -117,18 +96,12 @@ def pipeline_epochs(
     return record.extras["epoch_durations_s"], record.steps
 
 
-def pipeline_step_times(
-    experiment: str, epochs: int, seed: int, workdir: Path, overrides: list[str] = ()
-) -> list[float]:
+def pipeline_step_times(experiment: str, epochs: int, seed: int, workdir: Path,
+                        overrides: list[str] = ()) -> list[float]:  # fmt: skip
     """Seconds per step of ``train.py experiment=<experiment>``, one value per epoch."""
     durations, steps = pipeline_epochs(experiment, epochs, seed, workdir, overrides)
     steps_per_epoch = steps / len(durations)
     return [duration / steps_per_epoch for duration in durations]
-
-
-def _optimizer_kwargs(cfg: DictConfig) -> dict:
-    kwargs = OmegaConf.to_container(cfg.optimizer, resolve=True)
-    return {k: v for k, v in kwargs.items() if not k.startswith("_") and k != "lr"}
 
 
 def main(argv: list[str] | None = None) -> dict[str, float]:
@@ -143,7 +116,9 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         cfg = compose(args.experiment, [], Path(workdir) / "compose")
         if cfg.data.batch_size != 1:
             raise SystemExit(f"{args.experiment} does not train at batch size 1")
-        threads, adam_args = int(cfg.torch_threads or default_threads), _optimizer_kwargs(cfg)
+        threads = int(cfg.torch_threads or default_threads)
+        adam_args = {k: v for k, v in OmegaConf.to_container(cfg.optimizer, resolve=True).items()
+                     if not k.startswith("_") and k != "lr"}  # fmt: skip
 
         def study(threads: int, optimizer_kwargs: dict) -> Callable[[int], list[float]]:
             return lambda r: with_threads(threads, plain_step_times, cfg, args.epochs, r,

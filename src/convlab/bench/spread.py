@@ -1,7 +1,7 @@
 """How a side-by-side bench reports: min / median / max of each side and of each ratio.
 
-Ratios are taken round by round (the sides of one round ran back to back, under the same
-machine load), so their spread says how far one invocation can be trusted.
+Ratios are taken round by round (the sides of one round ran under the same machine load), so
+their spread says how far one invocation can be trusted.
 """
 
 from __future__ import annotations
@@ -21,10 +21,9 @@ def bench_parser(doc: str) -> argparse.ArgumentParser:
     return parser
 
 
-def alternate(
-    sides: dict[Hashable, Callable[[int], list[float]]], rounds: int, unit: str,
-    scale: float = 1.0, digits: int | None = None,
-) -> dict[Hashable, list[list[float]]]:  # fmt: skip
+def alternate(sides: dict[Hashable, Callable[[int], list[float]]], rounds: int, unit: str,
+              scale: float = 1.0, digits: int | None = None,
+              ) -> dict[Hashable, list[list[float]]]:  # fmt: skip
     """Time every side once a round, in turn, so machine noise hits all of them; print each
     round's times (scaled, rounded) as it ends. Returns side → round → the side's times."""
     times: dict[Hashable, list[list[float]]] = {name: [] for name in sides}
@@ -52,10 +51,8 @@ def untrusted(ratios: list[float]) -> bool:
     return (high - low) / median > TRUSTED_SPREAD
 
 
-def report(
-    rounds: dict[str, list[list[float]]], labels: dict[str, str], unit: str, scale: float,
-    against: str = "pipeline",
-) -> dict[str, float]:  # fmt: skip
+def report(rounds: dict[str, list[list[float]]], labels: dict[str, str], unit: str, scale: float,
+           against: str = "pipeline") -> dict[str, float]:  # fmt: skip
     """Print each side's min / median / max per epoch and ``against`` / side per round; return
     the medians (``<side>``) and median ratios (``<against>_vs_<side>``)."""
     result: dict[str, float] = {}
@@ -68,8 +65,6 @@ def report(
         ratios = round_ratios(rounds[against], rounds[side])
         low, median, high = spread(ratios)
         result[f"{against}_vs_{side}"] = median
-        warning = (
-            "  spread too wide to trust: rerun on a quiet machine" if untrusted(ratios) else ""
-        )
+        warning = "  spread too wide to trust: rerun on a quiet machine" * untrusted(ratios)
         print(f"  ratio  {low:9.3f}{median:9.3f}{high:9.3f}  {against} / {side}{warning}")
     return result

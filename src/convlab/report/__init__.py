@@ -1,14 +1,7 @@
 """Sweep reports: one table of mean ± std over seeds per group of runs, plus plots.
 
-From a notebook::
-
-    from convlab.report import load_runs, group_runs, summarize, build_report
-    runs = load_runs("outputs/study/pooling")        # one Run per job folder
-    groups = group_runs(runs)                         # overrides minus seed
-    rows = summarize(groups)                          # Stat(mean, std, n) per metric
-    build_report("outputs/study/pooling")             # results.md + PNGs in <sweep>/report
-
-From a shell: ``python -m convlab.report <sweep dir>``.
+``build_report(sweep_dir)`` writes ``<sweep>/report/results.md`` and PNGs; ``load_runs``,
+``group_runs`` and ``summarize`` are its steps, for notebooks. ``python -m convlab.report``.
 """
 
 from convlab.report.build import Report, build_report, read_curves

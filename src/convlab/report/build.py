@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from convlab.report.curves import Curve, load_curves
+from convlab.report.curves import Curves, load_curves
 from convlab.report.runs import EXTRA_METRICS, REPORT_DIR, Run, load_runs
 from convlab.report.statistics import fmt_p, welch
 from convlab.report.summary import (
@@ -30,8 +30,7 @@ class Report:
     common: dict[str, str]
     figures: dict[str, Path] = field(default_factory=dict)
     markdown: Path | None = None
-    # run name → tag → (epoch, value) curve; empty when built with curves=False
-    curves: dict[str, dict[str, Curve]] = field(default_factory=dict)
+    curves: Curves = field(default_factory=dict)  # empty when built with curves=False
 
 
 def _progress(message: str, quiet: bool) -> None:
@@ -39,8 +38,8 @@ def _progress(message: str, quiet: bool) -> None:
         print(f"[report] {message}", file=sys.stderr, flush=True)
 
 
-def read_curves(runs: list[Run], quiet: bool = True) -> dict[str, dict[str, Curve]]:
-    """``run name → tag → curve`` for every run, with a progress line per run on a terminal."""
+def read_curves(runs: list[Run], quiet: bool = True) -> Curves:
+    """The curves of every run, with a progress line per run on a terminal."""
     curves, tty = {}, not quiet and sys.stderr.isatty()
     for i, run in enumerate(runs, 1):
         curves[run.name] = load_curves(run.path)
@@ -51,8 +50,7 @@ def read_curves(runs: list[Run], quiet: bool = True) -> dict[str, dict[str, Curv
 
 
 def markdown_table(rows: list[dict[str, Any]], metrics: list[str], keys: list[str]) -> str:
-    """The group table: settings, run counts (completed/diverged/...), mean ± std per metric,
-    mean optimizer steps and seconds per completed run."""
+    """Settings, run counts by status, mean ± std per metric, mean steps and seconds per run."""
     statuses = [s for s in STATUS_ORDER if s == "completed" or any(r[s] for r in rows)]
     header = [*keys, "runs", *statuses, *metrics, "steps", "time/run (s)"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
@@ -67,19 +65,15 @@ def markdown_table(rows: list[dict[str, Any]], metrics: list[str], keys: list[st
 
 
 def comparison_table(groups: list[Group], metrics: list[str]) -> str:
-    """Every group against the first one, per metric: n per group, the difference of means
-    ``group − first`` with its 95 % CI (Welch–Satterthwaite df) and Welch's t-test p."""
+    """Every group against the first one, per metric: ``group − first``, its 95 % CI, Welch's p."""
     if len(groups) < 2:
         return ""
     first = groups[0]
-    lines = [
-        f"Each group against the first (`{first.label}`): difference of means with its 95 % "
-        "confidence interval (Welch–Satterthwaite degrees of freedom) and Welch's t-test p "
-        "(unequal variances); n counts the completed runs of each group.",
-        "",
-        "| group | metric | n | mean − first [95 % CI] | Welch p |",
-        "|---|---|---|---|---|",
-    ]
+    lines = [f"Each group against the first (`{first.label}`): difference of means with its 95 % "
+             "confidence interval (Welch–Satterthwaite degrees of freedom) and Welch's t-test p "
+             "(unequal variances); n counts the completed runs of each group.", "",
+             "| group | metric | n | mean − first [95 % CI] | Welch p |",
+             "|---|---|---|---|---|"]  # fmt: skip
     for metric in metrics:
         for group in groups[1:]:
             d = welch(group.stat(metric).values, first.stat(metric).values)
@@ -95,17 +89,12 @@ def setting_keys(groups: list[Group]) -> list[str]:
 def _write_markdown(report: Report, out_dir: Path) -> Path:
     keys = setting_keys(report.groups)
     counts = {s: sum(run.status == s for run in report.runs) for s in STATUS_ORDER}
-    lines = [
-        f"# Sweep report: `{report.sweep_dir.name}`",
-        "",
-        f"{len(report.runs)} runs in {len(report.groups)} groups: "
-        f"{', '.join(f'{n} {s}' for s, n in counts.items() if n)}.",
-        "",
-        "Groups are the runs whose overrides differ only in `seed`. Metrics: mean ± sample std "
-        "(n − 1) over the completed runs of a group; diverged, failed and missing runs are "
-        "counted in their columns and left out of the means.",
-        "",
-    ]
+    lines = [f"# Sweep report: `{report.sweep_dir.name}`", "",
+             f"{len(report.runs)} runs in {len(report.groups)} groups: "
+             f"{', '.join(f'{n} {s}' for s, n in counts.items() if n)}.", "",
+             "Groups are the runs whose overrides differ only in `seed`. Metrics: mean ± sample "
+             "std (n − 1) over the completed runs of a group; diverged, failed and missing runs "
+             "are counted in their columns and left out of the means.", ""]  # fmt: skip
     if report.common:
         shared = ", ".join(f"`{k}={v}`" for k, v in report.common.items())
         lines += [f"Shared by every run: {shared}.", ""]
@@ -121,10 +110,9 @@ def _write_markdown(report: Report, out_dir: Path) -> Path:
     return path
 
 
-def build_report(
-    sweep_dir: str | Path, metrics: list[str] | None = None, out_dir: str | Path | None = None,
-    curves: bool = True, quiet: bool = False,
-) -> Report:  # fmt: skip
+def build_report(sweep_dir: str | Path, metrics: list[str] | None = None,
+                 out_dir: str | Path | None = None, curves: bool = True, quiet: bool = False,
+                 ) -> Report:  # fmt: skip
     """Read every run of ``sweep_dir``, group, summarise, plot and write ``results.md``."""
     from convlab.report.plots import curves_figure, final_figure, metric_filename
 

@@ -1,8 +1,7 @@
 """Validation curves of a run, read back from its TensorBoard events or its CSV log.
 
-A curve is a list of ``(epoch, value)`` with epochs counted from 1 (the value after the first
-epoch is at 1). A resumed run has several event files that may repeat a step; the later value
-wins, as it is the one the resumed run went on from.
+A curve is a list of ``(epoch, value)``, epochs counted from 1. Where a resumed run's event
+files repeat a step, the later value wins: the resumed run went on from it.
 """
 
 from __future__ import annotations
@@ -14,14 +13,12 @@ import statistics
 from pathlib import Path
 
 Curve = list[tuple[float, float]]
+Curves = dict[str, dict[str, Curve]]  # run name → tag → curve
 
 log = logging.getLogger(__name__)
 
 
-def _tensorboard_series(run_dir: Path) -> dict[str, dict[int, float]] | None:
-    event_dirs = sorted({p.parent for p in run_dir.rglob("events.out.tfevents.*")})
-    if not event_dirs:
-        return None
+def _tensorboard_series(event_dirs: list[Path]) -> dict[str, dict[int, float]]:
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
     series: dict[str, dict[int, float]] = {}
@@ -29,39 +26,28 @@ def _tensorboard_series(run_dir: Path) -> dict[str, dict[int, float]] | None:
         accumulator = EventAccumulator(str(directory), size_guidance={"scalars": 0})
         accumulator.Reload()  # event files in name (= creation time) order
         for tag in accumulator.Tags().get("scalars", []):
-            points = series.setdefault(tag, {})
-            for event in accumulator.Scalars(tag):
-                points[event.step] = event.value
-    return series
-
-
-def _csv_series(run_dir: Path) -> dict[str, dict[int, float]] | None:
-    files = sorted(run_dir.rglob("metrics.csv"))
-    if not files:
-        return None
-    series: dict[str, dict[int, float]] = {}
-    for path in files:
-        with path.open(newline="") as handle:
-            for row in csv.DictReader(handle):
-                step = int(float(row.get("step") or 0))
-                for tag, value in row.items():
-                    if tag in ("step", None) or value in ("", None):
-                        continue
-                    series.setdefault(tag, {})[step] = float(value)
+            series.setdefault(tag, {}).update((e.step, e.value) for e in accumulator.Scalars(tag))
     return series
 
 
 def load_series(run_dir: str | Path) -> dict[str, dict[int, float]]:
     """Every logged scalar as ``tag → {step: value}``: TensorBoard if present, else CSV."""
     run_dir = Path(run_dir)
+    event_dirs = sorted({p.parent for p in run_dir.rglob("events.out.tfevents.*")})
     try:
-        series = _tensorboard_series(run_dir)
+        if event_dirs:
+            return _tensorboard_series(event_dirs)
     except Exception as error:  # a truncated event file from a killed run must not stop a report
         log.warning("%s: unreadable TensorBoard events (%s); trying the CSV log", run_dir, error)
-        series = None
-    if series is None:
-        series = _csv_series(run_dir)
-    return series or {}
+    series: dict[str, dict[int, float]] = {}
+    for path in sorted(run_dir.rglob("metrics.csv")):
+        with path.open(newline="") as handle:
+            for row in csv.DictReader(handle):
+                step = int(float(row.get("step") or 0))
+                for tag, value in row.items():
+                    if tag not in ("step", None) and value not in ("", None):
+                        series.setdefault(tag, {})[step] = float(value)
+    return series
 
 
 def load_curves(run_dir: str | Path, prefix: str = "val/") -> dict[str, Curve]:

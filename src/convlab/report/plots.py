@@ -1,10 +1,7 @@
 """PNG plots of a sweep, readable at page width: final metric per group, validation curves.
 
-Errors (``*/mae``, ``*/mse``, ``*/loss``, ``sharpness``) are drawn on a log axis, where a
-mean − std below zero has no place: the band's lower edge is clipped to the axis floor
-(half the smallest positive value shown). The final-metric plot draws each group's 95 %
-confidence interval of the mean (t, n − 1 degrees of freedom) as a thick bar, with mean ± std
-as a thin one, so the intervals the verdicts compare are visible.
+Errors are drawn on a log axis, where a mean − std below zero has no place: the band's lower
+edge is clipped to the axis floor (half the smallest positive value shown).
 """
 
 from __future__ import annotations
@@ -12,11 +9,10 @@ from __future__ import annotations
 import math
 from collections import Counter
 
-# The Figure API draws off-screen without touching pyplot's backend, so importing the report
-# in a notebook leaves its inline plots alone.
+# Off-screen, without pyplot's backend: a notebook's inline plots stay as they are.
 from matplotlib.figure import Figure
 
-from convlab.report.curves import Curve, mean_curve
+from convlab.report.curves import Curves, mean_curve
 from convlab.report.statistics import mean_ci
 from convlab.report.summary import Group
 
@@ -54,8 +50,7 @@ def _status_note(group: Group) -> str:
 
 def final_figure(groups: list[Group], metric: str, title: str = "") -> Figure:
     """One row per group: its completed runs as dots, mean ± std as a thin bar, the 95 % CI of
-    the mean as a thick one. Runs that did not complete (diverged, failed) have no value; the
-    row's label counts them."""
+    the mean (what the verdicts compare) as a thick one; the label counts the other runs."""
     fig = Figure(figsize=(FIGSIZE[0], max(3.0, 0.45 * len(groups) + 1.6)), dpi=DPI)
     ax = fig.subplots()
     shown: list[float] = []
@@ -90,11 +85,8 @@ def final_figure(groups: list[Group], metric: str, title: str = "") -> Figure:
     return fig
 
 
-def curves_figure(
-    groups: list[Group], curves: dict[str, dict[str, Curve]], tag: str
-) -> Figure | None:
-    """Mean ± std of ``tag`` per epoch for each group; ``curves``: run name → tag → curve.
-    Errors on a log axis, the band's lower edge clipped to the axis floor (never ≤ 0)."""
+def curves_figure(groups: list[Group], curves: Curves, tag: str) -> Figure | None:
+    """Mean ± std of ``tag`` per epoch for each group."""
     drawn = []
     for i, group in enumerate(groups):
         runs = [curve for run in group.completed if (curve := curves.get(run.name, {}).get(tag))]

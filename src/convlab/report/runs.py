@@ -11,14 +11,14 @@ from typing import Any
 
 import yaml
 
+from convlab.errors import ConvlabError
 from convlab.runner.overrides import split_override
 from convlab.runner.record import RECORD_NAME
 
 # A job folder without a readable metrics.json: killed, still running, or crashed hard.
 MISSING = "missing"
 REPORT_DIR = "report"
-# Top-level numbers of metrics.json that callbacks add (convlab.callbacks.sharpness), read as
-# metrics of the run (NaN where the callback could not measure them).
+# Numbers that callbacks add at the top of metrics.json, read as metrics of the run.
 EXTRA_METRICS = ("sharpness", "epsilon_sharpness")
 
 
@@ -62,11 +62,8 @@ def _as_float(value: Any) -> float:
 
 def _overrides(job_dir: Path, record: dict[str, Any]) -> dict[str, str]:
     saved = job_dir / ".hydra" / "overrides.yaml"
-    items = record.get("overrides")
-    if saved.is_file():
-        items = yaml.safe_load(saved.read_text()) or []
-    pairs = (split_override(str(item)) for item in items or [])
-    return {key: value for key, value in pairs}
+    items = yaml.safe_load(saved.read_text()) if saved.is_file() else record.get("overrides")
+    return dict(split_override(str(item)) for item in items or [])
 
 
 def load_run(job_dir: str | Path) -> Run:
@@ -77,13 +74,7 @@ def load_run(job_dir: str | Path) -> Run:
         record = {}
     metrics = {k: _as_float(v) for k, v in (record.get("metrics") or {}).items()}
     metrics.update({k: _as_float(record[k]) for k in EXTRA_METRICS if k in record})
-    return Run(
-        path=job_dir,
-        status=record.get("status", MISSING),
-        overrides=_overrides(job_dir, record),
-        metrics=metrics,
-        record=record,
-    )
+    return Run(job_dir, record.get("status", MISSING), _overrides(job_dir, record), metrics, record)
 
 
 def _members(job_dir: Path) -> list[Path] | None:
@@ -96,10 +87,8 @@ def _members(job_dir: Path) -> list[Path] | None:
 
 
 def job_dirs(sweep_dir: str | Path) -> list[Path]:
-    """Every folder below ``sweep_dir`` that is a run: it has a record or a ``.hydra`` folder.
-
-    A stacked run's folder is not a run itself: its members are, one per seed.
-    """
+    """Every folder below ``sweep_dir`` that is a run: it has a record or a ``.hydra`` folder
+    (a stacked run's folder is not a run itself: its members are, one per seed)."""
     sweep_dir = Path(sweep_dir)
     if (sweep_dir / RECORD_NAME).is_file():  # a single run's folder is a sweep of one
         return _members(sweep_dir) or [sweep_dir]
@@ -115,8 +104,6 @@ def load_runs(sweep_dir: str | Path) -> list[Run]:
     """All runs of a sweep, in job-number order; jobs without a record count as ``missing``."""
     sweep_dir = Path(sweep_dir)
     if not sweep_dir.is_dir():
-        from convlab.errors import ConvlabError
-
         raise ConvlabError(f"{sweep_dir}: no such sweep folder")
     runs = [load_run(job) for job in job_dirs(sweep_dir)]
     return sorted(runs, key=lambda run: (run.job_num, run.name))

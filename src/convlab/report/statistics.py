@@ -1,10 +1,7 @@
-"""Two groups of seeds compared: difference of means, its 95 % confidence interval, Welch's p.
+"""Two groups of seeds compared: difference of means, its 95 % CI and Welch's p (scipy).
 
-Welch's t-test does not assume equal variances (``scipy.stats.ttest_ind(equal_var=False)``,
-which also gives the Welch–Satterthwaite degrees of freedom and the CI ``d ± t_{0.975, df}·se``
-of the difference). The CI excludes 0 exactly when the two-sided p is below 0.05, so the
-verdict rule (``reading``) can be stated with either. Non-finite values (a diverged run's NaN)
-are dropped: the groups' run counts say how many completed.
+Welch's CI excludes 0 exactly when the two-sided p is below 0.05, so the verdict rule
+(``reading``) can be stated with either. Non-finite values (a diverged run's NaN) are dropped.
 """
 
 from __future__ import annotations
@@ -50,9 +47,7 @@ class Difference:
         return 1 if self.low > 0 else -1 if self.high < 0 else 0
 
     def reading(self, claimed: int) -> str:
-        """The verdict for the claim that the difference has sign ``claimed`` (+1 or −1):
-        ``holds`` when p < 0.05 and the CI excludes 0 on the claimed side, ``does not hold``
-        when it excludes 0 on the other side, else ``not resolved at n = k``."""
+        """The verdict for the claim that the difference has sign ``claimed`` (+1 or −1)."""
         sign = self.sign()
         if sign == 0:
             return f"not resolved at n = {self.n}"
@@ -62,12 +57,9 @@ class Difference:
         """``+0.0123 [+0.00400, +0.0206]`` (``–`` without a CI: fewer than 2 values)."""
         if not math.isfinite(self.low):
             return "–"
-
-        def signed(value: float) -> str:
-            text = fmt_number(value, digits)
-            return text if text.startswith("-") or text == "0" else "+" + text
-
-        return f"{signed(self.diff)} [{signed(self.low)}, {signed(self.high)}]"
+        texts = (fmt_number(value, digits) for value in (self.diff, self.low, self.high))
+        diff, low, high = (t if t.startswith("-") or t == "0" else "+" + t for t in texts)
+        return f"{diff} [{low}, {high}]"
 
 
 def fmt_p(p: float) -> str:
@@ -78,15 +70,10 @@ def fmt_p(p: float) -> str:
     return f"{p:.2g}" if p < 0.01 else f"{p:.2f}"
 
 
-def _clean(values: Sequence[float]) -> list[float]:
-    return [float(v) for v in values if math.isfinite(v)]
-
-
 def welch(a: Sequence[float], b: Sequence[float], level: float = 1 - ALPHA) -> Difference:
-    """Difference of the means of ``a`` and ``b`` with Welch's CI and p. Fewer than two finite
-    values in a group: NaN everywhere but the counts. Both groups without spread: p is 1 for
-    equal means, 0 otherwise, and the CI is the difference itself."""
-    a, b = _clean(a), _clean(b)
+    """``mean(a) − mean(b)`` with Welch's CI and p; NaN but the counts below two values a group.
+    Both groups without spread: p is 1 for equal means, else 0, and the CI is the difference."""
+    a, b = ([float(v) for v in x if math.isfinite(v)] for x in (a, b))
     n_a, n_b = len(a), len(b)
     diff = statistics.fmean(a) - statistics.fmean(b) if a and b else math.nan
     if n_a < 2 or n_b < 2:
@@ -101,7 +88,7 @@ def welch(a: Sequence[float], b: Sequence[float], level: float = 1 - ALPHA) -> D
 
 def mean_ci(values: Sequence[float], level: float = 1 - ALPHA) -> tuple[float, float]:
     """The ``level`` t-interval of the mean (NaN with fewer than two finite values)."""
-    values = _clean(values)
+    values = [float(v) for v in values if math.isfinite(v)]
     n = len(values)
     if n < 2:
         return math.nan, math.nan

@@ -9,8 +9,7 @@ from typing import Any
 
 from convlab.report.runs import EXTRA_METRICS, Run
 
-# Overrides that never define a group: the seed is what a group repeats over; the rest say
-# where a run lives or how it was started, not what it is.
+# The seed is what a group repeats over; the rest say where a run lives or how it started.
 NOT_GROUPING = ("seed", "sweep", "ckpt_path", "resume")
 STATUS_ORDER = ("completed", "diverged", "failed", "interrupted", "missing")
 
@@ -75,10 +74,9 @@ class Group:
 
     @property
     def short_label(self) -> str:
-        """``width=8, depth=1`` for ``model.width=8, model.depth=1`` (for plots); a nested group
-        choice ``sweep/batch_arm@_global_=steps_16`` reads ``batch_arm=steps_16``."""
-        items = self.settings.items()
-        return ", ".join(f"{_short(key)}={value}" for key, value in items) or "all"
+        """``width=8`` for ``model.width=8``, ``batch_arm=steps_16`` for
+        ``sweep/batch_arm@_global_=steps_16`` (for plots)."""
+        return ", ".join(f"{_short(key)}={value}" for key, value in self.settings.items()) or "all"
 
     def count(self, status: str) -> int:
         return sum(run.status == status for run in self.runs)
@@ -95,46 +93,34 @@ def _short(key: str) -> str:
     return key.split("@", 1)[0].rsplit("/", 1)[-1].rsplit(".", 1)[-1]
 
 
-def _grouping_overrides(run: Run, ignore: tuple[str, ...]) -> dict[str, str]:
-    return {k: v for k, v in run.overrides.items() if k not in ignore}
-
-
 def common_settings(runs: list[Run], ignore: tuple[str, ...] = NOT_GROUPING) -> dict[str, str]:
     """The overrides every run shares (shown once above the table, not in every row)."""
-    settings = [_grouping_overrides(run, ignore) for run in runs] or [{}]
+    settings = [{k: v for k, v in run.overrides.items() if k not in ignore} for run in runs] or [{}]
     return {k: v for k, v in settings[0].items() if all(s.get(k) == v for s in settings)}
 
 
 def group_runs(runs: list[Run], ignore: tuple[str, ...] = NOT_GROUPING) -> list[Group]:
-    """Group by the overrides minus ``ignore`` (the seed above all), in order of first job.
-
-    A group's ``settings`` keep only the keys that vary between runs, so labels stay short.
-    """
+    """Group by the overrides minus ``ignore``, in order of first job; a group's ``settings``
+    keep only the keys that vary between runs, so labels stay short."""
     common = common_settings(runs, ignore)
     groups: dict[tuple, Group] = {}
     for run in runs:
-        settings = {k: v for k, v in _grouping_overrides(run, ignore).items() if k not in common}
+        settings = {k: v for k, v in run.overrides.items() if k not in ignore and k not in common}
         key = tuple(sorted(settings.items()))
         groups.setdefault(key, Group(settings=settings)).runs.append(run)
     return list(groups.values())
 
 
 def metric_names(runs: list[Run], prefixes: tuple[str, ...] = ("test/", "val/")) -> list[str]:
-    """Final metrics to tabulate: every ``test/*``, then every ``val/*``, each sorted, then
-    the callbacks' extras (``sharpness``) where a run recorded them."""
+    """Every ``test/*``, then every ``val/*``, each sorted, then the callbacks' extras."""
     names = {name for run in runs for name in run.metrics}
-    ordered = []
-    for prefix in prefixes:
-        ordered += sorted(name for name in names if name.startswith(prefix))
+    ordered = [n for prefix in prefixes for n in sorted(n for n in names if n.startswith(prefix))]
     return ordered + [name for name in EXTRA_METRICS if name in names]
 
 
 def summarize(groups: list[Group], metrics: list[str] | None = None) -> list[dict[str, Any]]:
-    """One row per group: its settings, run counts by status, and a ``Stat`` per metric.
-
-    Only completed runs enter the statistics; diverged, failed and missing runs are counted in
-    their own columns, never dropped without a trace.
-    """
+    """One row per group: its settings, run counts by status, and a ``Stat`` per metric (of
+    the completed runs; the others are counted in their own columns, never dropped)."""
     if metrics is None:
         metrics = metric_names([run for group in groups for run in group.runs])
     rows = []

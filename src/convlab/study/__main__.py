@@ -26,25 +26,19 @@ from convlab.study.document import Judged, claim_table, write_results
 UNFINISHED = ("failed", "interrupted", "missing")
 # The quick variant: the same sweeps and grids, 2 seeds, one epoch; LeNet sees 5 batches of
 # Fashion-MNIST and is scored on one batch of each evaluation split.
-QUICK = {
-    "lenet": ("seed=1,2", "trainer.max_epochs=1", "++trainer.limit_train_batches=5",
-              "++trainer.limit_val_batches=1", "++trainer.limit_test_batches=1"),
-    "max": ("seed=1,2", "trainer.max_epochs=1"),
-    # Sweeps whose jobs stack their seeds (members=K): two members instead of two seeds.
-    "members": ("members=2", "trainer.max_epochs=1"),
-}  # fmt: skip
+QUICK = {"lenet": ("seed=1,2", "trainer.max_epochs=1", "++trainer.limit_train_batches=5",
+                   "++trainer.limit_val_batches=1", "++trainer.limit_test_batches=1"),
+         "max": ("seed=1,2", "trainer.max_epochs=1"),
+         # Sweeps whose jobs stack their seeds (members=K): two members instead of two seeds.
+         "members": ("members=2", "trainer.max_epochs=1")}  # fmt: skip
 
 
 # Minutes per sweep of the full study on 2 idle CPU cores, as measured by the last full run
-# (docs/RESULTS.md's header): the max(a, b) sweeps that set members: 10 run their ten seeds
-# stacked in each job; LeNet runs in the channels-last layout on the CPU. Trimmed to fit the
-# hour: LeNet's ReLU rows run once (pooling) and serve lenet_activation too; max_batch_size runs
-# 4 seeds, maxpool_fn 3, max_residual 5 (their jobs cannot stack seeds).
-ESTIMATE_MIN = {
-    "max_tasks": 0.7, "max_normalization": 0.7, "max_gated_lr": 0.5, "max_capacity": 2.6,
-    "max_optimizers": 1.1, "max_batch_size": 3.4, "max_optimizer_switch": 0.9,
-    "max_residual": 1.0, "pooling": 7.3, "maxpool_fn": 1.8, "lenet_activation": 5.1,
-}  # fmt: skip
+# (docs/RESULTS.md's header).
+ESTIMATE_MIN = {"max_tasks": 0.7, "max_normalization": 0.7, "max_gated_lr": 0.5,
+                "max_capacity": 2.6, "max_optimizers": 1.1, "max_batch_size": 3.4,
+                "max_optimizer_switch": 0.9, "max_residual": 1.0, "pooling": 7.3,
+                "maxpool_fn": 1.8, "lenet_activation": 5.1}  # fmt: skip
 
 
 def quick_overrides(sweep: str) -> tuple[str, ...]:
@@ -60,38 +54,18 @@ def estimate() -> str:
     return f"Estimated cost on 2 idle CPU cores: {total:.0f} min ({per} min)."
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="python -m convlab.study", description=__doc__, epilog=estimate()
-    )
-    add = parser.add_argument
-    add("--quick", action="store_true", help="CI-sized: 1 epoch, 2 seeds")
-    add("--only", nargs="+", choices=SWEEPS, metavar="SWEEP",
-        help=f"run only these sweeps (of: {', '.join(SWEEPS)})")  # fmt: skip
-    add("--out", type=Path, help="sweep folders go to OUT/<sweep> (default outputs/study, or "
-        "outputs/study_quick with --quick); re-running skips finished jobs")  # fmt: skip
-    add("--doc", type=Path, help="RESULTS.md to write (default docs/RESULTS.md, with --quick "
-        "OUT/RESULTS.md); figures go to a figures/ folder beside it")  # fmt: skip
-    add("--report-only", action="store_true",
-        help="do not train: report the sweep folders as they are")  # fmt: skip
-    return parser.parse_args(argv)
-
-
 def _git_commit() -> str:
-    def git(*args: str) -> str:
-        return subprocess.run(["git", *args], capture_output=True, text=True,
-                              check=True).stdout.strip()  # fmt: skip
-
+    git = ("git", "rev-parse", "--short", "HEAD"), ("git", "status", "--porcelain", "-uno")
     try:
-        commit, dirty = git("rev-parse", "--short", "HEAD"), git("status", "--porcelain", "-uno")
+        commit, dirty = (subprocess.run(argv, capture_output=True, text=True, check=True)
+                         .stdout.strip() for argv in git)  # fmt: skip
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
     return commit + (" with uncommitted changes" if dirty else "")
 
 
 def run_sweep(name: str, sweep_dir: Path, extra: tuple[str, ...]) -> tuple[int, float]:
-    """Run one sweep with its output on the console: (exit status, seconds). A sweep that stops
-    half-way is re-run by the same call: finished jobs are skipped, interrupted ones resume."""
+    """(exit status, seconds) of one sweep; a re-run skips finished jobs and resumes the rest."""
     command = [sys.executable, "train.py", "-m", f"sweep={name}", f"hydra.sweep.dir={sweep_dir}",
                *extra]  # fmt: skip
     print(f"[study] {name}: {shlex.join(command)}", flush=True)
@@ -103,9 +77,8 @@ def run_sweep(name: str, sweep_dir: Path, extra: tuple[str, ...]) -> tuple[int, 
 
 
 def judge(claim: Claim, report: Report, others: dict[str, Report] | None = None) -> Verdict:
-    """The claim's verdict, unless runs are unfinished: a verdict on part of the seeds could
-    flip once they finish, so it is withheld (divergence is a result and does not count).
-    ``others``: the reports of the claim's ``also`` sweeps (those that exist)."""
+    """The claim's verdict, withheld while runs are unfinished: it could flip once they finish
+    (divergence is a result and does not count)."""
     curves = report.curves or read_curves(report.runs)
     verdict = claim.judge(report, curves, *([others or {}] if claim.also else []))
     unfinished = [run for run in report.runs if run.status in UNFINISHED]
@@ -118,7 +91,19 @@ def judge(claim: Claim, report: Report, others: dict[str, Report] | None = None)
 
 @entry_point
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+    parser = argparse.ArgumentParser(prog="python -m convlab.study", description=__doc__,
+                                     epilog=estimate())  # fmt: skip
+    add = parser.add_argument
+    add("--quick", action="store_true", help="CI-sized: 1 epoch, 2 seeds")
+    add("--only", nargs="+", choices=SWEEPS, metavar="SWEEP",
+        help=f"run only these sweeps (of: {', '.join(SWEEPS)})")  # fmt: skip
+    add("--out", type=Path, help="sweep folders go to OUT/<sweep> (default outputs/study, or "
+        "outputs/study_quick with --quick); re-running skips finished jobs")  # fmt: skip
+    add("--doc", type=Path, help="RESULTS.md to write (default docs/RESULTS.md, with --quick "
+        "OUT/RESULTS.md); figures go to a figures/ folder beside it")  # fmt: skip
+    add("--report-only", action="store_true",
+        help="do not train: report the sweep folders as they are")  # fmt: skip
+    args = parser.parse_args(argv)
     out = args.out or Path("outputs/study_quick" if args.quick else "outputs/study")
     doc = args.doc or (out / "RESULTS.md" if args.quick else Path("docs/RESULTS.md"))
     sweeps = args.only or SWEEPS
@@ -150,17 +135,15 @@ def main(argv: list[str] | None = None) -> int:
             print(claim_table(claim, report), flush=True)
 
     total = time.perf_counter() - started
-    header = [
-        f"Generated by `{command}` on {dt.date.today().isoformat()} at commit {commit}; "
-        f"{total / 60:.1f} min on {os.cpu_count()} CPU cores"
-        + (" (training times per sweep: "
-           + ", ".join(f"{k} {v / 60:.1f} min" for k, v in seconds.items()) + ")"
-           if seconds else " (report only)")
-        + ". Every number below is read from the sweeps' `metrics.json` files and TensorBoard "
-        f"logs under `{out}/` by `convlab.report`; `python -m convlab.report {out}/<sweep>` "
-        "prints the full tables.",
-    ]  # fmt: skip
-    header.append(estimate().replace("Estimated cost", "Estimated cost of `make study`"))
+    header = [f"Generated by `{command}` on {dt.date.today().isoformat()} at commit {commit}; "
+              f"{total / 60:.1f} min on {os.cpu_count()} CPU cores"
+              + (" (training times per sweep: "
+                 + ", ".join(f"{k} {v / 60:.1f} min" for k, v in seconds.items()) + ")"
+                 if seconds else " (report only)")
+              + ". Every number below is read from the sweeps' `metrics.json` files and "
+              f"TensorBoard logs under `{out}/` by `convlab.report`; `python -m convlab.report "
+              f"{out}/<sweep>` prints the full tables.",
+              estimate().replace("Estimated cost", "Estimated cost of `make study`")]  # fmt: skip
     if args.quick:
         header.append("**Quick variant: 1 epoch, 2 seeds, a sliver of the data. These numbers "
                       "check the machinery; they are not the study's results.**")  # fmt: skip

@@ -1,8 +1,5 @@
-"""The claims of the original study, each judged from the report of the sweep that tests it.
-
-A claim's ``judge`` gets the sweep's ``Report`` (and its curves) and returns a verdict word and
-a paragraph built only from the numbers, with the rules of ``convlab.study.rules``.
-"""
+"""The claims of the original study, each judged from the report of the sweep that tests it:
+a verdict word and a paragraph built only from the numbers, by the rules of ``rules.py``."""
 
 from __future__ import annotations
 
@@ -14,7 +11,7 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 
 from convlab.report import Report
-from convlab.report.curves import Curve
+from convlab.report.curves import Curves
 from convlab.report.statistics import fmt_p, spearman
 from convlab.report.summary import Group, Stat, fmt_number
 from convlab.study.rules import (
@@ -31,15 +28,12 @@ from convlab.study.rules import (
     trains_easily,
 )
 
-Curves = dict[str, dict[str, Curve]]
-
 
 @dataclass
 class Verdict:
     word: str  # holds | does not hold | not resolved at n = k | ... | reproduced | inconclusive
     text: str
-    # the comparisons behind the word (difference, 95 % CI, Welch p, n), a table in RESULTS.md
-    contrasts: list[Contrast] = field(default_factory=list)
+    contrasts: list[Contrast] = field(default_factory=list)  # behind the word, in RESULTS.md
 
 
 @dataclass(frozen=True)
@@ -51,13 +45,8 @@ class Claim:
     judge: Callable[..., Verdict]
     # metrics whose final-value plot and validation curve go into RESULTS.md (None: the first)
     plots: tuple[str, ...] | None = None
-    # other sweeps the claim also reads; its judge then gets them as a third argument,
-    # ``{sweep name: Report}`` (e.g. the ReLU rows of lenet_activation are the pooling sweep's)
+    # other sweeps the claim also reads, given to its judge as ``{sweep name: Report}``
     also: tuple[str, ...] = ()
-
-    @property
-    def plotted(self) -> tuple[str, ...]:
-        return self.metrics[:1] if self.plots is None else self.plots
 
 
 def _missing(*names: str) -> Verdict:
@@ -66,58 +55,48 @@ def _missing(*names: str) -> Verdict:
 
 def epochs_to(group: Group, curves: Curves, tag: str, threshold: float, lower: bool) -> Stat:
     """Epochs until ``tag`` first reaches ``threshold``, per completed run (NaN: never)."""
-
-    def first(curve: Curve) -> float:
-        reached = (epoch for epoch, v in curve if (v <= threshold if lower else v >= threshold))
-        return float(next(reached, math.nan))
-
-    return Stat.of([first(curves.get(run.name, {}).get(tag, [])) for run in group.completed])
+    return Stat.of([next((epoch for epoch, v in curves.get(run.name, {}).get(tag, [])
+                          if (v <= threshold if lower else v >= threshold)), math.nan)
+                    for run in group.completed])  # fmt: skip
 
 
 def job_config(report: Report) -> DictConfig | None:
     """The config of the sweep's first job that saved one."""
     for run in report.runs:
-        # A member of a members=K job (<job>/seed=<s>) shares its job's config.
-        for folder in (run.path, run.path.parent):
+        for folder in (run.path, run.path.parent):  # a member shares its job's config
             if (path := folder / ".hydra" / "config.yaml").is_file():
                 return OmegaConf.load(path)
     return None
 
 
-# --- the claims ---------------------------------------------------------------------------
 def judge_setup(report: Report, curves: Curves) -> Verdict:
     cfg = job_config(report)
     if cfg is None:
         return _missing("any job")
     data = cfg.data
     same = (data.n_train, float(data.low), float(data.high)) == (1000, 0.0, 20000.0)
-    text = (
-        f"The runs trained on `data.n_train={data.n_train}` pairs uniform in ("
-        f"{fmt_number(float(data.low))}, {fmt_number(float(data.high))}), validated on "
-        f"{data.n_val} and tested on {data.n_test} pairs, each split drawn from its own fixed seed "
-        f"({data.train_seed}, {data.val_seed}, {data.test_seed}), so every run of every sweep "
-        "is scored on the same test pairs whatever its training seed."
-    )
+    text = (f"The runs trained on `data.n_train={data.n_train}` pairs uniform in ("
+            f"{fmt_number(float(data.low))}, {fmt_number(float(data.high))}), validated on "
+            f"{data.n_val} and tested on {data.n_test} pairs, each split drawn from its own fixed "
+            f"seed ({data.train_seed}, {data.val_seed}, {data.test_seed}), so every run of every "
+            "sweep is scored on the same test pairs whatever its training seed.")  # fmt: skip
     return Verdict("reproduced" if same else "differs", text)
 
 
 def judge_normalization(report: Report, curves: Curves) -> Verdict:
-    none, unit, standard = (
-        find(report.groups, normalization=n) for n in ("none", "unit", "standard")
-    )
+    none, unit, standard = (find(report.groups, normalization=n)
+                            for n in ("none", "unit", "standard"))  # fmt: skip
     if None in (none, unit, standard):
         return _missing("data.normalization=none|unit|standard")
     metric = "test/mae"
     normalised = best([unit, standard], metric, lower_is_better=True) or unit
     helps = contrast(normalised, none, metric, lower_is_better=True)
     positive = contrast(unit, standard, metric, lower_is_better=True)
-    parts = [
-        f"Without normalisation: {describe(none, metric)}; unit (inputs in [0, 1], all "
-        f"positive): {describe(unit, metric)}; standard (zero mean, half the inputs negative): "
-        f"{describe(standard, metric)}.",
-        f"Normalising helps ({normalised.label} below none): {helps.reading}.",
-        f"All-positive inputs help (unit below standard): {positive.reading}.",
-    ]
+    parts = [f"Without normalisation: {describe(none, metric)}; unit (inputs in [0, 1], all "
+             f"positive): {describe(unit, metric)}; standard (zero mean, half the inputs "
+             f"negative): {describe(standard, metric)}.",
+             f"Normalising helps ({normalised.label} below none): {helps.reading}.",
+             f"All-positive inputs help (unit below standard): {positive.reading}."]  # fmt: skip
     if not all_completed(none) and all_completed(normalised):
         parts.append("Runs on raw pairs diverged where normalised ones did not.")
     return Verdict(combine([helps, positive]), " ".join(parts), [helps, positive])
@@ -131,13 +110,11 @@ def judge_tasks(report: Report, curves: Curves) -> Verdict:
     clf_easy, reg_learns = trains_easily(clf), learns(reg)
     clf_epochs = epochs_to(clf, curves, "val/acc", EASY_ACC, lower=False)
     reg_epochs = epochs_to(reg, curves, "val/mae", LEARNS_MAE, lower=True)
-    parts = [
-        f"Classifier: {describe(clf, 'test/acc')}, first reaching val/acc ≥ {EASY_ACC} after "
-        f"{clf_epochs.format(3)} epochs ({clf_epochs.n} of {len(clf.completed)} runs reach it). "
-        f"Regressor: {describe(reg, 'test/mae')}, first reaching val/mae ≤ "
-        f"{fmt_number(LEARNS_MAE)} after {reg_epochs.format(3)} epochs ({reg_epochs.n} of "
-        f"{len(reg.completed)} runs reach it)."
-    ]
+    parts = [f"Classifier: {describe(clf, 'test/acc')}, first reaching val/acc ≥ {EASY_ACC} "
+             f"after {clf_epochs.format(3)} epochs ({clf_epochs.n} of {len(clf.completed)} runs "
+             f"reach it). Regressor: {describe(reg, 'test/mae')}, first reaching val/mae ≤ "
+             f"{fmt_number(LEARNS_MAE)} after {reg_epochs.format(3)} epochs ({reg_epochs.n} of "
+             f"{len(reg.completed)} runs reach it)."]  # fmt: skip
     if not clf_easy:
         return Verdict("does not hold", " ".join([*parts, "The classifier did not train easily."]))
     if not reg_learns:
@@ -160,25 +137,20 @@ def judge_gated(report: Report, curves: Curves) -> Verdict:
              f"test/mse {g.stat('test/mse').format()}" for g in lr_groups]  # fmt: skip
     text = "; ".join(parts) + "."
     tiny = [g for g in lr_groups if float(g.settings["optimizer.lr"]) <= 1e-7]
-    if learned and all(g in tiny for g in learned):
-        word = "holds"
+    word = "holds" if learned and all(g in tiny for g in learned) else "does not hold"
+    if word == "holds":
         text += " Only the tiny learning rates learn the max."
     elif learned:
         names = ", ".join(g.settings["optimizer.lr"] for g in learned)
-        word = "does not hold"
         text += f" The gated net learns at lr {names}, not only around 1e-8."
     else:
-        word = "does not hold"
         text += " No learning rate lets the gated net learn the max in this budget."
     if learned:
-        top = best(learned, "test/mse", lower_is_better=True)
-        mse = top.stat("test/mse")
+        mse = best(learned, "test/mse", lower_is_better=True).stat("test/mse")
         near = 5 / 3 <= mse.mean <= 5 * 3
-        text += (
-            f" Its best final test/mse is {mse.format()} (original units); the original's "
-            f"'loss near 5' {'matches' if near else 'does not match'} within a factor of 3 "
-            "(the original's loss units are not stated)."
-        )
+        text += (f" Its best final test/mse is {mse.format()} (original units); the original's "
+                 f"'loss near 5' {'matches' if near else 'does not match'} within a factor of 3 "
+                 "(the original's loss units are not stated).")  # fmt: skip
     return Verdict(word, text)
 
 
@@ -194,16 +166,14 @@ def judge_capacity(report: Report, curves: Curves) -> Verdict:
     top = best(sized, "test/mae", lower_is_better=True)
     bigger = contrast(large, small, "test/mae", lower_is_better=True)
     loss = large.stat("test/loss")
-    parts = [
-        f"Smallest ({small.label}): {describe(small, 'test/mae')}; largest ({large.label}): "
-        f"{describe(large, 'test/mae')}, test/loss {loss.format()} (MSE in normalised units); "
-        f"best: {top.label if top else '–'}. Wider and deeper is better: {bigger.reading}."
-    ]
+    parts = [f"Smallest ({small.label}): {describe(small, 'test/mae')}; largest ({large.label}): "
+             f"{describe(large, 'test/mae')}, test/loss {loss.format()} (MSE in normalised "
+             f"units); best: {top.label if top else '–'}. Wider and deeper is better: "
+             f"{bigger.reading}."]  # fmt: skip
     reaches = loss.mean <= 0.05  # False without a value (NaN)
-    parts.append(
-        f"The largest net's loss is {'at or below' if reaches else 'above'} 0.05 "
-        "(the original's loss units are not stated; this is the MSE of standardised targets)."
-    )
+    parts.append(f"The largest net's loss is {'at or below' if reaches else 'above'} 0.05 "
+                 "(the original's loss units are not stated; this is the MSE of standardised "
+                 "targets).")  # fmt: skip
     word = bigger.reading
     if word == "holds" and not reaches:
         word = "partly holds (bigger is better, loss above 0.05)"
@@ -211,10 +181,8 @@ def judge_capacity(report: Report, curves: Curves) -> Verdict:
 
 
 def _best_setting(groups: list[Group], metric: str = "test/mae") -> Group | None:
-    """Among groups that differ in a tuning knob (the lr), the one with the lowest mean error
-    of those whose runs all completed; else the one with the most completed runs."""
-    finished = [g for g in groups if all_completed(g)]
-    if finished:
+    """The lowest error of the groups whose runs all completed, else the most complete group."""
+    if finished := [g for g in groups if all_completed(g)]:
         return best(finished, metric, lower_is_better=True)
     return max(groups, key=lambda g: len(g.completed)) if groups else None
 
@@ -239,10 +207,8 @@ def judge_optimizers(report: Report, curves: Curves) -> Verdict:
             return _missing(f"optimizer=sgd|adam at normalization={norm}")
         per_norm[norm] = (learns(sgd), learns(adam))
         contrasts.append(contrast(adam, sgd, "test/mae", lower_is_better=True))
-        parts.append(
-            f"normalization={norm}: SGD{_at_lr(sgd)} {describe(sgd, 'test/mae')}; "
-            f"Adam{_at_lr(adam)} {describe(adam, 'test/mae')}"
-        )
+        parts.append(f"normalization={norm}: SGD{_at_lr(sgd)} {describe(sgd, 'test/mae')}; "
+                     f"Adam{_at_lr(adam)} {describe(adam, 'test/mae')}")  # fmt: skip
     readings = ", ".join(f"{norm} {c.reading}" for norm, c in zip(norms, contrasts, strict=True))
     text = f"{'; '.join(parts)}. Adam below SGD: {readings}."
     outcomes = set(per_norm.values())
@@ -253,19 +219,14 @@ def judge_optimizers(report: Report, curves: Curves) -> Verdict:
         word = {True: "learns", False: "fails"}
         detail = ", ".join(f"{n}: SGD {word[s]}, Adam {word[a]}" for n, (s, a) in per_norm.items())
         return Verdict("depends on the normalisation", f"{text} ({detail}).", contrasts)
-    sgd_ok, adam_ok = outcomes.pop()
-    if sgd_ok and adam_ok:
-        text += " Both optimizers learn the max."
-    elif sgd_ok:
-        text += " SGD learns the max and Adam does not."
-    else:
-        text += " Neither optimizer learns the max in this budget."
-    return Verdict("does not hold", text, contrasts)
+    ending = {(True, True): "Both optimizers learn the max.",
+              (True, False): "SGD learns the max and Adam does not.",
+              (False, False): "Neither optimizer learns the max in this budget."}  # fmt: skip
+    return Verdict("does not hold", f"{text} {ending[outcomes.pop()]}", contrasts)
 
 
-# --- batch size: three arms in one sweep (conf/sweep/batch_arm/<arm>_<size>.yaml) ----------
-# at equal epochs (lr not scaled), at equal optimizer steps (~1,000, constant lr), and with the
-# lr scaled linearly with the batch size
+# Batch size, three arms in one sweep (conf/sweep/batch_arm/<arm>_<size>.yaml): equal epochs,
+# equal optimizer steps (~1,000, constant lr), and the lr scaled linearly with the batch size.
 BATCH_ARMS = ("epochs", "steps", "lr")
 
 
@@ -281,15 +242,9 @@ def _arm(group: Group) -> tuple[str, int] | None:
 def batch_groups(report: Report, arm: str) -> dict[tuple[str, int], Group]:
     """``(optimizer, batch size) → group`` of one arm; the lr arm's batch size 1 is the epochs
     arm's (lr 1e-3 × 1 is the unscaled lr)."""
-    found = {}
-    for group in report.groups:
-        where = _arm(group)
-        if where is None:
-            continue
-        opt = group.settings.get("optimizer", "-")
-        if where[0] == arm or (arm == "lr" and where == ("epochs", 1)):
-            found[opt, where[1]] = group
-    return found
+    arms = ((_arm(group), group) for group in report.groups)
+    return {(group.settings.get("optimizer", "-"), where[1]): group for where, group in arms
+            if where and (where[0] == arm or (arm == "lr" and where == ("epochs", 1)))}  # fmt: skip
 
 
 def _sizes(groups: dict[tuple[str, int], Group]) -> dict[str, list[int]]:
@@ -338,26 +293,23 @@ def judge_sharpness(report: Report, curves: Curves) -> Verdict:
     if not contrasts:
         return _missing("sharpness of batch size 1 and a larger one")
     runs = [run for group in report.groups if _arm(group) for run in group.completed]
-    for label, subset in [("all runs", runs)] + [
-        (opt, [r for r in runs if r.overrides.get("optimizer") == opt])
-        for opt in sorted({r.overrides.get("optimizer", "-") for r in runs})
-    ]:
+    by_opt = {opt: [r for r in runs if r.overrides.get("optimizer") == opt]
+              for opt in sorted({r.overrides.get("optimizer", "-") for r in runs})}  # fmt: skip
+    for label, subset in [("all runs", runs), *by_opt.items()]:
         rho, p, n = spearman([r.metrics.get("sharpness", math.nan) for r in subset],
                              [r.metrics.get("test/mae", math.nan) for r in subset])  # fmt: skip
         parts.append(f"{label}: ρ = {fmt_number(rho) if math.isfinite(rho) else '–'}, "
                      f"p = {fmt_p(p)}, n = {n}")  # fmt: skip
     sharper = combine(contrasts)
-    text = (
-        "Largest batch sharper than batch size 1 (top Hessian eigenvalue of the training loss, "
-        "in the standardised units the net trains in), per arm and optimizer: "
-        + "; ".join(f"{c.a} vs {c.b}: {c.reading}" for c in contrasts)
-        + ". Does sharpness track the test error? Spearman's rank correlation of sharpness "
-        "with test/mae over the completed runs of all arms: " + "; ".join(parts) + "."
-    )
+    text = ("Largest batch sharper than batch size 1 (top Hessian eigenvalue of the training "
+            "loss, in the standardised units the net trains in), per arm and optimizer: "
+            + "; ".join(f"{c.a} vs {c.b}: {c.reading}" for c in contrasts)
+            + ". Does sharpness track the test error? Spearman's rank correlation of sharpness "
+            "with test/mae over the completed runs of all arms: " + "; ".join(parts)
+            + ".")  # fmt: skip
     return Verdict(f"larger batches sharper: {sharper}", text, contrasts)
 
 
-# --- LeNet ---------------------------------------------------------------------------------
 POOLING_MARGIN = 0.01  # test accuracy: "can replace" = not worse by more than 1 point
 
 
@@ -368,13 +320,11 @@ def judge_pooling(report: Report, curves: Curves) -> Verdict:
     avg = find(report.groups, pooling="avg")
     replace = contrast(strided, maxpool, "test/acc", False, margin=POOLING_MARGIN)
     contrasts = [replace] + ([contrast(maxpool, avg, "test/acc", False)] if avg else [])
-    text = (
-        f"Strided convolution: {describe(strided, 'test/acc')}; max pooling: "
-        f"{describe(maxpool, 'test/acc')}"
-        + (f"; average pooling: {describe(avg, 'test/acc')}." if avg else ".")
-        + f" Strided not worse than max pooling by more than {POOLING_MARGIN} accuracy: "
-        f"{replace.reading}."
-    )
+    text = (f"Strided convolution: {describe(strided, 'test/acc')}; max pooling: "
+            f"{describe(maxpool, 'test/acc')}"
+            + (f"; average pooling: {describe(avg, 'test/acc')}." if avg else ".")
+            + f" Strided not worse than max pooling by more than {POOLING_MARGIN} accuracy: "
+            f"{replace.reading}.")  # fmt: skip
     if avg:
         text += f" Max above average pooling: {contrasts[1].reading}."
     return Verdict(replace.reading, text, contrasts)
@@ -383,23 +333,19 @@ def judge_pooling(report: Report, curves: Curves) -> Verdict:
 def judge_activation(report: Report, curves: Curves, others: dict[str, Report]) -> Verdict:
     # a key every run shares (activation=sigmoid alone) is in report.common, not in the groups
     groups = [Group({**report.common, **g.settings}, g.runs) for g in report.groups]
-    relu_from = others.get("pooling")
     old = find(groups, activation="sigmoid", pooling="avg")
     new = find(groups, activation="relu", pooling="max")
     source = ""
-    if new is None and relu_from is not None:
+    if new is None and (relu_from := others.get("pooling")) is not None:
         new = find(relu_from.groups, pooling="max")
         source = " (ReLU runs from the pooling sweep)"
     if old is None or new is None:
         return _missing("sigmoid+avg and relu+max")
     sig_max = find(groups, activation="sigmoid", pooling="max")
-
     modern = contrast(new, old, "test/acc", False, names=("ReLU + max", "sigmoid + avg"))
     contrasts = [modern]
-    text = (
-        f"D2L's LeNet (sigmoid, avg): {describe(old, 'test/acc')}; modernised (ReLU, max)"
-        f"{source}: {describe(new, 'test/acc')}."
-    )
+    text = (f"D2L's LeNet (sigmoid, avg): {describe(old, 'test/acc')}; modernised (ReLU, max)"
+            f"{source}: {describe(new, 'test/acc')}.")  # fmt: skip
     if sig_max is not None:
         pooling_only = contrast(sig_max, old, "test/acc", False,
                                 names=("sigmoid + max", "sigmoid + avg"))  # fmt: skip
@@ -410,7 +356,6 @@ def judge_activation(report: Report, curves: Curves, others: dict[str, Report]) 
     return Verdict(modern.reading, text, contrasts)
 
 
-# --- optimizers and architecture on max(a, b) -------------------------------------------------
 def judge_switch(report: Report, curves: Curves) -> Verdict:
     norms = sorted({g.settings.get("data.normalization", "-") for g in report.groups})
     contrasts, parts = [], []
@@ -423,11 +368,10 @@ def judge_switch(report: Report, curves: Curves) -> Verdict:
         switch = by["adam_then_sgd"]
         pair = [contrast(switch, by[o], "test/mae", lower_is_better=True) for o in ("adam", "sgd")]
         contrasts += pair
-        parts.append(
-            f"normalization={norm}: Adam then SGD {describe(switch, 'test/mae')}, Adam only "
-            f"{describe(by['adam'], 'test/mae')}, SGD only {describe(by['sgd'], 'test/mae')} "
-            f"(below Adam: {pair[0].reading}; below SGD: {pair[1].reading})"
-        )
+        parts.append(f"normalization={norm}: Adam then SGD {describe(switch, 'test/mae')}, Adam "
+                     f"only {describe(by['adam'], 'test/mae')}, SGD only "
+                     f"{describe(by['sgd'], 'test/mae')} (below Adam: {pair[0].reading}; below "
+                     f"SGD: {pair[1].reading})")  # fmt: skip
     return Verdict(combine(contrasts), "; ".join(parts) + ".", contrasts)
 
 
@@ -469,8 +413,7 @@ def judge_maxpool(report: Report, curves: Curves, others: dict[str, Report]) -> 
         + "; ".join(f"{src} {m}: in range {'yes' if v else 'no'}, out of range "
                     f"{'yes' if t else 'no'}" for (src, m), (v, t) in close.items())
         + ". ReLU layer below the linear one: "
-        + ", ".join(f"{c.metric} {c.reading}" for c in contrasts) + "."
-    )  # fmt: skip
+        + ", ".join(f"{c.metric} {c.reading}" for c in contrasts) + ".")  # fmt: skip
     relu_ok = [v and t for (src, m), (v, t) in close.items() if m == "patch_relu"]
     linear_ok = [v for (src, m), (v, t) in close.items() if m == "patch_linear"]
     if relu_ok and all(relu_ok):
@@ -486,13 +429,11 @@ def judge_maxpool(report: Report, curves: Curves, others: dict[str, Report]) -> 
         strided, maxpool = (find(pooling.groups, pooling=p) for p in ("strided", "max"))
         if strided is not None and maxpool is not None:
             tie = contrast(strided, maxpool, "test/acc", False, margin=POOLING_MARGIN)
-            text += (
-                " Tie to LeNet (pooling sweep): a strided convolution is linear, so it cannot "
-                "compute the max, yet as LeNet's down-sampling it reaches "
-                f"{describe(strided, 'test/acc')} against max pooling's "
-                f"{describe(maxpool, 'test/acc')} (not worse by more than {POOLING_MARGIN}: "
-                f"{tie.reading}): the classifier does not need the max itself."
-            )
+            text += (" Tie to LeNet (pooling sweep): a strided convolution is linear, so it cannot "
+                     "compute the max, yet as LeNet's down-sampling it reaches "
+                     f"{describe(strided, 'test/acc')} against max pooling's "
+                     f"{describe(maxpool, 'test/acc')} (not worse by more than {POOLING_MARGIN}: "
+                     f"{tie.reading}): the classifier does not need the max itself.")  # fmt: skip
             contrasts.append(tie)
     return Verdict(word, text, contrasts)
 
@@ -530,8 +471,7 @@ CLAIMS = (
           ("test/mae", "sharpness"), judge_batch_arm("lr"), plots=()),
     Claim("Larger batches reach sharper minima, which generalise worse",
           "Keskar et al. (2017): large-batch training converges to sharp minima, and sharp "
-          "minima generalise worse.", "max_batch_size", ("sharpness", "test/mae"),
-          judge_sharpness),
+          "minima generalise worse.", "max_batch_size", ("sharpness", "test/mae"), judge_sharpness),
     Claim("Adam then SGD beats Adam only and SGD only",
           "Switching from Adam to SGD (Keskar & Socher 2017) combines Adam's fast start with "
           "SGD's better final solution.", "max_optimizer_switch", ("test/mae",), judge_switch),

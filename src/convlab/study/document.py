@@ -21,8 +21,7 @@ class Judged:
     claim: Claim
     report: Report | None
     verdict: Verdict
-    # reports of the claim's ``also`` sweeps
-    others: dict[str, Report] = field(default_factory=dict)
+    others: dict[str, Report] = field(default_factory=dict)  # of the claim's ``also`` sweeps
 
 
 def sweep_comment(path: Path) -> str:
@@ -37,17 +36,16 @@ def composed_settings(report: Report) -> str:
     if cfg is None:
         return "no job config found"
     optimizer = str(cfg.optimizer._target_).rsplit(".", 1)[-1]
-    return (
-        f"`trainer.max_epochs={cfg.trainer.max_epochs}`, `data.batch_size={cfg.data.batch_size}`, "
-        f"`{optimizer}(lr={cfg.optimizer.lr})` unless the table's columns say otherwise"
-    )
+    return (f"`trainer.max_epochs={cfg.trainer.max_epochs}`, `data.batch_size="
+            f"{cfg.data.batch_size}`, `{optimizer}(lr={cfg.optimizer.lr})` unless the table's "
+            "columns say otherwise")  # fmt: skip
 
 
 def copy_figures(claim: Claim, report: Report, doc_dir: Path) -> list[tuple[str, str]]:
     """The claim's final-metric plots and the matching validation curves, copied into
     ``<doc_dir>/figures``: (label, link) for each."""
     wanted = []
-    for metric in claim.plotted:
+    for metric in claim.metrics[:1] if claim.plots is None else claim.plots:
         wanted.append((f"final {metric}", f"final_{metric_filename(metric)}.png"))
         if "/" in metric:  # a split's metric has a validation curve; sharpness has none
             val = "val/" + metric.split("/", 1)[1]
@@ -71,13 +69,10 @@ def claim_table(claim: Claim, report: Report) -> str:
 
 
 def contrast_table(contrasts: list[Contrast]) -> str:
-    """One row per comparison: the claim, metric, n per group, both means ± std, the
-    difference A − B with its 95 % CI, Welch's p and the reading."""
-    lines = [
-        "| claim (A vs B) | metric | n (A/B) | A mean ± std | B mean ± std "
-        "| A − B [95 % CI] | Welch p | reading |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
+    """One row per comparison: n, both means ± std, A − B with its 95 % CI, Welch's p, reading."""
+    lines = ["| claim (A vs B) | metric | n (A/B) | A mean ± std | B mean ± std "
+             "| A − B [95 % CI] | Welch p | reading |",
+             "|---|---|---|---|---|---|---|---|"]  # fmt: skip
     for c in contrasts:
         d, a, b = c.difference, c.mean_a.format(), c.mean_b.format()
         lines.append(f"| {c.claim} | {c.metric} | {d.n_a}/{d.n_b} | {a} | {b} | {d.format()} "
@@ -92,23 +87,17 @@ def receptive_field_section() -> str:
 
     table = format_table(receptive_fields(LeNet().features, 28))
     return "\n".join([
-        "## Receptive fields of LeNet",
-        "",
+        "## Receptive fields of LeNet", "",
         "What one unit of each layer of LeNet's feature extractor sees of the 28x28 input "
         "(D2L §6.2.6): `jump` is the input distance between neighbouring units, `field` the "
         "side of the square a unit sees, `start` the centre of the first unit's field (input "
         "pixels; negative where padding reaches past the border). Printed by "
         "`python -m convlab.basics.receptive_field` (`convlab.basics.receptive_field`).",
-        "",
-        "```text",
-        table,
-        "```",
-        "",
+        "", "```text", table, "```", "",
         "So the last pooling layer's units each see a 16x16 window of the 28x28 image, and "
         "max pooling vs a strided convolution (the pooling claims) decides how each 2x2 "
         "window of the layers below is summarised, not how far a unit sees: both have the same "
-        "kernel and stride, hence the same receptive fields.",
-        "",
+        "kernel and stride, hence the same receptive fields.", "",
     ])  # fmt: skip
 
 
@@ -140,30 +129,21 @@ def write_results(path: Path, judged: list[Judged], command: str, header: list[s
     """``path`` (RESULTS.md), with its figures in a ``figures/`` folder beside it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     lines = [
-        "# Results: the claims of the original study, re-run with seeds",
-        "",
-        *(paragraph + "\n" for paragraph in header),
-        "",
-        "## How the verdicts are decided",
-        "",
-        *explain(),
-        "",
+        "# Results: the claims of the original study, re-run with seeds", "",
+        *(paragraph + "\n" for paragraph in header), "",
+        "## How the verdicts are decided", "", *explain(), "",
         "Each table row is a group of runs that differ only in `seed`: mean ± sample std over "
         "the completed runs (n − 1 in the std), and how many runs completed, diverged or failed "
         "— those are counted, never left out silently. Errors (`*/mae`, `*/mse`) are in the "
         "original units of the data whatever the normalisation; `*/loss` is in the units the "
-        "net trained in.",
-        "",
+        "net trained in.", "",
         "Sweeps that set `members: 10` (most max(a, b) sweeps: see each section's command) train "
         "seeds 1–10 of each configuration stacked in one process, each member its own run with "
         "the initial weights, batch order and optimizer state of its single run (README, "
-        '"Many seeds in one process"); the others run one seed per job.',
-        "",
-        "| # | claim | verdict |",
-        "|---|---|---|",
-        *(f"| {j.number} | {j.claim.title} | {j.verdict.word} |" for j in judged),
-        "",
-    ]
+        '"Many seeds in one process"); the others run one seed per job.', "",
+        "| # | claim | verdict |", "|---|---|---|",
+        *(f"| {j.number} | {j.claim.title} | {j.verdict.word} |" for j in judged), "",
+    ]  # fmt: skip
     for item in judged:
         lines += [claim_section(item, path.parent, command), ""]
     lines.append(receptive_field_section())

@@ -7,7 +7,7 @@ import math
 from dataclasses import dataclass
 
 from convlab.report.statistics import ALPHA, Difference, welch
-from convlab.report.summary import Group, Stat, fmt_number
+from convlab.report.summary import STATUS_ORDER, Group, Stat, fmt_number
 
 RANGE = 20000.0
 LEARNS_MAE = 0.01 * RANGE
@@ -45,9 +45,8 @@ def explain() -> list[str]:
 
 @dataclass(frozen=True)
 class Contrast:
-    """One comparison of a claim: group ``a`` against group ``b`` on ``metric``; the claim says
-    the difference ``a − b`` has sign ``claimed`` (or, with ``margin``, is above −margin in
-    the better direction)."""
+    """The claim that ``a − b`` on ``metric`` has sign ``claimed`` (or, with ``margin``, is above
+    −margin in the better direction)."""
 
     a: str
     b: str
@@ -80,10 +79,9 @@ class Contrast:
         return f"{self.a} {'above' if self.claimed > 0 else 'below'} {self.b}"
 
 
-def contrast(
-    a: Group | Stat, b: Group | Stat, metric: str, lower_is_better: bool,
-    margin: float | None = None, names: tuple[str, str] | None = None,
-) -> Contrast:  # fmt: skip
+def contrast(a: Group | Stat, b: Group | Stat, metric: str, lower_is_better: bool,
+             margin: float | None = None, names: tuple[str, str] | None = None,
+             ) -> Contrast:  # fmt: skip
     """The claim "``a`` is better than ``b`` on ``metric``" (or "not worse by ``margin``"), of
     two groups or two ``Stat``s; ``names`` label them (default: the groups' labels)."""
     stat_a, stat_b = (x.stat(metric) if isinstance(x, Group) else x for x in (a, b))
@@ -96,13 +94,11 @@ def contrast(
 def combine(contrasts: list[Contrast]) -> str:
     """All hold: holds; one does not: does not hold; else not resolved at the smallest n."""
     readings = [c.reading for c in contrasts]
-    if not readings:
-        return "not resolved at n = 0"
-    if any(r == "does not hold" for r in readings):
+    if "does not hold" in readings:
         return "does not hold"
-    if all(r == "holds" for r in readings):
+    if readings and all(r == "holds" for r in readings):
         return "holds"
-    return next(r for r in readings if r.startswith("not resolved"))
+    return next((r for r in readings if r.startswith("not resolved")), "not resolved at n = 0")
 
 
 def all_completed(group: Group) -> bool:
@@ -121,8 +117,7 @@ def describe(group: Group, metric: str) -> str:
     """``test/mae 12.3 ± 1.1 (3/3 completed)`` or ``2 of 3 diverged``, for the verdict text."""
     stat = group.stat(metric)
     parts = [f"{metric} {stat.format()}"] if stat.n else []
-    statuses = ("diverged", "failed", "interrupted", "missing")
-    parts += [f"{group.count(s)} of {len(group.runs)} {s}" for s in statuses if group.count(s)]
+    parts += [f"{n} of {len(group.runs)} {s}" for s in STATUS_ORDER[1:] if (n := group.count(s))]
     return ", ".join(parts) or "no runs"
 
 
@@ -137,8 +132,6 @@ def find(groups: list[Group], **settings: str) -> Group | None:
 
 def best(groups: list[Group], metric: str, lower_is_better: bool) -> Group | None:
     """The group with the best mean among those with at least one completed run."""
-    scored = [g for g in groups if g.stat(metric).n]
-    if not scored:
-        return None
     sign = 1 if lower_is_better else -1
-    return min(scored, key=lambda g: sign * g.stat(metric).mean)
+    return min((g for g in groups if g.stat(metric).n), key=lambda g: sign * g.stat(metric).mean,
+               default=None)  # fmt: skip
