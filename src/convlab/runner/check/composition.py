@@ -2,8 +2,6 @@
 the config is composed again without the bad override, to name what would be valid instead.
 """
 
-from __future__ import annotations
-
 import re
 from collections.abc import Sequence
 

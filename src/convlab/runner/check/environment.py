@@ -3,8 +3,6 @@ device for ``trainer=gpu``, more CPU processes than cores (each trains on its sh
 epoch), a schedule reading ``trainer.max_epochs=-1``. The machine is not judged on the host that
 submits jobs to SLURM (they run elsewhere); inside a SLURM job it is."""
 
-from __future__ import annotations
-
 import os
 import re
 from typing import Any
@@ -37,7 +35,7 @@ def cuda_devices() -> int:
 def _mps_available() -> bool:
     import torch
 
-    return bool(getattr(torch.backends, "mps", None) and torch.backends.mps.is_available())
+    return torch.backends.mps.is_available()
 
 
 def _get(cfg: DictConfig, key: str) -> Any:
@@ -49,8 +47,6 @@ def _device_problem(cfg: DictConfig) -> str | None:
     launcher = str(HydraConfig.initialized() and HydraConfig.get().launcher.get("_target_"))
     if "submitit" in launcher and "Local" not in launcher and "SLURM_JOB_ID" not in os.environ:
         return None  # the host that submits a sweep to SLURM: its jobs run on other machines
-    if not isinstance(_get(cfg, "trainer"), DictConfig):
-        return None
     accelerator = str(_get(cfg, "trainer.accelerator") or "auto").lower()
     devices, data_device = _get(cfg, "trainer.devices"), str(_get(cfg, "data.device") or "cpu")
     wanted = len(devices) if isinstance(devices, ListConfig) else devices
@@ -58,11 +54,8 @@ def _device_problem(cfg: DictConfig) -> str | None:
     wanted = wanted if type(wanted) is int else 1  # True, "auto": one device
     if (gpu := accelerator in ("gpu", "cuda")) or data_device.startswith("cuda"):
         if not (gpus := cuda_devices()):
-            return (
-                f"trainer.accelerator={accelerator}: {NO_CUDA}"
-                if gpu
-                else f"data.device={data_device}: {NO_CUDA}"
-            )
+            key = f"trainer.accelerator={accelerator}" if gpu else f"data.device={data_device}"
+            return f"{key}: {NO_CUDA}"
         if gpu and wanted > gpus:
             return (f"trainer.devices={devices}: only {gpus} CUDA device(s) visible. Use "
                     f"trainer.devices={gpus} or fewer.")  # fmt: skip
@@ -85,24 +78,21 @@ def _leaves(path: str, node: Any) -> list[tuple[str, Any]]:
         return [(path, node)]
     items = node.items() if isinstance(node, dict) else enumerate(node)
     keyed = "{}.{}" if isinstance(node, dict) else "{}[{}]"
-    return [leaf for key, child in items for leaf in _leaves(keyed.format(path, key), child)]
+    return [
+        leaf for k, child in items for leaf in _leaves(keyed.format(path, k).lstrip("."), child)
+    ]
 
 
 def environment_problems(cfg: DictConfig) -> list[str]:
     """What stops ``cfg`` from running as meant on this machine or with this budget."""
-    problems = []
-    raw = OmegaConf.to_container(cfg, resolve=False)
-    for key, node in (
-        (k, v) for k, v in raw.items() if k != "hydra" and isinstance(v, (dict, list))
-    ):
-        for path, value in _leaves(str(key), node):
-            for name in _BUDGET_REFERENCE.findall(str(value)):
-                if _get(cfg, f"trainer.{name}") == -1:
-                    problems.append(
-                        f"{path}={value} needs a finite training budget, but trainer.{name}=-1 (no "
-                        f"limit) would make it -1. Set trainer.{name} to a positive number, or "
-                        f"{path} yourself."
-                    )
+    problems, raw = [], OmegaConf.to_container(cfg, resolve=False)
+    sections = {k: v for k, v in raw.items() if k != "hydra" and isinstance(v, (dict, list))}
+    for path, value in _leaves("", sections):
+        for name in _BUDGET_REFERENCE.findall(str(value)):
+            if _get(cfg, f"trainer.{name}") == -1:
+                problems.append(f"{path}={value} needs a finite training budget, but trainer."
+                                f"{name}=-1 (no limit) would make it -1. Set trainer.{name} to a "
+                                f"positive number, or {path} yourself.")  # fmt: skip
     for key in ("T_max", "total_steps", "total_iters"):  # the lengths of a schedule
         value, said = _get(cfg, f"scheduler.{key}"), f"scheduler.{key}="
         if type(value) is int and value <= 0 and not any(p.startswith(said) for p in problems):

@@ -3,8 +3,6 @@ Library classes convlab cannot annotate take their bounds from ``BOUNDS``; ``**k
 followed into the parents, and where none explains them any key may be right (the model stays open).
 """
 
-from __future__ import annotations
-
 import difflib
 import functools
 import inspect
@@ -83,7 +81,8 @@ def target(path: str) -> type[BaseModel]:
     parameter does (null passes there). ``ImportError`` when it cannot be imported."""
     obj = locate(path)
     mro = obj.__mro__[:-1] if isinstance(obj, type) else ()
-    owners = [f"{c.__module__}.{c.__qualname__}" for c in mro]
+    owners = [f"{c.__module__}.{c.__qualname__}" for c in reversed(mro)]  # a subclass's win
+    bounds = {key: b for owner in owners for (cls, key), b in BOUNDS.items() if cls == owner}
     fields, closed = {}, False
     chain = [c.__dict__["__init__"] for c in mro if "__init__" in c.__dict__] if mro else [obj]
     for function in chain:
@@ -99,9 +98,8 @@ def target(path: str) -> type[BaseModel]:
             if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) or p.name in (*fields, "self"):
                 continue
             hint = hints.get(p.name, Any)
-            bounds = next((BOUNDS[(o, p.name)] for o in owners if (o, p.name) in BOUNDS), ())
-            if bounds and typing.get_origin(hint) is not Annotated:
-                hint = Annotated[(hint, *bounds)]
+            if p.name in bounds and typing.get_origin(hint) is not Annotated:
+                hint = Annotated[(hint, *bounds[p.name])]
             fields[p.name] = (hint, None if p.default is None else ...)
         if closed := not any(p.kind is p.VAR_KEYWORD for p in params):
             break  # the first __init__ without **kwargs explains every key
