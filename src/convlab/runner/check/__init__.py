@@ -151,22 +151,6 @@ def _check(path: str, node: DictConfig, model: type[BaseModel], owner: str = "")
     return unknown + problems
 
 
-def _top_level(cfg: DictConfig) -> list[str]:
-    """The run's keys, its checkpoint, and the keys nothing declares (a typo in an experiment)."""
-    problems = _check("", cfg, RunConfig)
-    if isinstance(checkpoint := read(cfg, "ckpt_path"), str) and checkpoint:
-        found = Path(checkpoint).is_file()
-        reason = check_checkpoint(checkpoint) if found else "no such checkpoint file"
-        problems += [f"ckpt_path={checkpoint}: {reason}."] if reason else []
-    if declared := _primary_keys():
-        groups = {str(n) for n in HydraConfig.get().runtime.choices if "/" not in str(n)}
-        allowed = set(RunConfig.model_fields) | declared | groups | {"hydra"}
-        for key in (str(key) for key in cfg if key not in allowed):
-            hint = f" Did you mean {guess}?" if (guess := closest(key, allowed)) else ""
-            problems.append(f"{key}: no such top-level key.{hint}")
-    return problems
-
-
 def _walk(path: str, node: DictConfig | ListConfig) -> list[str]:
     """The problems of ``node`` and every node below it, in config order (``hydra`` left out):
     each target's keys, a named group's entries, the rules between two keys."""
@@ -213,9 +197,21 @@ def _primary_keys() -> set[str]:
 
 
 def find_problems(cfg: DictConfig, extra_checks: Sequence[Check] = ()) -> list[str]:
-    """Every problem of a composed config, in config order; then those ``extra_checks`` and the
-    machine's checks find."""
-    problems = _top_level(cfg) + _walk("", cfg)
+    """Every problem of a composed config: the run's keys, its checkpoint, the top-level keys
+    nothing declares (a typo in an experiment), every node in config order; then those
+    ``extra_checks`` and the machine's checks find."""
+    problems = _check("", cfg, RunConfig)
+    if isinstance(checkpoint := read(cfg, "ckpt_path"), str) and checkpoint:
+        found = Path(checkpoint).is_file()
+        reason = check_checkpoint(checkpoint) if found else "no such checkpoint file"
+        problems += [f"ckpt_path={checkpoint}: {reason}."] if reason else []
+    if declared := _primary_keys():
+        groups = {str(n) for n in HydraConfig.get().runtime.choices if "/" not in str(n)}
+        allowed = set(RunConfig.model_fields) | declared | groups | {"hydra"}
+        for key in (str(key) for key in cfg if key not in allowed):
+            hint = f" Did you mean {guess}?" if (guess := closest(key, allowed)) else ""
+            problems.append(f"{key}: no such top-level key.{hint}")
+    problems += _walk("", cfg)
     for check in (*extra_checks, environment_problems):
         problems += check(cfg)
     return list(dict.fromkeys(problems))
