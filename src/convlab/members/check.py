@@ -4,38 +4,28 @@ Stacking is exact only when every operation on the stacked parameters acts on ea
 slice alone. Each refusal is one line naming the setting.
 """
 
-from __future__ import annotations
-
 import itertools
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from convlab.runner.overrides import in_multirun, sweep_domains
+from convlab.runner.overrides import hydra_node, in_multirun, sweep_domains
 
 # Optimizers whose update of an element depends on that element's gradient and state only.
-ELEMENTWISE_OPTIMIZERS = (
-    "torch.optim.SGD",
-    "torch.optim.Adam",
-    "torch.optim.AdamW",
-    "convlab.optim.adam_then_sgd.AdamThenSGD",
-)
+ELEMENTWISE_OPTIMIZERS = ("torch.optim.SGD", "torch.optim.Adam", "torch.optim.AdamW",
+                          "convlab.optim.adam_then_sgd.AdamThenSGD")  # fmt: skip
 NETS = ("convlab.models.mlp.MLP", "convlab.models.gated.GatedMax", "convlab.models.exact.ExactMax")
-TASKS = (
-    "convlab.tasks.regression.RegressionTask",
-    "convlab.tasks.classification.ClassificationTask",
-)
+TASKS = ("convlab.tasks.regression.RegressionTask",
+         "convlab.tasks.classification.ClassificationTask")  # fmt: skip
 DATA = "convlab.data.pairs.PairDataModule"
 # The project's callbacks a stacked run keeps or does per member; its others (sharpness,
 # figures) read the net as one model, which would mix the members.
-CALLBACKS = (
-    "convlab.callbacks.checkpoint.ResumableCheckpoint",
-    "convlab.callbacks.lr_logger.LearningRateLogger",
-    "convlab.callbacks.step_axis.OptimizerStepAxis",
-    "convlab.callbacks.epoch_timer.EpochTimer",
-    "convlab.callbacks.divergence.DivergenceGuard",
-    "convlab.callbacks.optimizer_epoch.OptimizerEpoch",
-)
+CALLBACKS = ("convlab.callbacks.checkpoint.ResumableCheckpoint",
+             "convlab.callbacks.lr_logger.LearningRateLogger",
+             "convlab.callbacks.step_axis.OptimizerStepAxis",
+             "convlab.callbacks.epoch_timer.EpochTimer",
+             "convlab.callbacks.divergence.DivergenceGuard",
+             "convlab.callbacks.optimizer_epoch.OptimizerEpoch")  # fmt: skip
 
 
 def _target(cfg: DictConfig, key: str) -> Any:
@@ -90,30 +80,23 @@ def members_problems(cfg: DictConfig) -> list[str]:
     return problems
 
 
-def _swept_seeds(cfg: DictConfig) -> list | None:
-    """The seeds a multirun sweeps: the command line's, else the sweep config's."""
-    hydra = cfg.get("hydra") if "hydra" in cfg else None
-    if hydra is None:
-        return None
+def _repeated_seeds(cfg: DictConfig, members: int) -> str | None:
+    """Each job trains seed .. seed+members-1: swept seeds (the command line's, else the sweep
+    config's) closer than that repeat runs."""
+    hydra = hydra_node(cfg)
     command_line = list(OmegaConf.select(hydra, "overrides.task", default=None) or [])
     params = OmegaConf.select(hydra, "sweeper.params", default=None) or {}
     for definitions in (command_line, [f"{key}={value}" for key, value in params.items()]):
         if any(str(d).partition("=")[0].lstrip("+~") == "seed" for d in definitions):
             seeds = sweep_domains(definitions).get("seed")
-            return seeds if isinstance(seeds, list) else None
-    return None
-
-
-def _repeated_seeds(cfg: DictConfig, members: int) -> str | None:
-    """Each job trains seed .. seed+members-1: swept seeds closer than that repeat runs."""
-    seeds = _swept_seeds(cfg)
-    if not seeds or len(seeds) < 2:
+            break
+    else:
+        return None
+    if not isinstance(seeds, list) or len(seeds) < 2:
         return None
     ordered = sorted(int(seed) for seed in seeds)
     if all(b - a >= members for a, b in itertools.pairwise(ordered)):
         return None
-    listed = ",".join(str(seed) for seed in seeds)
-    return (
-        f"members={members} with seed={listed} trains some seeds twice (a job trains seed, ..., "
-        f"seed+{members - 1}); give one seed (seed={ordered[0]}) or seeds {members} apart."
-    )
+    return (f"members={members} with seed={','.join(map(str, seeds))} trains some seeds twice "
+            f"(a job trains seed, ..., seed+{members - 1}); give one seed (seed={ordered[0]}) or "
+            f"seeds {members} apart.")  # fmt: skip
