@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -87,19 +88,17 @@ class SweepSummary(Callback):
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         sweep_dir = Path(str(config.hydra.sweep.dir))
-        counts: dict[str, int] = {}
-        unfinished = []
+        statuses = {}
         for path in sorted(sweep_dir.glob(f"*/{RECORD_NAME}")):
             try:
-                status = read_record(path).get("status", "unknown")
+                statuses[path.parent.name] = read_record(path).get("status", "unknown")
             except (OSError, ValueError):
-                status = "unreadable"
-            counts[status] = counts.get(status, 0) + 1
-            if status not in FINISHED:
-                unfinished.append(path.parent.name)
-        if not counts:
+                statuses[path.parent.name] = "unreadable"
+        if not statuses:
             return
-        summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+        counts = sorted(Counter(statuses.values()).items())
+        summary = ", ".join(f"{n} {status}" for status, n in counts)
+        unfinished = [name for name, status in statuses.items() if status not in FINISHED]
         if unfinished:
             log.warning("sweep %s: %s; see metrics.json in %s", sweep_dir, summary,
                         ", ".join(unfinished))  # fmt: skip
