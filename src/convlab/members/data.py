@@ -8,9 +8,8 @@ from convlab.members.loader import MemberLoader
 
 
 class MemberData(L.LightningDataModule):
-    """Wraps ``PairDataModule``: validation and test are its own loaders (every member is scored
-    on the same samples); training yields ``[K, B, ...]`` batches, member k in the order the
-    single run with seed ``seeds[k]`` draws (its ``shuffle_seed`` when set, as there)."""
+    """Validation and test are the wrapped module's (all members score the same samples);
+    training yields ``[K, B, ...]``, member k in the order its single run draws."""
 
     def __init__(self, datamodule: L.LightningDataModule, seeds: list[int]) -> None:
         super().__init__()
@@ -26,8 +25,7 @@ class MemberData(L.LightningDataModule):
         if self.trainer is not None:  # on the accelerator once; batches are slices there
             device = self.trainer.strategy.root_device
             x, y = x.to(device), y.to(device)
-        shuffle_seed = hp.shuffle_seed
-        seeds = self.seeds if shuffle_seed is None else [shuffle_seed] * len(self.seeds)
+        seeds = self.seeds if hp.shuffle_seed is None else [hp.shuffle_seed] * len(self.seeds)
         return MemberLoader(
             x, y, seeds=seeds, batch_size=hp.batch_size, steps=hp.steps_per_batch, shuffle=True
         )

@@ -1,11 +1,8 @@
 """Each member's own batches, stacked: item t holds what each seed's single run sees at step t.
 
-``MemberLoader`` is a ``TensorLoader`` whose epoch order is K orders, one per member, each the
-one ``TensorLoader(seed=seeds[k])`` draws for that epoch; a batch is ``[K, B, ...]``. With
-``steps > 1`` an item is a list of ``steps`` such batches, split as ``StepGroups`` splits, so a
-grouped run's members still take the single runs' optimizer batches in their order. Epoch and
-position come from ``TensorLoader`` (Lightning's ``set_epoch``, ``state_dict``), which is what
-keeps a resumed stacked run exact.
+The epoch order is K orders, the one ``TensorLoader(seed=seeds[k])`` draws for each member; with
+``steps > 1`` an item is ``steps`` such batches, split as ``StepGroups`` splits. Epoch and
+position come from ``TensorLoader``, which keeps a resumed stacked run exact.
 """
 
 from __future__ import annotations

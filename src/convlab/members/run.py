@@ -1,9 +1,8 @@
-"""A stacked run, top to bottom: ``members=K`` trains seeds ``seed … seed+K-1`` in one process.
+"""A stacked run: ``members=K`` trains seeds ``seed … seed+K-1`` in one process.
 
-The run folder holds what resumes it (``.hydra/``, ``checkpoints/last.ckpt`` with the stacked
-state) and a ``metrics.json`` naming its members; each member gets a complete run folder of its
-own, ``<run dir>/seed=<s>/``, with its ``metrics.json`` (its own status), its TensorBoard
-scalars and its HParams row, so the report, the study and a re-run sweep see K runs.
+The run folder holds what resumes it and a ``metrics.json`` naming its members; each member gets
+a run folder of its own, ``<run dir>/seed=<s>/`` (record, scalars, HParams row), so the report,
+the study and a re-run sweep see K runs.
 """
 
 from __future__ import annotations
@@ -46,7 +45,6 @@ def member_seeds(cfg: DictConfig) -> list[int]:
 
 
 def member_config(cfg: DictConfig, seed: int) -> DictConfig:
-    """The config of the single run member ``seed`` stands for."""
     member = OmegaConf.create(OmegaConf.to_container(cfg, resolve=True))
     with open_dict(member):
         member.seed, member.members = seed, 1
@@ -54,14 +52,13 @@ def member_config(cfg: DictConfig, seed: int) -> DictConfig:
 
 
 def member_overrides(overrides: list[str], seed: int) -> list[str]:
-    """The single run's command line: the run's overrides, its own seed, no ``members``."""
     kept = [o for o in overrides if split_override(o)[0] not in ("members", "seed")]
     return [*kept, f"seed={seed}"]
 
 
 def _callbacks(cfg: DictConfig) -> list:
     """The run's callbacks minus the per-member ones; last.ckpt without a monitor (each member
-    keeps its own best in the task)."""
+    keeps its own best)."""
     spec = OmegaConf.to_container(cfg.get("callbacks") or {}, resolve=True)
     for name in PER_MEMBER:
         spec.pop(name, None)
@@ -86,15 +83,7 @@ def build_members_task(cfg: DictConfig, datamodule: L.LightningDataModule) -> Me
     )  # fmt: skip
 
 
-def _member_status(task: MembersTask, k: int, run_status: str) -> dict:
-    step = int(task.diverged_at[k])
-    if step >= 0:
-        return {"status": "diverged", "diverged_at_step": step}
-    return {"status": run_status}
-
-
 def train_members(cfg: DictConfig) -> RunRecord:
-    """Train, test and record the K members; returns the stacked run's own record."""
     started = time.perf_counter()
     datamodule = build_datamodule(cfg)
     if cfg.get("torch_threads"):
@@ -134,16 +123,17 @@ def _write_members(cfg, task: MembersTask, record: RunRecord, dirs, trainer) -> 
     steps_per_epoch = max(1, math.ceil(cfg.data.n_train / cfg.data.batch_size))
     group = int(cfg.data.get("steps_per_batch") or 1)
     for k, (seed, directory) in enumerate(zip(task.seeds, dirs, strict=True)):
-        status = _member_status(task, k, record.status)
+        step = int(task.diverged_at[k])
+        status = {"status": "diverged", "diverged_at_step": step} if step >= 0 else {}
         extras = {**record.extras, **status, "member_of": directory.parent.name}
         extras.pop("stopped_at", None)
         member = RunRecord(
-            status=extras.pop("status"), metrics=task.member_metrics(k), seed=seed,
+            status=extras.pop("status", record.status), metrics=task.member_metrics(k), seed=seed,
             epochs=record.epochs, steps=record.steps, duration_s=record.duration_s,
             overrides=member_overrides(record.overrides, seed), extras=extras,
         )  # fmt: skip
-        if member.status == "diverged":  # a single run stops after the trainer batch holding
-            step = int(task.diverged_at[k])  # the bad step, in the epoch it diverged in
+        # A single run stops after the trainer batch holding the bad step, in that epoch.
+        if member.status == "diverged":
             member.steps = min(-(-(step + 1) // group) * group, record.steps or step + 1)
             member.epochs = step // steps_per_epoch + 1
         statuses.append(member.status)

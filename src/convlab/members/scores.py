@@ -1,8 +1,5 @@
-"""Per-member losses and metrics: every reduction runs over a member's own samples only.
-
-A metric that averaged over members would mix the runs; here each value is a ``[K]`` tensor,
-member k's entry computed from member k's outputs alone, as its single run computes it.
-"""
+"""Per-member losses and metrics, each a ``[K]`` tensor whose entry k comes from member k's
+outputs alone, as its single run computes it (a mean over members would mix the runs)."""
 
 from __future__ import annotations
 
@@ -29,10 +26,8 @@ def objective(losses: torch.Tensor) -> torch.Tensor:
 
 
 class MemberSums:
-    """Sums over an epoch's batches, per member; ``compute`` turns them into the split's means.
-
-    Regression: ``mae``/``mse`` in the data's original units (``scale``), ``loss`` in the net's.
-    """
+    """Per-member sums over an epoch; regression ``mae``/``mse`` in the data's original units
+    (``scale``), ``loss`` in the net's."""
 
     def __init__(self, kind: str, scale: float = 1.0) -> None:
         self.kind, self.scale = kind, scale
@@ -47,7 +42,6 @@ class MemberSums:
         self.sums[name] = self.sums[name] + value if name in self.sums else value
 
     def update(self, output: torch.Tensor, target: torch.Tensor) -> None:
-        """``output`` ``[K, B, ...]``, ``target`` ``[K, B, ...]`` (each member's own)."""
         batch = output.shape[1]
         losses = member_losses(self.kind, output, target).detach()
         self._add("loss", losses * batch)

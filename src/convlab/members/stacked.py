@@ -1,11 +1,8 @@
 """K copies of a small net as one module: ``[K, B, in] -> [K, B, out]``.
 
-Each ``nn.Linear`` of the K nets becomes one ``StackedLinear`` holding the K weights as
-``[K, in, out]``, so a layer is one batched matmul for all members instead of K small ones. The
-rest of the net (activations, the gated net's softmax over the last axis, ``ExactMax``'s ReLU)
-is element-wise or works on the last axis, so the net's own ``forward`` runs unchanged on the
-stacked input. Member k's slice of every parameter is a copy of net k's, so each member starts
-from exactly the weights its own single run would.
+Each ``nn.Linear`` becomes one ``StackedLinear`` (K weights as ``[K, in, out]``, one batched
+matmul); the rest of the net acts element-wise or on the last axis, so its own ``forward`` runs
+unchanged. Member k starts from exactly net k's weights.
 """
 
 from __future__ import annotations
@@ -25,8 +22,6 @@ STACKABLE = (MLP, GatedMax, ExactMax)
 
 
 class StackedLinear(nn.Module):
-    """K independent ``nn.Linear`` layers: ``x @ W_k + b_k`` for each member k."""
-
     def __init__(self, layers: list[nn.Linear]) -> None:
         super().__init__()
         requires_grad = layers[0].weight.requires_grad
@@ -47,7 +42,6 @@ class StackedLinear(nn.Module):
         return torch.baddbmm(self.bias, x, self.weight)
 
     def member(self, k: int) -> nn.Linear:
-        """Member k as the ``nn.Linear`` it came from (a copy)."""
         layer = nn.Linear(*self.weight.shape[1:], bias=self.bias is not None)
         with torch.no_grad():
             layer.weight.copy_(self.weight[k].t())
@@ -57,7 +51,6 @@ class StackedLinear(nn.Module):
 
 
 def stack_nets(nets: list[nn.Module]) -> nn.Module:
-    """One net whose forward runs all of ``nets`` on ``[K, B, in]`` input."""
     first = nets[0]
     if not isinstance(first, STACKABLE):
         names = ", ".join(cls.__name__ for cls in STACKABLE)

@@ -1,11 +1,6 @@
-"""``launch(main, config_name)`` starts a ``@hydra.main`` function the way the entry points need:
-
-- a quiet console (``quiet_console``) and the resolvers the configs use (``register_resolvers``);
-- ``resume=<run dir>`` expanded into the overrides that continue that run (``runner.resume``);
-- Hydra's composition errors (an unknown key or option) retold in one line with the closest
-  valid name: the config is composed once with Hydra's public compose API before ``main``
-  runs (a sweep: its first job; the check composes every job later). ``HYDRA_FULL_ERROR=1``
-  keeps Hydra's own report.
+"""``launch(main, config_name)`` starts a ``@hydra.main`` entry point: a quiet console, the configs'
+resolvers, ``resume=<run dir>`` expanded, and a config that does not compose refused in one line
+with the closest valid name (``HYDRA_FULL_ERROR=1`` keeps Hydra's own report).
 """
 
 from __future__ import annotations
@@ -34,13 +29,10 @@ from convlab.runner.resume import expand_resume
 
 CONF_DIR = Path(__file__).resolve().parents[3] / "conf"
 
-# --- the command line ---------------------------------------------------------------------
-# Hydra's flags (``python train.py --help`` lists them): those that take a value, one whose
-# value is optional; everything else that does not start with "-" is an override.
+# Hydra's flags that take a value (``--info``'s is optional); any other word is an override.
 _VALUED = {"-c", "--cfg", "-p", "--package", "-cp", "--config-path", "-cn", "--config-name",
            "-cd", "--config-dir", "--experimental-rerun"}  # fmt: skip
 _INFO = ("all", "config", "defaults", "defaults-tree", "plugins", "searchpath")
-# The flags with which Hydra composes the config given (and runs or shows it).
 _COMPOSING = {"-m", "--multirun", "-c", "--cfg", "--resolve", "-p", "--package", "-cn",
               "--config-name", "-cp", "--config-path", "-cd", "--config-dir"}  # fmt: skip
 
@@ -62,7 +54,6 @@ def split_command_line(argv: list[str]) -> tuple[list[str], list[str]]:
 
 
 def expand_resume_argument(argv: list[str]) -> list[str]:
-    """``argv`` with ``resume=<run dir>`` replaced by what continues that run."""
     expanded = expand_resume(*split_command_line(argv))
     return argv if expanded is None else expanded
 
@@ -77,7 +68,7 @@ def _flag(flags: list[str], *names: str) -> str | None:
 
 
 def composition_error(script: Path, config_name: str, argv: list[str]) -> str | None:
-    """One line for a command line whose config does not compose, else ``None``."""
+    """One line for a command line whose config (its first job's) does not compose."""
     from convlab.runner.check.composition import explain
 
     flags, overrides = split_command_line(argv)
@@ -103,39 +94,28 @@ def composition_error(script: Path, config_name: str, argv: list[str]) -> str | 
 
 
 def launch(main: Callable[[], Any], config_name: str) -> None:
-    """Run a ``@hydra.main`` function: ``resume=`` expanded, composition errors in one line."""
     quiet_console()
     register_resolvers()
+    script = Path(inspect.unwrap(main).__code__.co_filename)
     try:
-        expanded = expand_resume_argument(sys.argv[1:])
+        if (expanded := expand_resume_argument(sys.argv[1:])) != sys.argv[1:]:
+            print(f"resume: {' '.join(expanded)}", file=sys.stderr)  # what the run will be
+            sys.argv[1:] = expanded
+        full_error = os.environ.get("HYDRA_FULL_ERROR") == "1"
+        if not full_error and (message := composition_error(script, config_name, sys.argv[1:])):
+            raise ConvlabError(message)
     except ConvlabError as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(EXIT_USER_ERROR)
-    if expanded != sys.argv[1:]:
-        print(f"resume: {' '.join(expanded)}", file=sys.stderr)  # what the run will be
-        sys.argv[1:] = expanded
-    if os.environ.get("HYDRA_FULL_ERROR") != "1":
-        script = Path(inspect.unwrap(main).__code__.co_filename)
-        if message := composition_error(script, config_name, sys.argv[1:]):
-            print(f"error: {message}", file=sys.stderr)
-            sys.exit(EXIT_USER_ERROR)
     main()
 
 
-# --- the resolvers and an in-process composition ------------------------------------------
-_UID_ENV = "CONVLAB_RUN_UID"
-
-
 def run_uid() -> str:
-    """A short random id, fixed for this process and the processes it starts.
-
-    Hydra re-resolves ``hydra.sweep.dir`` for every job (and in launcher workers), so a fresh
-    random value per call would split one sweep over many directories; a per-second timestamp
-    alone lets two sweeps started in the same second collide.
-    """
-    if not os.environ.get(_UID_ENV):
-        os.environ[_UID_ENV] = secrets.token_hex(3)
-    return os.environ[_UID_ENV]
+    """A short random id, fixed for this process and those it starts: Hydra resolves
+    ``hydra.sweep.dir`` again in every job, and a timestamp alone lets two sweeps collide."""
+    if not os.environ.get("CONVLAB_RUN_UID"):
+        os.environ["CONVLAB_RUN_UID"] = secrets.token_hex(3)
+    return os.environ["CONVLAB_RUN_UID"]
 
 
 def trains_on_cpu(accelerator: str) -> bool:
@@ -148,7 +128,6 @@ def trains_on_cpu(accelerator: str) -> bool:
 
 
 def register_resolvers() -> None:
-    """The resolvers the configs use; registered before Hydra composes anything."""
     for name, function in (("uid", run_uid), ("job_dirname", sweep_job_dirname),
                            ("on_cpu", trains_on_cpu)):  # fmt: skip
         if not OmegaConf.has_resolver(name):
@@ -158,9 +137,8 @@ def register_resolvers() -> None:
 def compose_run_config(
     overrides: list[str], output_dir: str | Path, config_name: str = "train"
 ) -> DictConfig:
-    """The composed config with ``output_dir`` as the run folder, exactly as ``train.py`` would
-    compose it (for tests and benchmarks); Hydra's state is set up so ``${hydra:...}`` and
-    ``HydraConfig.get()`` work as inside ``@hydra.main``."""
+    """The config ``train.py`` would compose, run in ``output_dir``, with Hydra's state set as
+    inside ``@hydra.main`` (for tests and benchmarks)."""
     register_resolvers()
     GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
@@ -176,36 +154,26 @@ def compose_run_config(
     return cfg
 
 
-# --- a quiet console ----------------------------------------------------------------------
-# Lines no user can act on, dropped at their source: (logger, pattern at the message's start,
-# why) and (module, category, literal start, why). The same kind of line from anywhere else,
-# and everything else, still shows; nothing is filtered globally.
-_RANK_ZERO = (
-    "lightning.pytorch.utilities.rank_zero",
-    "lightning.fabric.utilities.rank_zero",
-)
+# Lines no user can act on, dropped at their source only: (logger, pattern at the message's
+# start, why) and (module, category, literal start, why).
+_RANK_ZERO = ("lightning.pytorch.utilities.rank_zero", "lightning.fabric.utilities.rank_zero")
 LOG_LINES = (
-    *((name, r"💡 Tip: ", "Lightning's advertisements (litlogger, litmodels)")
-      for name in _RANK_ZERO),
-    *((name, r"(GPU|TPU|HPU) available: False\b",
-       "an accelerator that is absent and unused (a GPU asked for is checked before)")
-      for name in _RANK_ZERO),
+    *((name, r"💡 Tip: ", "Lightning's advertisements (litlogger)") for name in _RANK_ZERO),
+    *((name, r"(GPU|TPU|HPU) available: False\b", "an accelerator absent and unused (one asked "
+       "for is checked before)") for name in _RANK_ZERO),
     ("lightning.fabric.utilities.seed", r"(\[rank: \d+\] )?Seed set to \d+$",
      "the seed is in the config and in metrics.json"),
 )  # fmt: skip
 WARNING_LINES = (
     ("lightning.pytorch.utilities._pytree", FutureWarning,
-     "`isinstance(treespec, LeafSpec)` is deprecated",
-     "torch deprecates LeafSpec and Lightning's own code still uses it: nothing to act on"),
+     "`isinstance(treespec, LeafSpec)` is deprecated", "Lightning's own use of a torch API"),
 )  # fmt: skip
 _quiet = False
 
 
 def quiet_console() -> None:
-    """Drop ``LOG_LINES`` and ``WARNING_LINES`` (idempotent). The warning filters are also
-    exported through ``PYTHONWARNINGS``, which the processes a run starts (``ddp_spawn`` ranks,
-    joblib workers) read at start-up; its fields are split at ``:`` and options at ``,``, so
-    a message's start is cut before either."""
+    """Drop ``LOG_LINES`` and ``WARNING_LINES``, here and (through ``PYTHONWARNINGS``, whose
+    fields split at ``:`` and ``,``) in the processes a run starts."""
     global _quiet
     if _quiet:
         return
@@ -213,7 +181,7 @@ def quiet_console() -> None:
     for logger, pattern, _why in LOG_LINES:
         drop = re.compile(pattern).match
         logging.getLogger(logger).addFilter(lambda record, drop=drop: not drop(record.getMessage()))
-    options = [option for option in os.environ.get("PYTHONWARNINGS", "").split(",") if option]
+    options = [o for o in os.environ.get("PYTHONWARNINGS", "").split(",") if o]
     for module, category, prefix, _why in WARNING_LINES:
         warnings.filterwarnings("ignore", message=re.escape(prefix), category=category,
                                 module=re.escape(module) + r"\Z")  # fmt: skip

@@ -1,13 +1,6 @@
-"""Hydra callbacks, registered in ``conf/hydra/default.yaml``:
-
-- ``ValidateConfig``: refuse a bad config with one message before any folder is made;
-- ``SweepSummary``: ``sweep: 12 jobs into <dir>`` as a sweep starts, and one line counting its
-  jobs per status after it.
-
-``on_multirun_start`` runs once in the process that launches the sweep; the jobs run where the
-launcher puts them (the same process, a joblib worker, a SLURM node), so what they share travels
-in environment variables, which those processes inherit. What happens per job is
-``runner.job``'s.
+"""Hydra callbacks (``conf/hydra/default.yaml``): ``ValidateConfig`` refuses a bad config before
+any folder is made; ``SweepSummary`` announces a sweep and counts its jobs per status after it.
+The jobs may run in other processes, so what they share travels in environment variables.
 """
 
 from __future__ import annotations
@@ -15,6 +8,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +27,7 @@ MAX_JOBS_CHECKED = 256
 
 
 def extra_checks(config: DictConfig) -> list[Any]:
-    """The checks other packages add (``hydra.callbacks.validate_config.extra_checks``: dotted
-    names of functions ``cfg -> list[str]``), so the runner runs them without knowing them."""
+    """The checks other packages add: dotted names of ``cfg -> list[str]`` functions."""
     names = OmegaConf.select(
         hydra_node(config), "callbacks.validate_config.extra_checks", default=None
     )
@@ -42,8 +35,8 @@ def extra_checks(config: DictConfig) -> list[Any]:
 
 
 def checked_up_front(config: DictConfig) -> bool:
-    """Whether ``ValidateConfig`` checks this run's config before it starts; otherwise (jobs of
-    Optuna or of a very large sweep) the job checks its own when it starts (``check_job``)."""
+    """Whether ``ValidateConfig`` checks this run's config before it starts; otherwise (Optuna,
+    a very large sweep) each job checks its own (``check_job``)."""
     if not in_multirun(config):
         return True
     jobs = sweep_jobs(config)
@@ -51,59 +44,43 @@ def checked_up_front(config: DictConfig) -> bool:
 
 
 def check_job(cfg: DictConfig, hydra_cfg: DictConfig) -> None:
-    """The check of one job that was not checked up front: ``ConfigError`` naming every
-    problem (the job then fails with one line, and a sweep goes on)."""
     if checked_up_front(hydra_cfg):
         return
     if problems := find_problems(cfg, extra_checks=extra_checks(hydra_cfg)):
-        raise ConfigError(problems)
-
-
-def _refuse(problems: list[str]) -> None:
-    # Hydra turns exceptions raised by callbacks into warnings, so stop here ourselves.
-    print(f"error: {ConfigError(problems)}", file=sys.stderr)
-    sys.exit(EXIT_USER_ERROR)
-
-
-def _folder_problem(key: str, directory: Any) -> list[str]:
-    reason = unwritable(str(directory))
-    if reason is None:
-        return []
-    return [
-        f"{key}={directory}: cannot write the run's output there ({reason}). "
-        "Choose another place with paths.log_dir=<folder> or hydra.run.dir/hydra.sweep.dir."
-    ]
+        raise ConfigError(problems)  # the job fails with one line, a sweep goes on
 
 
 class ValidateConfig(Callback):
-    """The config check: after composing, before any folder exists. A basic sweep's jobs are
-    composed and checked up front, so a typo in a swept value stops the sweep before its first
-    job; see ``checked_up_front`` for the jobs that check themselves."""
+    """A basic sweep's jobs are all composed and checked up front, so a typo in a swept value
+    stops the sweep before its first job."""
 
     def __init__(self, extra_checks: list[str] | None = None) -> None:
         pass  # read from the config by ``extra_checks``, as the jobs that check themselves do
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
-        HydraConfig.instance().set_config(config)
-        problems = find_problems(config, extra_checks=extra_checks(config))
-        if problems := problems + _folder_problem("hydra.run.dir", config.hydra.run.dir):
-            _refuse(problems)
+        self._check(config, "hydra.run.dir", None)
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        self._check(config, "hydra.sweep.dir", kwargs.get("config_name"))
+
+    @staticmethod
+    def _check(config: DictConfig, folder_key: str, config_name: str | None) -> None:
         HydraConfig.instance().set_config(config)
-        problems = find_problems(config, extra_checks=extra_checks(config))
-        if not problems and checked_up_front(config) and kwargs.get("config_name"):
-            jobs = sweep_jobs(config) or []
-            checks = extra_checks(config)
-            problems = check_jobs(kwargs["config_name"], jobs, extra_checks=checks)
-        if problems := problems + _folder_problem("hydra.sweep.dir", config.hydra.sweep.dir):
-            _refuse(problems)
+        checks = extra_checks(config)
+        problems = find_problems(config, extra_checks=checks)
+        if not problems and config_name and checked_up_front(config):
+            problems = check_jobs(config_name, sweep_jobs(config) or [], extra_checks=checks)
+        folder = OmegaConf.select(config, folder_key)
+        if reason := unwritable(str(folder)):
+            problems = [*problems, f"{folder_key}={folder}: cannot write the run's output there "
+                        f"({reason}). Choose another place with paths.log_dir=<folder> or "
+                        "hydra.run.dir/hydra.sweep.dir."]  # fmt: skip
+        if problems:  # Hydra turns exceptions raised by callbacks into warnings: stop here
+            print(f"error: {ConfigError(problems)}", file=sys.stderr)
+            sys.exit(EXIT_USER_ERROR)
 
 
 class SweepSummary(Callback):
-    """Where a sweep goes and how many jobs it has; after it, one line with the jobs per
-    status, naming the unfinished ones."""
-
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         total = count_jobs(config)
         os.environ[TOTAL_ENV] = str(total) if total else "?"
@@ -111,19 +88,17 @@ class SweepSummary(Callback):
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         sweep_dir = Path(str(config.hydra.sweep.dir))
-        counts: dict[str, int] = {}
-        unfinished = []
+        statuses = {}
         for path in sorted(sweep_dir.glob(f"*/{RECORD_NAME}")):
             try:
-                status = read_record(path).get("status", "unknown")
+                statuses[path.parent.name] = read_record(path).get("status", "unknown")
             except (OSError, ValueError):
-                status = "unreadable"
-            counts[status] = counts.get(status, 0) + 1
-            if status not in FINISHED:
-                unfinished.append(path.parent.name)
-        if not counts:
+                statuses[path.parent.name] = "unreadable"
+        if not statuses:
             return
-        summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+        counts = sorted(Counter(statuses.values()).items())
+        summary = ", ".join(f"{n} {status}" for status, n in counts)
+        unfinished = [name for name, status in statuses.items() if status not in FINISHED]
         if unfinished:
             log.warning("sweep %s: %s; see metrics.json in %s", sweep_dir, summary,
                         ", ".join(unfinished))  # fmt: skip

@@ -1,18 +1,9 @@
-"""The life of one job folder around its work (``run.train``, ``run.evaluate`` or another
-function the entry point chooses).
+"""``run_job(work, cfg)``: the life of one job folder around its work (``run.train``, ...).
 
-``run_job(work, cfg)``:
-1. owns the folder: an OS lock held for the job's life (``acquire``); a folder another process
-   holds is skipped in a sweep (one line) and refused for a single run, and nothing of this
-   process reaches that folder's log;
-2. logs ``job 3/12: <overrides>`` in a sweep, shares the cores between joblib workers, checks
-   the config where Hydra could not check it before the start (``hydra_hooks.checked_up_front``)
-   and skips or resumes a job of a sweep run again (``resume.skip_or_resume``);
-3. runs the work, which writes ``metrics.json``;
-4. turns whatever stops it into a record and one line: ``failed`` with the error's first line
-   (the traceback goes to the run's log file only), ``interrupted`` on Ctrl-C with the command
-   that continues it. A failed job of a sweep is recorded and the sweep goes on; Ctrl-C stops
-   the sweep. ``HYDRA_FULL_ERROR=1`` shows the full traceback instead.
+It locks the folder for the job's life (a held folder is skipped in a sweep, refused for a
+single run), checks the config where Hydra could not, skips or resumes a sweep's job run again,
+runs the work, and turns whatever stops it into a record and one line: ``failed`` with the
+error's first line (the traceback goes to the log file), ``interrupted`` on Ctrl-C.
 """
 
 from __future__ import annotations
@@ -47,8 +38,7 @@ TOTAL_ENV = "CONVLAB_SWEEP_JOBS"  # the sweep's job count, for "job 3/12" in eve
 
 
 class RunInterrupted(KeyboardInterrupt):
-    """Training stopped on Ctrl-C or SIGTERM with a resumable ``last.ckpt`` and its record
-    written. A ``KeyboardInterrupt``, so a sweep stops too instead of starting its next job."""
+    """Stopped with ``last.ckpt`` and the record written; a sweep stops too."""
 
     def __init__(self, output_dir: str | Path, epoch: int, step: int) -> None:
         script = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else "train.py"
@@ -58,24 +48,16 @@ class RunInterrupted(KeyboardInterrupt):
         )
 
 
-# --- one process per folder ---------------------------------------------------------------
 # ``flock`` locks belong to the open file: the kernel drops them when the process ends, however
 # it ends (SIGKILL included), so a lock left by a killed run never blocks a later one.
 _held: dict[Path, int] = {}  # folder → open file descriptor, for this process
 
 
-class FolderBusy(Exception):
-    def __init__(self, folder: Path, owner: str) -> None:
-        self.folder, self.owner = folder, owner
-        super().__init__(f"{folder} is in use by another process ({owner})")
-
-
-def acquire(folder: str | Path) -> None:
-    """Take ``folder``'s lock for this process (again: nothing to do); ``FolderBusy`` if held.
-    The lock file names the owner for the message a second process prints."""
+def acquire(folder: str | Path) -> str | None:
+    """Take ``folder``'s lock for this process; ``None``, or the owner when another holds it."""
     folder = Path(folder).absolute()
     if folder in _held:
-        return
+        return None
     folder.mkdir(parents=True, exist_ok=True)
     fd = os.open(folder / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
     try:
@@ -83,10 +65,11 @@ def acquire(folder: str | Path) -> None:
     except BlockingIOError:
         owner = os.pread(fd, 200, 0).decode(errors="replace").strip() or "unknown"
         os.close(fd)
-        raise FolderBusy(folder, owner) from None
+        return owner
     os.ftruncate(fd, 0)
     os.pwrite(fd, f"pid {os.getpid()} on {socket.gethostname()}\n".encode(), 0)
     _held[folder] = fd
+    return None
 
 
 def release(folder: str | Path) -> None:
@@ -96,35 +79,30 @@ def release(folder: str | Path) -> None:
 
 
 def _claim(folder: Path) -> bool:
-    """Take the folder's lock; ``False`` when a sweep's job must be skipped. When another
-    process holds it, this process's log files in that folder are closed first."""
+    """Take the folder's lock; ``False`` when a sweep's job must be skipped. Another process's
+    folder gets none of this process's log lines."""
     if os.environ.get("LOCAL_RANK", "0") != "0":  # DDP ranks > 0 run inside rank 0's job
         return True
-    try:
-        acquire(folder)
-    except FolderBusy as busy:
-        for handler in list(logging.getLogger().handlers):
-            if isinstance(handler, logging.FileHandler) and Path(
-                handler.baseFilename
-            ).is_relative_to(folder.absolute()):
-                logging.getLogger().removeHandler(handler)
-                handler.close()
-        if in_multirun():
-            log.warning("skipped %s: another process is running it (%s)", folder.name,
-                        busy.owner)  # fmt: skip
-            return False
-        print(f"error: {busy}; wait for it to finish, or choose another hydra.run.dir",
-              file=sys.stderr)  # fmt: skip
-        sys.exit(EXIT_USER_ERROR)
-    return True
+    if (owner := acquire(folder)) is None:
+        return True
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if isinstance(handler, logging.FileHandler) and Path(handler.baseFilename).is_relative_to(
+            folder.absolute()
+        ):
+            root.removeHandler(handler)
+            handler.close()
+    if in_multirun():
+        log.warning("skipped %s: another process is running it (%s)", folder.name, owner)
+        return False
+    print(f"error: {folder.absolute()} is in use by another process ({owner}); wait for it to "
+          "finish, or choose another hydra.run.dir", file=sys.stderr)  # fmt: skip
+    sys.exit(EXIT_USER_ERROR)
 
 
-# --- the job ------------------------------------------------------------------------------
 def share_cores(hydra_cfg: DictConfig, torch_threads: Any) -> None:
-    """With ``hydra/launcher=joblib`` and ``torch_threads: null``, give each job
-    ``cpus // n_jobs`` torch threads (at least 1): otherwise every worker takes all cores and
-    ``n_jobs`` workers fight over them (on 2 cores, 2 jobs of 2 threads run slower than 2 jobs
-    of 1). An explicit ``torch_threads`` still wins (the run applies it after this)."""
+    """Under joblib with ``torch_threads: null``, each job gets ``cpus // n_jobs`` threads: n
+    workers that each take every core run slower than n that share them."""
     launcher = hydra_cfg.get("launcher") or {}
     if "JoblibLauncher" not in str(launcher.get("_target_", "")) or torch_threads:
         return
@@ -152,55 +130,34 @@ def _output_dir(cfg: DictConfig) -> Path:
 
 
 def _record_stop(cfg: DictConfig, status: str, error: str, started: float) -> None:
-    """``metrics.json`` for a run that stopped early (rank 0 only)."""
     if not HydraConfig.initialized() or getattr(rank_zero_only, "rank", 0) != 0:
         return
-    record = RunRecord(
-        status=status, error=error, seed=cfg.get("seed"),
-        duration_s=round(time.perf_counter() - started, 3), overrides=job_overrides(),
-    )  # fmt: skip
+    seconds = round(time.perf_counter() - started, 3)
+    record = RunRecord(status, error=error, seed=cfg.get("seed"), duration_s=seconds,
+                       overrides=job_overrides())  # fmt: skip
     try:
         record.write(_output_dir(cfg))
     except OSError as write_error:  # e.g. the disk is full: say so, keep the original error
         log.error("could not write the run's record: %s", write_error)
 
 
-def _traceback_to_log_files(error: BaseException) -> list[str]:
-    """Put the traceback in the run's log file(s) only, not on the console."""
-    record = logging.LogRecord(
-        "convlab", logging.ERROR, __file__, 0, "the run failed:", None,
-        (type(error), error, error.__traceback__),
-    )  # fmt: skip
-    files = []
-    for handler in logging.getLogger().handlers:
-        if isinstance(handler, logging.FileHandler):
-            handler.handle(record)
-            files.append(handler.baseFilename)
-    return files
-
-
-def _start(cfg: DictConfig) -> Any:
-    """Everything between owning the folder and the work; an earlier record skips the work."""
-    from convlab.runner.hydra_hooks import check_job
-
-    if HydraConfig.initialized():
-        hydra_cfg = HydraConfig.get()
-        if in_multirun():
-            log.info("%s: %s", _label(hydra_cfg), " ".join(job_overrides()) or "(no overrides)")
-        share_cores(hydra_cfg, cfg.get("torch_threads"))
-        check_job(cfg, hydra_cfg)
-    return skip_or_resume(cfg)
-
-
 def run_job(work: Callable[[DictConfig], Any], cfg: DictConfig) -> Any:
     """Run ``work(cfg)`` as the owner of the job's folder; see the module docstring."""
+    from convlab.runner.hydra_hooks import check_job
+
     started = time.perf_counter()
     folder = _output_dir(cfg)
     if not _claim(folder):
         return None
     failure = None
     try:
-        if (earlier := _start(cfg)) is not None:
+        if HydraConfig.initialized():
+            hydra_cfg = HydraConfig.get()
+            if in_multirun():
+                log.info("%s: %s", _label(hydra_cfg), " ".join(job_overrides()) or "(no overrides)")
+            share_cores(hydra_cfg, cfg.get("torch_threads"))
+            check_job(cfg, hydra_cfg)
+        if (earlier := skip_or_resume(cfg)) is not None:
             return RunRecord.from_json(earlier)
         return work(cfg)
     except RunInterrupted as stop:  # recorded by the run itself
@@ -222,8 +179,12 @@ def run_job(work: Callable[[DictConfig], Any], cfg: DictConfig) -> Any:
         if isinstance(error, ConvlabError):
             message, code = str(error), EXIT_USER_ERROR
         else:
-            files = _traceback_to_log_files(error)
-            where = f" (traceback in {files[0]})" if files else ""
+            trace = logging.LogRecord("convlab", logging.ERROR, __file__, 0, "the run failed:",
+                                      None, (type(error), error, error.__traceback__))  # fmt: skip
+            files = [h for h in logging.getLogger().handlers if isinstance(h, logging.FileHandler)]
+            for handler in files:  # the traceback goes to the log files only
+                handler.handle(trace)
+            where = f" (traceback in {files[0].baseFilename})" if files else ""
             message, code = f"{failure}{where}", EXIT_FAILED
         if in_multirun():
             log.error("job failed: %s", message)
@@ -233,8 +194,10 @@ def run_job(work: Callable[[DictConfig], Any], cfg: DictConfig) -> Any:
     finally:
         release(folder)
         if in_multirun():
-            label, seconds = _label(HydraConfig.get()), time.perf_counter() - started
-            if failure is None:
-                log.info("%s finished in %.0f s", label, seconds)
-            else:
-                log.info("%s failed after %.0f s: %s", label, seconds, failure)
+            seconds = time.perf_counter() - started
+            end = (
+                f"failed after {seconds:.0f} s: {failure}"
+                if failure
+                else f"finished in {seconds:.0f} s"
+            )
+            log.info("%s %s", _label(HydraConfig.get()), end)

@@ -1,9 +1,5 @@
-"""Reading command-line overrides, the one place that parses them: a sweep's jobs, what the
-sweep varies (job folder names, HParams columns), and the folder name of each job.
-
-Parsing goes through Hydra's public ``OverridesParser``, so ``a=1,2``, ``range(1,4)``,
-``interval(0,1)`` and quoting mean here what they mean to Hydra.
-"""
+"""The one parser of command-line overrides (Hydra's public ``OverridesParser``, so sweeps and
+quoting mean what they mean to Hydra): a sweep's jobs, what it varies, each job's folder name."""
 
 from __future__ import annotations
 
@@ -25,8 +21,8 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._+=-]")
 
 
 def in_multirun(config: DictConfig | None = None) -> bool:
-    """Whether this job (or the run of ``config``: a full config or its ``hydra`` node) is one
-    of a multirun."""
+    """Whether this job (or the run of ``config``, a full config or its ``hydra`` node) is in a
+    multirun."""
     if config is None:
         if not HydraConfig.initialized():
             return False
@@ -40,7 +36,6 @@ def job_overrides() -> list[str]:
 
 
 def split_override(override: str) -> tuple[str, str]:
-    """``"+model.width=8"`` → ``("model.width", "8")``; a deletion ``~key`` has no value."""
     key, _, value = override.partition("=")
     return key.lstrip("+~"), value
 
@@ -51,8 +46,7 @@ def quote(value: str | Path) -> str:
 
 
 def first_job(overrides: Sequence[str], without: str | None = None) -> list[str]:
-    """The overrides of a sweep's first job (each sweep reduced to its first value), minus the
-    key ``without``: a command line that composes once."""
+    """The overrides of a sweep's first job, minus the key ``without``."""
     kept = []
     for override in OverridesParser.create().parse_overrides(list(overrides)):
         if override.key_or_group == without:
@@ -66,16 +60,13 @@ def first_job(overrides: Sequence[str], without: str | None = None) -> list[str]
     return kept
 
 
-# --- a sweep's jobs -----------------------------------------------------------------------
 def hydra_node(config: DictConfig) -> DictConfig:
-    """The ``hydra`` node of a full config, or the node itself (``HydraConfig.get()``)."""
     return config.hydra if "hydra" in config else config
 
 
 def sweep_jobs(config: DictConfig) -> list[list[str]] | None:
-    """Each job's overrides in a basic sweep, expanded as Hydra's basic sweeper does (the
-    product of the swept values, a plain command-line value replacing a swept param); ``None``
-    for other sweepers or sweeps that need the config repository (``glob``)."""
+    """Each job's overrides, as Hydra's basic sweeper expands them; ``None`` for other sweepers
+    and sweeps that need the config repository (``glob``)."""
     hydra = hydra_node(config)
     sweeper = hydra.get("sweeper") or {}
     if "BasicSweeper" not in str(sweeper.get("_target_", "")):
@@ -107,11 +98,9 @@ def count_jobs(config: DictConfig) -> int | None:
     return None if jobs is None else len(jobs)
 
 
-# --- what a sweep varies ------------------------------------------------------------------
 def sweep_definitions() -> list[str]:
-    """This job's sweep as typed (``["optimizer=sgd,adam", "seed=1,2"]``): the sweeper's
-    ``params`` and the multirun's command line, which the basic sweeper saves as
-    ``<sweep dir>/multirun.yaml`` before any job starts. Empty outside a multirun."""
+    """This job's sweep as typed: the sweeper's ``params`` and the command line, which the
+    basic sweeper saves as ``<sweep dir>/multirun.yaml`` before any job starts."""
     if not in_multirun():
         return []
     hydra_cfg = HydraConfig.get()
@@ -124,12 +113,8 @@ def sweep_definitions() -> list[str]:
 
 
 def sweep_domains(definitions: Sequence[str] | None = None) -> dict[str, Any]:
-    """The keys a sweep varies, in its order, each with its values where they are listed.
-
-    ``["optimizer=sgd,adam", "seed=1,2", "experiment=lenet"]`` → ``{"optimizer": ["sgd",
-    "adam"], "seed": [1, 2]}``; an ``interval(a, b)`` gives ``(a, b)``, a glob ``None``.
-    Defaults to this job's sweep (``sweep_definitions``).
-    """
+    """The keys a sweep varies, in order, with their values: ``["seed=1,2", "experiment=lenet"]``
+    → ``{"seed": [1, 2]}``; ``interval(a, b)`` gives ``(a, b)``, a glob ``None``."""
     parser = OverridesParser.create()
     domains: dict[str, Any] = {}
     for definition in sweep_definitions() if definitions is None else definitions:
@@ -150,7 +135,6 @@ def sweep_domains(definitions: Sequence[str] | None = None) -> dict[str, Any]:
     return domains
 
 
-# --- job folder names ---------------------------------------------------------------------
 def job_dirname(
     num: int | str,
     overrides: Iterable[str],
@@ -158,15 +142,9 @@ def job_dirname(
     first: Any = None,
     only: Iterable[str] = (),
 ) -> str:
-    """``3`` and ``["seed=1", "model.pooling=max"]`` → ``"3_pooling=max,seed=1"``.
-
-    Hydra's ``override_dirname`` keeps ``/`` (``data.data_dir=/tmp/x`` would nest folders) and
-    full dotted keys; here the last dotted part names the knob, unsafe characters become ``_``
-    and a long name is cut and ends with a hash of the whole, so it stays unique. ``first``: the
-    keys a sweep config varies, which lead the name so they survive a cut. ``only``: the keys
-    the sweep varies; overrides every job shares are left out (the folder is also the run's name
-    in TensorBoard).
-    """
+    """``3`` and ``["seed=1", "model.pooling=max"]`` → ``"3_pooling=max,seed=1"``: unlike
+    Hydra's ``override_dirname``, no ``/`` and no dotted keys; a long name is cut and ends with a
+    hash of the whole. ``first`` keys lead (they survive a cut); ``only`` keys are kept."""
     excluded, kept = set(exclude), set(only)
     leading = [str(key) for key in (first or ())]
     items = []
@@ -189,5 +167,4 @@ def job_dirname(
 
 
 def sweep_job_dirname(num: Any, overrides: Any, exclude: Any, first: Any) -> str:
-    """The ``job_dirname`` resolver of ``conf/hydra/default.yaml``: the values the sweep varies."""
     return job_dirname(num, overrides, exclude, first, only=list(sweep_domains()))

@@ -1,22 +1,11 @@
-"""Where a checkpoint comes from and whether it fits: continuing a stopped run (single runs and
-sweeps) and evaluating a checkpoint.
+"""Where a checkpoint comes from and whether it fits.
 
-- ``python train.py resume=<run dir>`` reruns the command that made ``<run dir>``: its overrides
-  (``<run dir>/.hydra/overrides.yaml``), then any new ones given next to ``resume`` (a larger
-  ``trainer.max_epochs``, say), in the same folder, from ``<run dir>/checkpoints/last.ckpt``.
-- ``ckpt_path=<file>`` resumes from any checkpoint into a new folder with the config given on
-  the command line (a warning lists the settings that differ from the checkpoint's run); for
-  ``eval.py`` a checkpoint of another model or task is refused with the command that fits it.
-- Running a sweep again into the same ``hydra.sweep.dir`` gives every job its old folder (job
-  number + overrides), and the folder tells what happened last time: a ``completed`` or
-  ``diverged`` record stands (the job is skipped); otherwise a ``last.ckpt`` there is resumed;
-  otherwise the job starts from scratch. A folder left by a different config (its fingerprint
-  differs) is refused. To re-train a finished job, delete its folder.
-
-What makes a continuation exact (same final metrics, epochs and steps as the uninterrupted run
-on CPU with ``trainer.deterministic=true``): the weights, optimizer, schedulers and loop counters
-Lightning saves; the shuffle order, which ``TensorLoader`` derives from the trainer's own epoch,
-plus its position inside the epoch; the random generators (``ResumableCheckpoint``).
+- ``resume=<run dir>`` reruns the command that made the folder (its ``.hydra/overrides.yaml``,
+  then any new overrides) in that folder, from its ``checkpoints/last.ckpt``.
+- ``ckpt_path=<file>`` resumes into a new folder, warning of settings that differ; ``eval.py``
+  refuses a checkpoint of another model or task and prints the command that fits it.
+- A sweep run again into its ``hydra.sweep.dir``: a finished job is skipped, a stopped one resumes
+  from its ``last.ckpt``, a folder left by a different config (fingerprint) is refused.
 """
 
 from __future__ import annotations
@@ -42,13 +31,11 @@ from convlab.runner.record import (
 )
 
 log = logging.getLogger("convlab")
-# Overrides of a checkpoint's run that say what was trained and on which data (repeated in
-# the suggested command).
+# What was trained and on which data: repeated in the suggested eval command.
 _MODEL_OVERRIDES = ("experiment=", "model=", "model.", "task=", "task.", "data=", "data.")
 MAX_DIFFERENCES = 3
 
 
-# --- resume=<run dir> ---------------------------------------------------------------------
 def run_dir_and_checkpoint(target: str | Path) -> tuple[Path, Path]:
     """``resume=`` takes a run folder (or a ``.ckpt`` inside its ``checkpoints/``)."""
     target = Path(target).expanduser().absolute()
@@ -67,32 +54,9 @@ def run_dir_and_checkpoint(target: str | Path) -> tuple[Path, Path]:
     return target, checkpoint
 
 
-def resume_overrides(target: str | Path, extra: list[str]) -> list[str]:
-    """The overrides that continue the run in ``target``: its own, then ``extra``, then where."""
-    run_dir, checkpoint = run_dir_and_checkpoint(target)
-    recorded = run_dir / ".hydra" / "overrides.yaml"
-    if not recorded.is_file():
-        raise ConvlabError(
-            f"resume={run_dir}: no .hydra/overrides.yaml, so its settings are unknown; "
-            f"use ckpt_path={checkpoint} with the original overrides instead."
-        )
-    original = [
-        str(o)
-        for o in OmegaConf.load(recorded)
-        if split_override(str(o))[0] not in ("resume", "ckpt_path")
-    ]
-    return [
-        *original,
-        *extra,
-        f"ckpt_path={quote(checkpoint)}",
-        f"resume={quote(run_dir)}",
-        f"hydra.run.dir={quote(run_dir)}",
-    ]
-
-
 def expand_resume(flags: list[str], overrides: list[str]) -> list[str] | None:
-    """The command line (``flags`` then overrides) with ``resume=<run dir>`` replaced by what
-    continues that run; ``None`` when there is no ``resume=``."""
+    """The command line with ``resume=<run dir>`` replaced by the run's own overrides, then the
+    new ones, then where it continues; ``None`` when there is no ``resume=``."""
     found = [arg for arg in overrides if arg.startswith("resume=")]
     if not found:
         return None
@@ -105,10 +69,19 @@ def expand_resume(flags: list[str], overrides: list[str]) -> list[str] | None:
             "resume= continues one run. To continue a sweep, run the same sweep command again "
             "with hydra.sweep.dir=<its folder>: finished jobs are skipped, stopped ones resume."
         )
-    return [*flags, *resume_overrides(value, others)]
+    run_dir, checkpoint = run_dir_and_checkpoint(value)
+    recorded = run_dir / ".hydra" / "overrides.yaml"
+    if not recorded.is_file():
+        raise ConvlabError(
+            f"resume={run_dir}: no .hydra/overrides.yaml, so its settings are unknown; "
+            f"use ckpt_path={checkpoint} with the original overrides instead."
+        )
+    original = [str(o) for o in OmegaConf.load(recorded)
+                if split_override(str(o))[0] not in ("resume", "ckpt_path")]  # fmt: skip
+    where = [f"ckpt_path={quote(checkpoint)}", f"resume={quote(run_dir)}"]
+    return [*flags, *original, *others, *where, f"hydra.run.dir={quote(run_dir)}"]
 
 
-# --- ckpt_path=<file> ---------------------------------------------------------------------
 def check_checkpoint(path: str | Path) -> str | None:
     """Why ``path`` is not a readable checkpoint (truncated, not a checkpoint), or ``None``."""
     try:
@@ -119,39 +92,30 @@ def check_checkpoint(path: str | Path) -> str | None:
     return None
 
 
-def _what_it_computes(cfg: DictConfig | dict) -> dict[str, Any]:
-    """The config minus where it lives and where it resumes from, as plain data."""
-    plain = OmegaConf.to_container(cfg, resolve=False) if isinstance(cfg, DictConfig) else cfg
+def _what_it_computes(cfg: DictConfig) -> dict[str, Any]:
+    plain = OmegaConf.to_container(cfg, resolve=False)
     return {key: value for key, value in plain.items() if key not in LOCATION_KEYS}
 
 
-def _flat(container: Any, prefix: str = "") -> dict[str, Any]:
-    if isinstance(container, dict):
-        items: dict[str, Any] = {}
-        for key, value in container.items():
-            items.update(_flat(value, f"{prefix}{key}."))
-        return items
-    return {prefix.rstrip("."): container}
+def _flat(tree: Any, prefix: str = "") -> dict[str, Any]:
+    if not isinstance(tree, dict):
+        return {prefix.rstrip("."): tree}
+    return {k: v for key, value in tree.items() for k, v in _flat(value, f"{prefix}{key}.").items()}
 
 
 def differences(cfg: DictConfig, checkpoint: str | Path) -> list[str]:
     """Settings of ``cfg`` that differ from those of the run that wrote ``checkpoint``."""
-    folder = run_folder(checkpoint)
-    if folder is None:
+    if (folder := run_folder(checkpoint)) is None:
         return []
-    saved = OmegaConf.load(folder / ".hydra" / "config.yaml")
-    before = _flat(_what_it_computes(OmegaConf.to_container(saved)))
+    before = _flat(_what_it_computes(OmegaConf.load(folder / ".hydra" / "config.yaml")))
     now = _flat(_what_it_computes(cfg))
-    return [
-        f"{key}: {before.get(key)!r} -> {now.get(key)!r}"
-        for key in sorted(set(before) | set(now))
-        if before.get(key) != now.get(key)
-    ]
+    changed = [key for key in sorted(set(before) | set(now)) if before.get(key) != now.get(key)]
+    return [f"{key}: {before.get(key)!r} -> {now.get(key)!r}" for key in changed]
 
 
 def checked_ckpt_path(cfg: DictConfig, evaluating: bool = False) -> str | None:
-    """``cfg.ckpt_path``, checked: a readable checkpoint; to evaluate, one of this model and
-    task; to resume, a warning for the settings that changed since."""
+    """``cfg.ckpt_path``, checked: readable; to evaluate, of this model and task; to resume, a
+    warning for the settings that changed since."""
     ckpt_path = cfg.get("ckpt_path") or None
     if ckpt_path is None:
         if evaluating:
@@ -172,7 +136,6 @@ def checked_ckpt_path(cfg: DictConfig, evaluating: bool = False) -> str | None:
     return ckpt_path
 
 
-# --- a sweep run again --------------------------------------------------------------------
 def fingerprint(cfg: DictConfig) -> str:
     """Hash of what the job computes."""
     text = json.dumps(_what_it_computes(cfg), sort_keys=True, default=str)
@@ -196,13 +159,12 @@ def last_checkpoint(cfg: DictConfig) -> Path | None:
 
 
 def skip_or_resume(cfg: DictConfig) -> dict[str, Any] | None:
-    """For a sweep's job: the earlier record to skip it, or ``None`` to train it (then
-    ``cfg.ckpt_path`` points at the job's ``last.ckpt`` when there is one to resume)."""
+    """For a sweep's job: the earlier record to skip it, or ``None`` to train it (from its
+    ``last.ckpt`` when there is one, set as ``cfg.ckpt_path``)."""
     if not in_multirun():
         return None
     output_dir = Path(cfg.paths.output_dir)
-    record = finished_record(output_dir)
-    checkpoint = last_checkpoint(cfg)
+    record, checkpoint = finished_record(output_dir), last_checkpoint(cfg)
     stamp, current = output_dir / FINGERPRINT_NAME, fingerprint(cfg)
     reusable = record is not None or checkpoint is not None
     if reusable and stamp.is_file() and stamp.read_text().strip() != current:
@@ -230,6 +192,13 @@ def run_folder(ckpt_path: str | Path) -> Path | None:
         if (folder / ".hydra" / "config.yaml").is_file():
             return folder
     return None
+
+
+def _load(path: Path) -> Any:
+    try:
+        return OmegaConf.load(path)
+    except Exception:
+        return None
 
 
 def _value(node: Any, key: str) -> Any:
@@ -275,9 +244,7 @@ def _shown(cfg: DictConfig, keys: list[str]) -> str:
 
 def _by_config(cfg: DictConfig, ckpt_path: str | Path, folder: Path) -> str | None:
     """Compare what makes the networks differ: the task's class, the model's class and args."""
-    try:
-        saved = OmegaConf.load(folder / ".hydra" / "config.yaml")
-    except Exception:
+    if (saved := _load(folder / ".hydra" / "config.yaml")) is None:
         return None
     try:
         theirs = _experiment(OmegaConf.load(folder / ".hydra" / "hydra.yaml"), given=False)
@@ -292,10 +259,7 @@ def _by_config(cfg: DictConfig, ckpt_path: str | Path, folder: Path) -> str | No
                  if _value(mine, key) != _value(given_model, key)]  # fmt: skip
     if not keys:
         return None
-    try:
-        overrides = [str(o) for o in OmegaConf.load(folder / ".hydra" / "overrides.yaml")]
-    except Exception:
-        overrides = []
+    overrides = [str(o) for o in _load(folder / ".hydra" / "overrides.yaml") or []]
     overrides = [o for o in overrides if o.startswith(_MODEL_OVERRIDES)]
     if not overrides and theirs:
         overrides = [f"experiment={theirs}"]
@@ -320,30 +284,25 @@ def _by_weights(cfg: DictConfig, ckpt_path: str | Path) -> str | None:
         net = instantiate(cfg.model)
     except Exception:
         return None  # unreadable checkpoints are reported by the path check
-    saved = {
-        key.removeprefix("net."): tuple(value.shape)
-        for key, value in checkpoint.get("state_dict", {}).items()
-        if key.startswith("net.")
-    }
+    state = checkpoint.get("state_dict", {}).items()
+    saved = {k.removeprefix("net."): tuple(v.shape) for k, v in state if k.startswith("net.")}
     built = {key: tuple(value.shape) for key, value in net.state_dict().items()}
     if not saved or saved == built:
         return None
     odd = sorted(set(saved) ^ set(built)) or sorted(k for k in saved if saved[k] != built[k])
     key = odd[0]
     detail = f"{key}: {saved.get(key, 'absent')} in the checkpoint, {built.get(key, 'absent')} "
-    detail += f"in {_short(cfg, 'model')}"
     return (
         f"ckpt_path={ckpt_path}: its weights do not fit the model given "
-        f"({_describe(cfg, _experiment(cfg))}; {detail}). No run folder (.hydra/) beside "
-        "it says which experiment it is from: pass the experiment and model it was trained with."
+        f"({_describe(cfg, _experiment(cfg))}; {detail}in {_short(cfg, 'model')}). No run folder "
+        "(.hydra/) beside it says which experiment it is from: pass the experiment and model it "
+        "was trained with."
     )
 
 
 def checkpoint_mismatch(cfg: DictConfig, ckpt_path: str | Path) -> str | None:
-    """One message when ``ckpt_path`` was not trained with the model and task of ``cfg`` (a
-    LeNet with another activation is another network), else ``None``. The checkpoint's own
-    config is the ``.hydra/`` of its run; a checkpoint moved away from its run is compared by
-    its weights' names and shapes."""
+    """One message when ``ckpt_path`` was not trained with the model and task of ``cfg``, else
+    ``None``: compared by its run's ``.hydra/`` config, or by its weights' names and shapes."""
     if not Path(ckpt_path).is_file():
         return None
     folder = run_folder(ckpt_path)

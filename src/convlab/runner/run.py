@@ -1,8 +1,7 @@
-"""One run, top to bottom: config → data → seed → task → trainer → fit → test → ``metrics.json``.
+"""One run: config → data → seed → task → trainer → fit → test → ``metrics.json``.
 
-``train`` and ``evaluate`` are the work that ``runner.job.run_job`` runs inside a job folder;
-each config group builds one object (``build_*``). ``fit_and_record`` is what every training
-run shares once its objects are built (``convlab.members`` trains through it too).
+``train`` and ``evaluate`` are the work ``job.run_job`` runs in a job folder; ``fit_and_record``
+is what every training run shares once its objects are built (``convlab.members`` uses it too).
 """
 
 from __future__ import annotations
@@ -30,11 +29,9 @@ from convlab.runner.resume import checked_ckpt_path
 log = logging.getLogger("convlab")
 
 
-# --- each config group builds one object ---------------------------------------------------
 def build_datamodule(cfg: DictConfig) -> L.LightningDataModule:
-    """The data module, its files located and checked (``prepare_data`` keeps no state)."""
     datamodule: L.LightningDataModule = instantiate(cfg.data)
-    datamodule.prepare_data()
+    datamodule.prepare_data()  # locates and checks the files; keeps no state
     return datamodule
 
 
@@ -43,16 +40,13 @@ def build_trainer(cfg: DictConfig, callbacks: list[Callback], loggers: list[Logg
 
 
 def build_callbacks(cfg: DictConfig | None, has_logger: bool) -> list[Callback]:
-    """One callback per entry of the ``callbacks`` group; ``null`` entries are switched off."""
     callbacks: list[Callback] = []
     for name, spec in (cfg or {}).items():
-        if spec is None:
-            continue
-        callback = instantiate(spec)
+        callback = instantiate(spec) if spec is not None else None
         if isinstance(callback, LearningRateMonitor) and not has_logger:
             log.info("callbacks.%s skipped: it needs a logger and logger is none", name)
-            continue
-        callbacks.append(callback)
+        elif callback is not None:
+            callbacks.append(callback)
     return callbacks
 
 
@@ -62,31 +56,24 @@ def build_loggers(cfg: DictConfig | None) -> list[Logger]:
 
 def build_task(cfg: DictConfig, datamodule: L.LightningDataModule) -> L.LightningModule:
     """net from ``model``, optimizer/scheduler factories, facts about the data for the task."""
-    net = instantiate(cfg.model)
-    optimizer = instantiate(cfg.optimizer)
-    scheduler = instantiate(cfg.scheduler) if cfg.get("scheduler") else None
+    kwargs = {"net": instantiate(cfg.model), "optimizer": instantiate(cfg.optimizer)}
+    if cfg.get("scheduler"):
+        kwargs["scheduler"] = instantiate(cfg.scheduler)
     facts = datamodule.task_facts() if hasattr(datamodule, "task_facts") else {}
     accepted = inspect.signature(get_class(cfg.task._target_).__init__).parameters
-    facts = {k: v for k, v in facts.items() if k in accepted and k not in cfg.task}
-    kwargs = {"net": net, "optimizer": optimizer, **facts}
-    if scheduler is not None:
-        kwargs["scheduler"] = scheduler
+    kwargs |= {k: v for k, v in facts.items() if k in accepted and k not in cfg.task}
     # Plain lists/dicts, not ListConfig: the task's hparams go into every checkpoint, and
     # torch.load(weights_only=True) (resume, test on "best", eval.py) rejects OmegaConf objects.
     return instantiate(cfg.task, _convert_="all", **kwargs)
 
 
-# --- what the record needs from training, in a form that survives ddp_spawn ----------------
-# Under a spawn strategy the workers train, and the main process keeps untrained copies of the
-# trainer, callbacks and data module (global_step == 0, no divergence seen, no epoch timed);
-# only callback_metrics travel back from rank 0. So the counts are logged as metrics (not to
-# the loggers), and at the end of fit the parts' status and extras go there too.
+# Under ddp_spawn the main process keeps untrained copies of the trainer and parts; only
+# callback_metrics travel back from rank 0, so the counts and the parts' reports go there.
 STEPS_KEY, EPOCHS_KEY, REPORT_KEY = "progress/steps", "progress/epochs", "progress/report"
 
 
 def part_reports(parts: list[Any]) -> dict[str, Any]:
-    """``{"status": {...} | None, "extras": {...}}`` from the parts that have a say: a status
-    (``run_status``: divergence, Ctrl-C) and values for metrics.json (``record_extras``)."""
+    """The parts' ``run_status`` (divergence, Ctrl-C) and ``record_extras`` for metrics.json."""
     status, extras = None, {}
     for part in parts:
         if found := getattr(part, "run_status", lambda: None)():
@@ -110,7 +97,6 @@ class RunProgress(L.Callback):
 
 
 def add_report(record: RunRecord, report: dict[str, Any]) -> None:
-    """Into the record: the status (divergence, Ctrl-C) and the values for metrics.json."""
     if status := report["status"]:
         record.status = status.pop("status")
         record.extras.update(status)
@@ -119,13 +105,9 @@ def add_report(record: RunRecord, report: dict[str, Any]) -> None:
 
 def progress_counts(trainer: L.Trainer) -> tuple[int, int]:
     """(epochs, steps): the trainer's own counts, or the logged ones where those stayed 0."""
-    steps, epochs = trainer.global_step, trainer.current_epoch
     logged = trainer.callback_metrics
-    if steps == 0 and STEPS_KEY in logged:
-        steps = int(logged[STEPS_KEY])
-    if epochs == 0 and EPOCHS_KEY in logged:
-        epochs = int(logged[EPOCHS_KEY])
-    return epochs, steps
+    epochs = trainer.current_epoch or int(logged.get(EPOCHS_KEY, 0))
+    return epochs, trainer.global_step or int(logged.get(STEPS_KEY, 0))
 
 
 def final_metrics(trainer: L.Trainer, prefix: str) -> dict[str, float]:
@@ -136,7 +118,6 @@ def final_metrics(trainer: L.Trainer, prefix: str) -> dict[str, float]:
     }
 
 
-# --- the run ------------------------------------------------------------------------------
 def fit_and_record(
     cfg: DictConfig,
     trainer: L.Trainer,
@@ -147,9 +128,8 @@ def fit_and_record(
     test: Callable[[], Any],
     before_write: Callable[[RunRecord], None] | None = None,
 ) -> RunRecord:
-    """Fit (resuming from ``ckpt_path``; SIGTERM from ``kill`` or a cluster's time limit stops
-    it with last.ckpt saved), what the ``parts`` report, ``test()`` unless stopped, the counts,
-    ``metrics.json`` on rank 0; then ``RunInterrupted`` if it was stopped."""
+    """Fit (SIGTERM stops it with last.ckpt saved), ``test()`` unless stopped, ``metrics.json``
+    on rank 0; then ``RunInterrupted`` if it was stopped."""
     record = RunRecord(status="completed", seed=cfg.get("seed"), overrides=job_overrides())
     try:
         trainer.fit(task, datamodule=data, ckpt_path=checked_ckpt_path(cfg))
@@ -177,7 +157,6 @@ def fit_and_record(
 
 
 def train(cfg: DictConfig) -> RunRecord:
-    """Train, test and record one run; returns its record."""
     started = time.perf_counter()
     datamodule = build_datamodule(cfg)  # bad or missing data fails here, before anything else
     if cfg.get("seed") is not None:
