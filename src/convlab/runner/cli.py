@@ -23,8 +23,8 @@ from hydra.errors import ConfigCompositionException
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from convlab.errors import ConvlabError
-from convlab.runner.job import EXIT_USER_ERROR
 from convlab.runner.overrides import first_job, sweep_job_dirname
+from convlab.runner.record import EXIT_USER_ERROR
 from convlab.runner.resume import expand_resume
 
 CONF_DIR = Path(__file__).resolve().parents[3] / "conf"

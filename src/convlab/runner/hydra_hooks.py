@@ -18,9 +18,14 @@ from hydra.utils import get_object
 from omegaconf import DictConfig, OmegaConf
 
 from convlab.runner.check import ConfigError, check_jobs, find_problems, unwritable
-from convlab.runner.job import EXIT_USER_ERROR, TOTAL_ENV
 from convlab.runner.overrides import count_jobs, hydra_node, in_multirun, sweep_jobs
-from convlab.runner.record import FINISHED, RECORD_NAME, read_record
+from convlab.runner.record import (
+    EXIT_USER_ERROR,
+    FINISHED,
+    RECORD_NAME,
+    TOTAL_ENV,
+    read_record,
+)
 
 log = logging.getLogger("convlab")
 MAX_JOBS_CHECKED = 256

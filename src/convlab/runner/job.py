@@ -25,16 +25,20 @@ from omegaconf import DictConfig
 
 from convlab.errors import ConvlabError
 from convlab.runner.check.environment import available_cores
+from convlab.runner.hydra_hooks import check_job
 from convlab.runner.overrides import in_multirun, job_overrides
-from convlab.runner.record import LOCK_NAME, RunRecord, first_line
+from convlab.runner.record import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_USER_ERROR,
+    LOCK_NAME,
+    TOTAL_ENV,
+    RunRecord,
+    first_line,
+)
 from convlab.runner.resume import skip_or_resume
 
 log = logging.getLogger("convlab")
-
-EXIT_USER_ERROR = 2  # bad config, missing or corrupt data
-EXIT_FAILED = 1  # anything else that went wrong inside a run
-EXIT_INTERRUPTED = 130  # Ctrl-C, as shells report it
-TOTAL_ENV = "CONVLAB_SWEEP_JOBS"  # the sweep's job count, for "job 3/12" in every worker
 
 
 class RunInterrupted(KeyboardInterrupt):
@@ -143,7 +147,6 @@ def _record_stop(cfg: DictConfig, status: str, error: str, started: float) -> No
 
 def run_job(work: Callable[[DictConfig], Any], cfg: DictConfig) -> Any:
     """Run ``work(cfg)`` as the owner of the job's folder; see the module docstring."""
-    from convlab.runner.hydra_hooks import check_job
 
     started = time.perf_counter()
     folder = _output_dir(cfg)

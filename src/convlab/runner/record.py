@@ -22,6 +22,10 @@ FINISHED = ("completed", "diverged")  # a job with one of these has its result: 
 # Top-level keys (and overrides) that may differ between two runs of the same computation:
 # resuming, moving the output, or reaching it through a named sweep changes none of them.
 LOCATION_KEYS = ("paths", "hydra", "ckpt_path", "resume", "task_name", "sweep")
+EXIT_USER_ERROR = 2  # bad config, missing or corrupt data
+EXIT_FAILED = 1  # anything else that went wrong inside a run
+EXIT_INTERRUPTED = 130  # Ctrl-C, as shells report it
+TOTAL_ENV = "CONVLAB_SWEEP_JOBS"  # the sweep's job count, for "job 3/12" in every worker
 
 
 def _json_value(value: Any) -> Any:
