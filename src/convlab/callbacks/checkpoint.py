@@ -1,15 +1,9 @@
-"""A ``ModelCheckpoint`` whose ``last.ckpt`` always resumes exactly (public hooks only; the top-k
-files stay Lightning's). Beyond Lightning 2.6, ``last.ckpt`` is:
-
-- never half-written: written as ``last.ckpt.part``, synced, renamed over (Lightning's temp file
-  in the system temp folder becomes a plain copy, cut short by a kill, on another disk);
-- always the latest state: refreshed at every epoch end and every ``last_every_n_steps``
-  steps (Lightning refreshes it only when the monitored metric improves);
-- with the random state: torch, numpy and Python generators, restored when training resumes;
-- written on a stop: SIGTERM, or a first Ctrl-C turned into Lightning's graceful SIGTERM stop
-  (the one no ``trainer.min_epochs`` delays); a second Ctrl-C stops at once;
-- kept when the folder is spelled differently (relative, symlinked) on resume.
-"""
+"""A ``ModelCheckpoint`` whose ``last.ckpt`` always resumes exactly, on public hooks: written as
+``last.ckpt.part``, synced and renamed over (Lightning's temp file in the system temp folder is
+a plain copy, cut short by a kill, on another disk); refreshed every epoch end and every
+``last_every_n_steps`` (Lightning: only on improvement); with the random state; saved on SIGTERM
+or a first Ctrl-C (Lightning's graceful stop, which no ``trainer.min_epochs`` delays); kept when
+a resume spells the folder differently (relative, symlinked)."""
 
 from __future__ import annotations
 

@@ -6,12 +6,7 @@ import lightning as L
 import torch
 from matplotlib.figure import Figure
 
-from convlab.callbacks.tb_writer import (
-    TestPredictionCallback,
-    class_labels,
-    figure_to_chw,
-    tensorboard_writer,
-)
+from convlab.callbacks.tb_writer import TestPredictionCallback, figure_to_chw, tensorboard_writer
 
 
 def confusion_counts(targets: torch.Tensor, predictions: torch.Tensor, num_classes: int):
@@ -78,9 +73,7 @@ class ConfusionMatrix(TestPredictionCallback):
         writer = tensorboard_writer(trainer)
         if writer is None:
             return
-        labels = class_labels(pl_module, counts.shape[0])
-        figure = confusion_figure(counts, labels)
-        writer.add_image("test/confusion_matrix", figure_to_chw(figure), trainer.global_step)
-        writer.add_text(
-            "test/confusion_matrix", confusion_markdown(counts, labels), trainer.global_step
-        )
+        labels = self.labels(pl_module, len(counts))
+        step, tag = trainer.global_step, "test/confusion_matrix"
+        writer.add_image(tag, figure_to_chw(confusion_figure(counts, labels)), step)
+        writer.add_text(tag, confusion_markdown(counts, labels), step)

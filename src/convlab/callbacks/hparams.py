@@ -156,14 +156,13 @@ def _set_value(target, column_type: int, value: Any) -> None:
 
 def experiment_summary(columns: Sequence[Column], metrics: Sequence[str]) -> Summary:
     experiment = api_pb2.Experiment()
-    for column in columns:
-        info = experiment.hparam_infos.add(name=column.name, type=column.type)
-        info.differs = column.differs
-        if isinstance(column.domain, list):
-            for item in dict.fromkeys(column.domain):
-                _set_value(info.domain_discrete.values.add(), column.type, item)
-        elif isinstance(column.domain, tuple):
-            info.domain_interval.min_value, info.domain_interval.max_value = column.domain
+    for c in columns:
+        info = experiment.hparam_infos.add(name=c.name, type=c.type, differs=c.differs)
+        if isinstance(c.domain, list):
+            for item in dict.fromkeys(c.domain):
+                _set_value(info.domain_discrete.values.add(), c.type, item)
+        elif isinstance(c.domain, tuple):
+            info.domain_interval.min_value, info.domain_interval.max_value = c.domain
     for name in metrics:
         training = name.startswith("train/")
         dataset = api_pb2.DATASET_TRAINING if training else api_pb2.DATASET_VALIDATION
@@ -181,9 +180,8 @@ def session_start_summary(values: Mapping[str, Any], columns: Sequence[Column] =
 
 
 def session_end_summary(status: str) -> Summary:
-    info = plugin_data_pb2.SessionEndInfo(
-        status=STATUS.get(status, api_pb2.STATUS_UNKNOWN), end_time_secs=time.time()
-    )
+    code = STATUS.get(status, api_pb2.STATUS_UNKNOWN)
+    info = plugin_data_pb2.SessionEndInfo(status=code, end_time_secs=time.time())
     return _summary(metadata.SESSION_END_INFO_TAG, session_end_info=info)
 
 
@@ -198,16 +196,13 @@ def add_summaries(writer: SummaryWriter, *summaries: Summary) -> None:
     events file in the same folder (one run to TensorBoard)."""
     if writer.file_writer is None:
         with SummaryWriter(writer.log_dir) as reopened:
-            add_summaries(reopened, *summaries)
-        return
+            return add_summaries(reopened, *summaries)
     for summary in summaries:
         writer.file_writer.add_summary(summary)
     writer.flush()
 
 
-def session_start(
-    cfg: DictConfig, domains: Mapping[str, Any], task: Any = None
-) -> tuple[list[Summary], list[str]]:
+def session_start(cfg: DictConfig, domains: Mapping, task: Any = None) -> tuple[list, list]:
     """This run's experiment and session start, and its metric columns (named by ``task``'s
     metric collections; without it, the monitored metric and the loss)."""
     columns, values = hparam_columns(cfg, domains)

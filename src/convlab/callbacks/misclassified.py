@@ -8,12 +8,7 @@ import lightning as L
 import torch
 from matplotlib.figure import Figure
 
-from convlab.callbacks.tb_writer import (
-    TestPredictionCallback,
-    class_labels,
-    figure_to_chw,
-    tensorboard_writer,
-)
+from convlab.callbacks.tb_writer import TestPredictionCallback, figure_to_chw, tensorboard_writer
 
 
 def misclassified_figure(
@@ -35,10 +30,8 @@ def misclassified_figure(
         else:  # RGB: matplotlib wants (h, w, 3) in [0, 1]
             image = (image - image.min()) / (image.max() - image.min()).clamp_min(1e-12)
             axes[index].imshow(image.permute(1, 2, 0).numpy())
-        axes[index].set_title(
-            f"{labels[targets[index]]}\n→ {labels[predictions[index]]} {confidences[index]:.2f}",
-            fontsize=9,
-        )
+        title = f"{labels[targets[index]]}\n→ {labels[predictions[index]]} {confidences[index]:.2f}"
+        axes[index].set_title(title, fontsize=9)
     return figure
 
 
@@ -77,6 +70,6 @@ class Misclassified(TestPredictionCallback):
             return
         figure = misclassified_figure(
             self.images, self.targets.tolist(), self.predictions.tolist(),
-            self.confidences.tolist(), class_labels(pl_module, self.num_classes), self.columns,
+            self.confidences.tolist(), self.labels(pl_module, self.num_classes), self.columns,
         )  # fmt: skip
         writer.add_image("test/misclassified", figure_to_chw(figure), trainer.global_step)

@@ -30,14 +30,6 @@ def figure_to_chw(figure: Figure) -> torch.Tensor:
     return torch.from_numpy(np.asarray(canvas.buffer_rgba())[..., :3].copy()).permute(2, 0, 1)
 
 
-def class_labels(pl_module: L.LightningModule, num_classes: int) -> list[str]:
-    """The class names the task keeps (from the data module), else the class indices."""
-    names = getattr(pl_module, "class_names", None)
-    if names and len(names) == num_classes:
-        return [str(name) for name in names]
-    return [str(index) for index in range(num_classes)]
-
-
 class TestPredictionCallback(Callback):
     """Hands each test batch's ``(images, targets, logits)`` to ``collect`` (after ``reset``)
     and calls ``render`` at the test epoch's end. The task returns no outputs, so each batch is
@@ -57,3 +49,11 @@ class TestPredictionCallback(Callback):
 
     def on_test_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self.render(trainer, pl_module)
+
+    @staticmethod
+    def labels(pl_module: L.LightningModule, num_classes: int) -> list[str]:
+        """The class names the task keeps (from the data module), else the class indices."""
+        names = getattr(pl_module, "class_names", None)
+        if names and len(names) == num_classes:
+            return [str(name) for name in names]
+        return [str(index) for index in range(num_classes)]
