@@ -22,8 +22,6 @@ from pydantic import PositiveInt
 
 log = logging.getLogger(__name__)
 
-PARTIAL_SUFFIX = ".part"
-
 
 def collect_rng_state() -> dict[str, Any]:
     """Plain types and tensors: loadable with ``weights_only=True``."""
@@ -50,7 +48,7 @@ def restore_rng_state(state: dict[str, Any]) -> None:
 
 
 def save_atomically(trainer: L.Trainer, path: str, weights_only: bool = False) -> None:
-    partial = path + PARTIAL_SUFFIX
+    partial = path + ".part"
     trainer.save_checkpoint(partial, weights_only)
     if trainer.is_global_zero:
         with open(partial, "rb") as written:
@@ -78,8 +76,7 @@ class ResumableCheckpoint(ModelCheckpoint):
         super().__init__(*args, **kwargs)
         self.last_every_n_steps = last_every_n_steps
         self.stop_on_interrupt = stop_on_interrupt
-        self._saved_step: int | None = None
-        self._pending_rng: dict[str, Any] | None = None
+        self._saved_step, self._pending_rng = None, None  # last.ckpt's step; the state to restore
         self._interrupted, self._previous_handler = False, None
         self.stopped_at: tuple[int, int] | None = None  # (epoch, step) of a Ctrl-C stop
 

@@ -53,8 +53,7 @@ def confusion_markdown(counts: torch.Tensor, labels: list[str]) -> str:
 
 
 class ConfusionMatrix(TestPredictionCallback):
-    """``test/confusion_matrix`` of the whole test split (under DDP each rank's counts summed),
-    as an image and a Markdown table."""
+    """``test/confusion_matrix`` (image and Markdown table) of the whole test split, all ranks."""
 
     counts: torch.Tensor | None = None
 

@@ -61,14 +61,12 @@ def filter_figure(weight: torch.Tensor, max_tiles: int = 64) -> Figure:
 
 
 class ConvFilters(Callback):
-    """``filters/first_conv``: the first ``Conv2d``'s kernels before training (to compare
-    against), every ``every_n_epochs`` epochs and at the last."""
+    """``filters/first_conv`` before training, every ``every_n_epochs`` epochs and at the last."""
 
     def __init__(self, every_n_epochs: int = 1, max_tiles: int = 64) -> None:
         if every_n_epochs < 1:
             raise ValueError(f"every_n_epochs must be >= 1, got {every_n_epochs}")
-        self.every_n_epochs = every_n_epochs
-        self.max_tiles = max_tiles
+        self.every_n_epochs, self.max_tiles = every_n_epochs, max_tiles
 
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         writer = tensorboard_writer(trainer)

@@ -26,8 +26,7 @@ class DivergenceGuard(L.Callback):
         if check_every_n_steps < 1:
             raise ValueError(f"check_every_n_steps must be >= 1, got {check_every_n_steps}")
         self.check_every_n_steps = check_every_n_steps
-        self.diverged_at_step: int | None = None
-        self.bad_loss: float | None = None
+        self.diverged_at_step, self.bad_loss = None, None  # step (int), loss (float)
         self._pending: list[tuple[int, torch.Tensor]] = []
 
     def run_status(self) -> dict[str, Any] | None:
@@ -82,7 +81,5 @@ class DivergenceGuard(L.Callback):
         self.diverged_at_step, self.bad_loss = step, value
         trainer.should_stop = True
         if trainer.is_global_zero:
-            log.warning(
-                "diverged: training loss is %s at step %d; run stopped, recorded as diverged",
-                value, step,
-            )  # fmt: skip
+            log.warning("diverged: training loss is %s at step %d; run stopped, recorded as "
+                        "diverged", value, step)  # fmt: skip

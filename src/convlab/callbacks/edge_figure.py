@@ -26,16 +26,12 @@ def fashion_image(data_dir: str | None, system_dir: str | None, index: int) -> t
         files = locate_fashion_mnist(data_dir, system_dir, download=False)
         images = read_idx(files.test_images, expected_ndim=3)
     except ConvlabError as error:
-        log.info(
-            "edge figure: Fashion-MNIST not found, drawing the example image only (%s)",
-            str(error).splitlines()[0],
-        )
+        log.info("edge figure: Fashion-MNIST not found, drawing the example image only (%s)",
+                 str(error).splitlines()[0])  # fmt: skip
         return None
     if not 0 <= index < images.shape[0]:
-        raise ConvlabError(
-            f"callbacks.edge_figure.fashion_index={index}: "
-            f"the test set has {images.shape[0]} images"
-        )
+        raise ConvlabError(f"callbacks.edge_figure.fashion_index={index}: the test set has "
+                           f"{images.shape[0]} images")  # fmt: skip
     return images[index].float() / 255
 
 
@@ -47,10 +43,8 @@ class EdgeFigure(Callback):
         self, path: str, fashion_data_dir: str | None = None,
         fashion_system_dir: str | None = SYSTEM_DIR, fashion_index: int = 0,
     ) -> None:  # fmt: skip
-        self.path = Path(path)
-        self.fashion_data_dir = fashion_data_dir
-        self.fashion_system_dir = fashion_system_dir
-        self.fashion_index = fashion_index
+        self.path, self.fashion_index = Path(path), fashion_index
+        self.fashion_data_dir, self.fashion_system_dir = fashion_data_dir, fashion_system_dir
 
     def figure(self) -> Figure:
         images = {"example": edge_image()}

@@ -17,14 +17,11 @@ def _now(pl_module: L.LightningModule) -> float:
 
 class EpochTimer(L.Callback):
     """Logs ``time/epoch_s`` (validation included), ``perf/epoch_time_s`` and
-    ``perf/train_examples_per_s`` (training only, as D2L's "examples/sec"; all ranks' examples).
-    In ``metrics.json`` ``epoch_durations_s`` runs from one epoch's start to the next one's, so
-    the work between epochs (checkpoints, figures, logger writes) counts too."""
+    ``perf/train_examples_per_s`` (training only, all ranks, as D2L's "examples/sec");
+    ``metrics.json``'s ``epoch_durations_s`` run from one epoch start to the next (all work)."""
 
     def __init__(self) -> None:
-        self.durations: list[float] = []
-        self.train_durations: list[float] = []
-        self.examples_per_s: list[float] = []
+        self.durations, self.train_durations, self.examples_per_s = [], [], []  # per epoch
         self._started = self._whole_started = self._paused_at = None  # perf_counter times
 
     def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:

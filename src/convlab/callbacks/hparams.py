@@ -1,11 +1,7 @@
-"""The HParams tab: one explicit experiment per sweep and one session per run.
-
-Without an experiment TensorBoard makes a column of every hparam and scalar tag, ticks the first
-five and types each column from whatever values it finds. Here every job of a sweep writes the
-same experiment (the swept keys, then :data:`KEY_HPARAMS`; the task's final ``val/*``/``test/*``
-metrics and ``train/loss``), so the table is the same whichever job TensorBoard reads; then this
-run's session start, typed per column for the whole sweep, and at the end its status.
-"""
+"""The HParams tab. Without an explicit experiment TensorBoard makes a column of every hparam and
+scalar tag and types each from whatever values it finds; here every job of a sweep writes the
+same experiment (swept keys, :data:`KEY_HPARAMS`, the task's final metrics), so the table is the
+same whichever job TensorBoard reads, then its session, typed per column for the whole sweep."""
 
 from __future__ import annotations
 
@@ -30,8 +26,7 @@ SKIPPED_GROUPS = ("hydra", "paths", "callbacks", "logger")
 # Per-run paths would make every session differ in a column that says nothing.
 SKIPPED_SUFFIXES = ("_dir", "dirpath", "_path")
 SPLITS = ("val", "test")
-# "diverged" is no crash, but its metrics are non-finite: the status filter can then hide it.
-# Anything else ("interrupted": HParams has no "aborted") is unknown.
+# Diverged: no crash, but non-finite metrics, for the filter; interrupted: unknown (no "aborted").
 STATUS = {"completed": api_pb2.STATUS_SUCCESS, "diverged": api_pb2.STATUS_FAILURE,
           "failed": api_pb2.STATUS_FAILURE}  # fmt: skip
 STRING, NUMBER, BOOL = api_pb2.DATA_TYPE_STRING, api_pb2.DATA_TYPE_FLOAT64, api_pb2.DATA_TYPE_BOOL
@@ -215,9 +210,7 @@ def _writers(loggers: Iterable[Logger]) -> list[SummaryWriter]:
 
 
 @rank_zero_only
-def log_hparams_start(
-    loggers: Iterable[Logger], cfg: DictConfig, domains: Mapping[str, Any], task: Any = None
-) -> None:
+def log_hparams_start(loggers: Iterable, cfg: DictConfig, domains: Mapping, task=None) -> None:
     """The flattened config to every logger (``hparams.yaml``); the HParams experiment, session
     start and Custom Scalars layout to each TensorBoard log. Under ``fast_dev_run`` the loggers
     are dummies and nothing is written."""

@@ -15,9 +15,8 @@ class LearningRateLogger(Callback):
 
     def __init__(self, logging_interval: str = "epoch") -> None:
         if logging_interval not in INTERVALS:
-            raise ValueError(
-                f"logging_interval must be one of {INTERVALS}, got {logging_interval!r}"
-            )
+            raise ValueError(f"logging_interval must be one of {INTERVALS}, "
+                             f"got {logging_interval!r}")  # fmt: skip
         self.logging_interval = logging_interval
         self._next_step = 0
 

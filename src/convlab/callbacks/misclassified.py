@@ -42,8 +42,7 @@ class Misclassified(TestPredictionCallback):
     def __init__(self, max_images: int = 16, columns: int = 4) -> None:
         if max_images < 1:
             raise ValueError(f"max_images must be >= 1, got {max_images}")
-        self.max_images = max_images
-        self.columns = columns
+        self.max_images, self.columns = max_images, columns
         self.reset()
 
     def reset(self) -> None:

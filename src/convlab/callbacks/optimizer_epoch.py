@@ -11,6 +11,5 @@ class OptimizerEpoch(L.Callback):
 
     def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         for optimizer in trainer.optimizers:
-            set_epoch = getattr(optimizer, "set_epoch", None)
-            if callable(set_epoch):
+            if callable(set_epoch := getattr(optimizer, "set_epoch", None)):
                 set_epoch(trainer.current_epoch)

@@ -1,9 +1,8 @@
 """Sharpness of the training loss at the end of training, for metrics.json and TensorBoard.
 
-Add it with ``+callbacks.sharpness._target_=convlab.callbacks.sharpness.Sharpness`` (or under
-``callbacks:`` in a sweep file). One Hessian-vector product costs about three backward passes
-(LeNet: ~0.4 s per 1,000 images on one core), times up to ``iterations``: LeNet wants a fixed
-subset (``max_samples: 2048``); max(a, b)'s 1,000 pairs take well under a second.
+Add it with ``+callbacks.sharpness._target_=convlab.callbacks.sharpness.Sharpness``. A Hessian-
+vector product costs about three backward passes (LeNet: ~0.4 s per 1,000 images on one core)
+times up to ``iterations``: LeNet wants ``max_samples: 2048``; max(a, b) takes under a second.
 """
 
 from __future__ import annotations
@@ -24,10 +23,9 @@ from convlab.analysis.sharpness import (
 from convlab.callbacks.tb_writer import tensorboard_writer
 
 log = logging.getLogger(__name__)
-Batch = tuple[torch.Tensor, torch.Tensor]
 
 
-def training_batches(loader: Iterable, max_samples: int | None, batch_size: int) -> list[Batch]:
+def training_batches(loader: Iterable, max_samples: int | None, batch_size: int) -> list[tuple]:
     """``(x, y)`` batches of ``batch_size`` from the loader's first ``max_samples`` samples (a
     fixed subset per run); a loader item is a batch or a list of them (``StepGroups``)."""
     xs, ys, count = [], [], 0
@@ -75,14 +73,6 @@ class Sharpness(L.Callback):
             (x.to(pl_module.device), y.to(pl_module.device))
             for x, y in training_batches(loader, self.max_samples, self.batch_size)
         ]
-        self.values = self.measure(pl_module, batches)
-        log.info("sharpness: %s", self.values)
-        writer = tensorboard_writer(trainer)
-        for name, value in self.values.items():
-            if writer is not None and value is not None:
-                writer.add_scalar(f"train/{name}", value, global_step=trainer.global_step)
-
-    def measure(self, pl_module: L.LightningModule, batches: list[Batch]) -> dict[str, Any]:
         loss_fn = pl_module.compute_loss
         with torch.enable_grad():
             values = {"sharpness": top_hessian_eigenvalue(
@@ -92,7 +82,12 @@ class Sharpness(L.Callback):
                 values["epsilon_sharpness"] = epsilon_sharpness(
                     pl_module, loss_fn, batches, self.epsilon, self.epsilon_iterations, self.seed
                 )
-        return {k: v if math.isfinite(v) else None for k, v in values.items()}
+        self.values = {k: v if math.isfinite(v) else None for k, v in values.items()}
+        log.info("sharpness: %s", self.values)
+        writer = tensorboard_writer(trainer)
+        for name, value in self.values.items():
+            if writer is not None and value is not None:
+                writer.add_scalar(f"train/{name}", value, global_step=trainer.global_step)
 
     def record_extras(self) -> dict[str, Any]:
         return dict(self.values)

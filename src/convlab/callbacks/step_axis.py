@@ -1,8 +1,7 @@
 """Every logged scalar at its optimizer step, and no ``epoch`` series.
 
-Lightning writes a metric at its count of trainer batches plus an ``epoch`` scalar, unless a
-``step`` metric is logged: then that is the x value. With several optimizer steps per batch
-(``max_regression``'s ``steps_per_batch: 100``) the curves would end at step 10 where
+Lightning's x value is its count of trainer batches (plus an ``epoch`` scalar) unless a ``step``
+metric is logged: with ``steps_per_batch: 100`` the curves would end at step 10 where
 ``metrics.json`` says 1000, so ``step`` = ``trainer.global_step`` goes with every write.
 """
 
@@ -33,10 +32,8 @@ class OptimizerStepAxis(Callback):
     def _log(self, pl_module: L.LightningModule, trainer: L.Trainer, on_step: bool) -> None:
         # Every rank has the same global_step: no sync (a synced value would be reduced when
         # rank 0's progress bar reads it, on rank 0 alone, and hang the other ranks).
-        pl_module.log(
-            "step", float(trainer.global_step), on_step=on_step, on_epoch=not on_step,
-            reduce_fx="max", logger=True, prog_bar=False,
-        )  # fmt: skip
+        pl_module.log("step", float(trainer.global_step), on_step=on_step, on_epoch=not on_step,
+                      reduce_fx="max", logger=True)  # fmt: skip
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx: int) -> None:
         if step_metrics_due(trainer, batch_idx):

@@ -1,5 +1,4 @@
-"""Where the inspection callbacks draw: the run's TensorBoard writer, figures as pixels, and a
-base for callbacks that look at the test split's class predictions."""
+"""What the inspection callbacks share: the TensorBoard writer, figures as pixels, predictions."""
 
 from __future__ import annotations
 
@@ -15,11 +14,8 @@ from matplotlib.figure import Figure
 def tensorboard_writer(trainer: L.Trainer):
     """The first TensorBoard logger's ``SummaryWriter``; ``None`` on ranks other than 0, with
     ``logger=none`` and under ``fast_dev_run``: the callbacks then do nothing."""
-    if trainer.is_global_zero:
-        for logger in trainer.loggers:
-            if isinstance(logger, TensorBoardLogger):
-                return logger.experiment
-    return None
+    loggers = trainer.loggers if trainer.is_global_zero else []
+    return next((lg.experiment for lg in loggers if isinstance(lg, TensorBoardLogger)), None)
 
 
 def figure_to_chw(figure: Figure) -> torch.Tensor:
@@ -38,9 +34,7 @@ class TestPredictionCallback(Callback):
     def on_test_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self.reset()
 
-    def on_test_batch_end(
-        self, trainer, pl_module, outputs, batch, batch_idx: int, dataloader_idx: int = 0
-    ) -> None:
+    def on_test_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0):
         images, targets = batch[0], batch[1]
         with torch.no_grad():
             logits = pl_module(images)
@@ -54,6 +48,5 @@ class TestPredictionCallback(Callback):
     def labels(pl_module: L.LightningModule, num_classes: int) -> list[str]:
         """The class names the task keeps (from the data module), else the class indices."""
         names = getattr(pl_module, "class_names", None)
-        if names and len(names) == num_classes:
-            return [str(name) for name in names]
-        return [str(index) for index in range(num_classes)]
+        names = names if names and len(names) == num_classes else range(num_classes)
+        return [str(name) for name in names]
