@@ -23,6 +23,7 @@ class EpochTimer(L.Callback):
     def __init__(self) -> None:
         self.durations, self.train_durations, self.examples_per_s = [], [], []  # per epoch
         self._started = self._whole_started = self._paused_at = None  # perf_counter times
+        self._validation_s, self._examples = 0.0, 0  # a resumed epoch starts without the hook
 
     def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._close_epoch(pl_module)

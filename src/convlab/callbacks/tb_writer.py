@@ -19,8 +19,7 @@ def tensorboard_writer(trainer: L.Trainer):
 
 
 def figure_to_chw(figure: Figure) -> torch.Tensor:
-    """A ``(3, H, W)`` uint8 tensor, drawn with the Agg canvas directly: no pyplot state or GUI
-    backend (these callbacks also run in notebooks and worker processes)."""
+    """``(3, H, W)`` uint8, drawn by Agg: no pyplot state or GUI backend (notebooks, workers)."""
     canvas = FigureCanvasAgg(figure)
     canvas.draw()
     return torch.from_numpy(np.asarray(canvas.buffer_rgba())[..., :3].copy()).permute(2, 0, 1)
