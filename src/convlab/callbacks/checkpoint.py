@@ -1,24 +1,9 @@
-"""A ``ModelCheckpoint`` whose ``last.ckpt`` can always be resumed from, exactly.
-
-What stock Lightning (2.6) does not guarantee, and this adds (through public hooks only; the
-top-k files stay Lightning's):
-
-- **Never half-written.** ``last.ckpt`` is written as ``last.ckpt.part`` next to it, synced,
-  then renamed over it (``os.replace`` is atomic), so a kill during the write leaves the previous
-  ``last.ckpt`` intact. (Lightning writes through a temp file in the system temp folder and moves
-  it, which becomes a plain copy, cut short by a kill, when that folder is on another disk.)
-- **Always the latest state.** Lightning 2.6 refreshes ``last.ckpt`` only when a top-k
-  checkpoint is written, i.e. only when the monitored metric improved; here it is refreshed at
-  every epoch end, and every ``last_every_n_steps`` training steps if set (mid-epoch).
-- **Random state included.** The torch, numpy and Python generators are saved and restored when
-  training resumes, so dropout and other draws continue as if never interrupted.
-- **Ctrl-C stops at a clean point.** The first Ctrl-C asks for Lightning's own graceful stop,
-  the one SIGTERM gets (the only stop that no ``trainer.min_epochs`` delays): the running step
-  finishes, ``last.ckpt`` is saved and ``run_status()`` says ``interrupted``. A second Ctrl-C
-  stops at once. SIGTERM (``kill``, a cluster's time limit) saves ``last.ckpt`` the same way.
-- **The same folder spelled differently** (relative, symlinked) is still the run's: a resumed
-  run keeps its ``last.ckpt`` and its best checkpoint.
-"""
+"""A ``ModelCheckpoint`` whose ``last.ckpt`` always resumes exactly, on public hooks: written as
+``last.ckpt.part``, synced and renamed over (Lightning's temp file in the system temp folder is
+a plain copy, cut short by a kill, on another disk); refreshed every epoch end and every
+``last_every_n_steps`` (Lightning: only on improvement); with the random state; saved on SIGTERM
+or a first Ctrl-C (Lightning's graceful stop, which no ``trainer.min_epochs`` delays); kept when
+a resume spells the folder differently (relative, symlinked)."""
 
 from __future__ import annotations
 
@@ -37,11 +22,9 @@ from pydantic import PositiveInt
 
 log = logging.getLogger(__name__)
 
-PARTIAL_SUFFIX = ".part"
-
 
 def collect_rng_state() -> dict[str, Any]:
-    """The global generators as plain types and tensors (loadable with ``weights_only=True``)."""
+    """Plain types and tensors: loadable with ``weights_only=True``."""
     name, keys, pos, has_gauss, cached = np.random.get_state()
     version, internal, gauss = random.getstate()
     state: dict[str, Any] = {
@@ -65,7 +48,7 @@ def restore_rng_state(state: dict[str, Any]) -> None:
 
 
 def save_atomically(trainer: L.Trainer, path: str, weights_only: bool = False) -> None:
-    partial = path + PARTIAL_SUFFIX
+    partial = path + ".part"
     trainer.save_checkpoint(partial, weights_only)
     if trainer.is_global_zero:
         with open(partial, "rb") as written:
@@ -75,20 +58,15 @@ def save_atomically(trainer: L.Trainer, path: str, weights_only: bool = False) -
 
 
 def _stopping(trainer: L.Trainer) -> bool:
-    """SIGTERM (or Ctrl-C) received, in a single process (under DDP a save by the ranks that got
-    it alone would wait forever for the others; Lightning stops all ranks together instead)."""
+    # Single process only: under DDP a save by the ranks that got the signal would wait forever
+    # for the others; Lightning stops all ranks together instead.
     return trainer.world_size == 1 and trainer.received_sigterm
 
 
 class ResumableCheckpoint(ModelCheckpoint):
-    """Args:
-    last_every_n_steps: also refresh ``last.ckpt`` every this many training steps, so a
-        killed run loses at most that many steps instead of the epoch (``null``: epoch ends
-        only). Independent of ``every_n_train_steps``, which schedules the top-k files.
-    stop_on_interrupt: catch the first Ctrl-C (SIGINT) during training and stop after the
-        running step with ``last.ckpt`` saved. Single-process runs only.
-    **kwargs: the arguments of ``ModelCheckpoint``.
-    """
+    """``last_every_n_steps``: also refresh ``last.ckpt`` every this many training steps
+    (``null``: epoch ends only; ``every_n_train_steps`` schedules the top-k files).
+    ``stop_on_interrupt``: the first Ctrl-C stops after the running step (single process)."""
 
     def __init__(
         self, *args: Any, last_every_n_steps: PositiveInt | None = None,
@@ -98,24 +76,19 @@ class ResumableCheckpoint(ModelCheckpoint):
         super().__init__(*args, **kwargs)
         self.last_every_n_steps = last_every_n_steps
         self.stop_on_interrupt = stop_on_interrupt
-        self._saved_step: int | None = None
-        self._pending_rng: dict[str, Any] | None = None
-        self._interrupted = False
+        self._saved_step, self._pending_rng = None, None  # last.ckpt's step; the state to restore
+        self._interrupted, self._previous_handler = False, None
         self.stopped_at: tuple[int, int] | None = None  # (epoch, step) of a Ctrl-C stop
-        self._previous_handler: Any = None
 
     def run_status(self) -> dict[str, Any] | None:
-        if self.stopped_at is None:
-            return None
-        return {"status": "interrupted", "stopped_at": list(self.stopped_at)}
+        stopped = self.stopped_at
+        return None if stopped is None else {"status": "interrupted", "stopped_at": list(stopped)}
 
     def refresh_last(self, trainer: L.Trainer) -> None:
-        """Write ``last.ckpt`` for the current step unless it already holds it."""
         if not self.write_last or trainer.fast_dev_run or self._saved_step == trainer.global_step:
             return
-        self.last_model_path = os.path.join(
-            self.dirpath, self.CHECKPOINT_NAME_LAST + self.FILE_EXTENSION
-        )
+        last = self.CHECKPOINT_NAME_LAST + self.FILE_EXTENSION
+        self.last_model_path = os.path.join(self.dirpath, last)
         save_atomically(trainer, self.last_model_path, self.save_weights_only)
         self._saved_step = trainer.global_step
         if self._interrupted and _stopping(trainer):
@@ -141,19 +114,14 @@ class ResumableCheckpoint(ModelCheckpoint):
         super().on_train_epoch_end(trainer, pl_module)
         self.refresh_last(trainer)
 
-    # --- random state --------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
         return {**super().state_dict(), "rng_state": collect_rng_state()}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         state_dict = dict(state_dict)
         self._pending_rng = state_dict.pop("rng_state", None)
-        saved_dir = state_dict.get("dirpath")
-        if (
-            saved_dir
-            and self.dirpath
-            and os.path.realpath(saved_dir) == os.path.realpath(self.dirpath)
-        ):
+        saved_dir, real = state_dict.get("dirpath"), os.path.realpath
+        if saved_dir and self.dirpath and real(saved_dir) == real(self.dirpath):
             state_dict["dirpath"] = self.dirpath
             for key in ("last_model_path", "best_model_path", "kth_best_model_path"):
                 if state_dict.get(key):
@@ -169,14 +137,10 @@ class ResumableCheckpoint(ModelCheckpoint):
             self._pending_rng = None
         # Here, after Lightning has put its own SIGTERM handler in place.
         self._interrupted, self.stopped_at = False, None
-        if (
-            self.stop_on_interrupt
-            and trainer.world_size == 1
-            and threading.current_thread() is threading.main_thread()
-        ):
+        main_thread = threading.current_thread() is threading.main_thread()
+        if self.stop_on_interrupt and trainer.world_size == 1 and main_thread:
             self._previous_handler = signal.signal(signal.SIGINT, self._on_sigint)
 
-    # --- Ctrl-C --------------------------------------------------------------------------
     def _on_sigint(self, signum, frame) -> None:
         self._interrupted = True
         # A second Ctrl-C interrupts at once, the usual way.

@@ -6,23 +6,18 @@ import lightning as L
 import torch
 from matplotlib.figure import Figure
 
-from convlab.callbacks.tb_writer import class_labels, figure_to_chw, tensorboard_writer
-from convlab.callbacks.test_predictions import TestPredictionCallback
+from convlab.callbacks.tb_writer import TestPredictionCallback, figure_to_chw, tensorboard_writer
 
 
 def confusion_counts(targets: torch.Tensor, predictions: torch.Tensor, num_classes: int):
-    """``counts[true, predicted]`` as a ``(num_classes, num_classes)`` int64 tensor."""
+    """``counts[true, predicted]``."""
     flat = targets.long() * num_classes + predictions.long()
     return torch.bincount(flat, minlength=num_classes**2).reshape(num_classes, num_classes)
 
 
 def confusion_figure(counts: torch.Tensor, labels: list[str]) -> Figure:
-    """Rows are true classes, columns predictions; colour is the row's share (recall), the
-    number in each cell the count, so rare classes are as readable as frequent ones.
-
-    Drawn at 440 px wide with 9-10 pt text: TensorBoard shows an image at its card's width
-    (about 335-500 px), so a larger figure would be shrunk until its numbers blur.
-    """
+    """Colour is the row's share (recall), so rare classes read as well as frequent ones. 440 px
+    wide with 9-10 pt text: TensorBoard shrinks a larger image to its card (335-500 px)."""
     counts = counts.cpu()
     shares = counts.float() / counts.sum(dim=1, keepdim=True).clamp_min(1)
     accuracy = counts.diag().sum().item() / max(counts.sum().item(), 1)
@@ -49,7 +44,7 @@ def confusion_figure(counts: torch.Tensor, labels: list[str]) -> Figure:
 
 
 def confusion_markdown(counts: torch.Tensor, labels: list[str]) -> str:
-    """The counts as a Markdown table (TensorBoard's Text tab), for reading exact numbers."""
+    """For TensorBoard's Text tab, to read exact numbers."""
     header = "| true ↓ predicted → | " + " | ".join(labels) + " |"
     lines = [header, "|---" * (len(labels) + 1) + "|"]
     for label, row in zip(labels, counts.tolist(), strict=True):
@@ -58,15 +53,9 @@ def confusion_markdown(counts: torch.Tensor, labels: list[str]) -> str:
 
 
 class ConfusionMatrix(TestPredictionCallback):
-    """At test end, log ``test/confusion_matrix`` for the whole test split, as an image and as a
-    Markdown table of counts.
+    """``test/confusion_matrix`` (image and Markdown table) of the whole test split, all ranks."""
 
-    Under DDP each rank counts its shard and the counts are summed, so the matrix covers every
-    test example.
-    """
-
-    def __init__(self) -> None:
-        self.counts: torch.Tensor | None = None
+    counts: torch.Tensor | None = None
 
     def reset(self) -> None:
         self.counts = None
@@ -83,9 +72,7 @@ class ConfusionMatrix(TestPredictionCallback):
         writer = tensorboard_writer(trainer)
         if writer is None:
             return
-        labels = class_labels(pl_module, counts.shape[0])
-        figure = confusion_figure(counts, labels)
-        writer.add_image("test/confusion_matrix", figure_to_chw(figure), trainer.global_step)
-        writer.add_text(
-            "test/confusion_matrix", confusion_markdown(counts, labels), trainer.global_step
-        )
+        labels = self.labels(pl_module, len(counts))
+        step, tag = trainer.global_step, "test/confusion_matrix"
+        writer.add_image(tag, figure_to_chw(confusion_figure(counts, labels)), step)
+        writer.add_text(tag, confusion_markdown(counts, labels), step)

@@ -13,40 +13,32 @@ log = logging.getLogger(__name__)
 
 
 class DivergenceGuard(L.Callback):
-    """Stops training at the first NaN or infinite training loss.
+    """Stops training at the first NaN or infinite training loss; ``metrics.json`` records
+    ``diverged_at_step``, the 0-based optimizer step (the first bad one of a grouped batch's
+    losses). One warning line and exit 0, so a sweep goes on. Lightning honours
+    ``trainer.min_epochs``/``min_steps`` over the stop: leave them unset to stop at once.
 
-    ``run_status()`` then returns ``{"status": "diverged", "diverged_at_step": N}``, which
-    ``metrics.json`` records; ``N`` is the 0-based index of the optimizer step whose loss was
-    not finite (the step counter Lightning logs against); a ``training_step`` that takes several
-    optimizer steps returns one loss per step, and the guard names the first bad one. The console
-    gets one warning line and the process ends normally (exit 0), so a sweep goes on. Lightning
-    stops after the running step, unless ``trainer.min_epochs``/``min_steps`` ask for more (it
-    honours them over any stop it is asked for): leave them unset to stop at once.
-
-    On the CPU each loss is checked as it comes (no cost worth measuring). On an accelerator a
-    check per step would make the host wait for the device every step, so the losses of
-    ``check_every_n_steps`` steps are checked together; the step reported is still exact.
+    On an accelerator a check per step would make the host wait for the device every step, so
+    ``check_every_n_steps`` steps' losses are checked together (the step is still exact).
     """
 
     def __init__(self, check_every_n_steps: int = 50) -> None:
         if check_every_n_steps < 1:
             raise ValueError(f"check_every_n_steps must be >= 1, got {check_every_n_steps}")
         self.check_every_n_steps = check_every_n_steps
-        self.diverged_at_step: int | None = None
-        self.bad_loss: float | None = None
+        self.diverged_at_step, self.bad_loss = None, None  # step (int), loss (float)
         self._pending: list[tuple[int, torch.Tensor]] = []
 
     def run_status(self) -> dict[str, Any] | None:
-        if self.diverged_at_step is None:
-            return None
-        return {"status": "diverged", "diverged_at_step": self.diverged_at_step}
+        if self.diverged_at_step is not None:
+            return {"status": "diverged", "diverged_at_step": self.diverged_at_step}
+        return None
 
     def on_train_batch_end(self, trainer: L.Trainer, pl_module, outputs, batch, batch_idx) -> None:
         loss = outputs.get("loss") if isinstance(outputs, dict) else outputs  # training_step's
         if not isinstance(loss, torch.Tensor) or self.diverged_at_step is not None:
             return
-        # One loss per optimizer step this batch took (several with grouped batches); the
-        # trainer's step counter has already counted them.
+        # One loss per optimizer step of the batch, already counted in global_step.
         losses = loss.detach().reshape(-1)
         first_step = max(trainer.global_step - losses.numel(), 0)
         on_cpu = losses.device.type == "cpu"
@@ -89,7 +81,5 @@ class DivergenceGuard(L.Callback):
         self.diverged_at_step, self.bad_loss = step, value
         trainer.should_stop = True
         if trainer.is_global_zero:
-            log.warning(
-                "diverged: training loss is %s at step %d; run stopped, recorded as diverged",
-                value, step,
-            )  # fmt: skip
+            log.warning("diverged: training loss is %s at step %d; run stopped, recorded as "
+                        "diverged", value, step)  # fmt: skip

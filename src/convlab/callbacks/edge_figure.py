@@ -21,53 +21,37 @@ log = logging.getLogger(__name__)
 
 
 def fashion_image(data_dir: str | None, system_dir: str | None, index: int) -> torch.Tensor | None:
-    """Test image ``index`` of Fashion-MNIST in [0, 1], ``(28, 28)``; ``None`` if not found.
-
-    Only looks (data_dir, then the system copy): a demo figure is no reason to download.
-    """
+    """Test image ``index`` in [0, 1], ``None`` if not found (a demo is no reason to download)."""
     try:
         files = locate_fashion_mnist(data_dir, system_dir, download=False)
         images = read_idx(files.test_images, expected_ndim=3)
     except ConvlabError as error:
-        log.info(
-            "edge figure: Fashion-MNIST not found, drawing the example image only (%s)",
-            str(error).splitlines()[0],
-        )
+        log.info("edge figure: Fashion-MNIST not found, drawing the example image only (%s)",
+                 str(error).splitlines()[0])  # fmt: skip
         return None
     if not 0 <= index < images.shape[0]:
-        raise ConvlabError(
-            f"callbacks.edge_figure.fashion_index={index}: "
-            f"the test set has {images.shape[0]} images"
-        )
+        raise ConvlabError(f"callbacks.edge_figure.fashion_index={index}: the test set has "
+                           f"{images.shape[0]} images")  # fmt: skip
     return images[index].float() / 255
 
 
 class EdgeFigure(Callback):
-    """At the start of training, draw the ``[1, -1]`` kernel on the example image and on one
-    Fashion-MNIST test image; save the figure at ``path`` and add it to TensorBoard.
-    """
+    """At fit start, the ``[1, -1]`` kernel on the example image and on a Fashion-MNIST test
+    image, saved at ``path`` and added to TensorBoard."""
 
     def __init__(
-        self,
-        path: str,
-        fashion_data_dir: str | None = None,
-        fashion_system_dir: str | None = SYSTEM_DIR,
-        fashion_index: int = 0,
-    ) -> None:
-        self.path = Path(path)
-        self.fashion_data_dir = fashion_data_dir
-        self.fashion_system_dir = fashion_system_dir
-        self.fashion_index = fashion_index
+        self, path: str, fashion_data_dir: str | None = None,
+        fashion_system_dir: str | None = SYSTEM_DIR, fashion_index: int = 0,
+    ) -> None:  # fmt: skip
+        self.path, self.fashion_index = Path(path), fashion_index
+        self.fashion_data_dir, self.fashion_system_dir = fashion_data_dir, fashion_system_dir
 
-    def images(self) -> dict[str, torch.Tensor]:
+    def figure(self) -> Figure:
         images = {"example": edge_image()}
         fashion = fashion_image(self.fashion_data_dir, self.fashion_system_dir, self.fashion_index)
         if fashion is not None:
             images[f"Fashion-MNIST test[{self.fashion_index}]"] = fashion
-        return images
-
-    def figure(self) -> Figure:
-        return edge_figure(self.images())
+        return edge_figure(images)
 
     def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if not trainer.is_global_zero:

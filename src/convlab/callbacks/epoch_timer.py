@@ -16,33 +16,22 @@ def _now(pl_module: L.LightningModule) -> float:
 
 
 class EpochTimer(L.Callback):
-    """Logs ``time/epoch_s`` (validation included, up to the logging of the epoch's metrics),
-    ``perf/epoch_time_s`` and ``perf/train_examples_per_s`` (training only, comparable with a
-    plain loop and D2L's "examples/sec"; under DDP the examples of all ranks count), and puts
-    every epoch's figures in ``metrics.json``: there ``epoch_durations_s`` is the whole wall time
-    from one epoch's start to the next one's (or to the end of training), so the work done
-    between epochs (checkpoints, figures, logger writes) counts too.
-    """
+    """Logs ``time/epoch_s`` (validation included), ``perf/epoch_time_s`` and
+    ``perf/train_examples_per_s`` (training only, all ranks, as D2L's "examples/sec");
+    ``metrics.json``'s ``epoch_durations_s`` run from one epoch start to the next (all work)."""
 
     def __init__(self) -> None:
-        self.durations: list[float] = []
-        self.train_durations: list[float] = []
-        self.examples_per_s: list[float] = []
-        self._started: float | None = None
-        self._whole_started: float | None = None
-        self._paused_at: float | None = None
-        self._validation_s = 0.0
-        self._examples = 0
+        self.durations, self.train_durations, self.examples_per_s = [], [], []  # per epoch
+        self._started = self._whole_started = self._paused_at = None  # perf_counter times
+        self._validation_s, self._examples = 0.0, 0  # a resumed epoch starts without the hook
 
     def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._close_epoch(pl_module)
         self._started = self._whole_started = _now(pl_module)
-        self._validation_s = 0.0
-        self._examples = 0
+        self._validation_s, self._examples = 0.0, 0
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx: int) -> None:
-        # A grouped batch (StepGroups) is a list of (x, y) batches.
-        parts = batch if isinstance(batch, list) else [batch]
+        parts = batch if isinstance(batch, list) else [batch]  # StepGroups: a list of batches
         self._examples += sum(len(part[0]) for part in parts)
 
     def on_validation_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
@@ -66,12 +55,9 @@ class EpochTimer(L.Callback):
         self.examples_per_s.append(per_s)
         # Rank 0's clock: the ranks step in lock-step, so it is the run's (a synced log here
         # would be reduced when rank 0's progress bar reads it, and hang the other ranks).
-        for name, value in (
-            ("time/epoch_s", elapsed),
-            ("perf/epoch_time_s", train_s),
-            ("perf/train_examples_per_s", per_s),
-        ):
-            pl_module.log(name, value, on_epoch=True)
+        pl_module.log("time/epoch_s", elapsed, on_epoch=True)
+        pl_module.log("perf/epoch_time_s", train_s, on_epoch=True)
+        pl_module.log("perf/train_examples_per_s", per_s, on_epoch=True)
 
     def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._close_epoch(pl_module)

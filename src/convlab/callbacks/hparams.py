@@ -1,28 +1,10 @@
-"""The HParams tab: an explicit experiment (which columns, which shown) and one session per run.
-
-Without an experiment TensorBoard makes a column of every hparam and of every scalar tag
-(``epoch``, ``lr-Adam``, ``perf/*``), ticks the first five of each, and types a column from
-whatever values it finds (``1.0`` next to ``"null"``). Here each run writes, before training:
-
-- an *experiment*: the hparam columns are the keys its sweep varies (``differs``, so TensorBoard
-  lists and ticks them first), then a short fixed set (:data:`KEY_HPARAMS`: model, optimizer,
-  learning rate, batch size, seed); the metric columns are the task's final ``val/*`` and
-  ``test/*`` metrics (the monitored one and its test twin first) and ``train/loss``. Every job of
-  a sweep writes the same experiment, so whichever TensorBoard picks, the table is the same.
-- a *session start*: this run's values of those columns, typed per column for the whole sweep:
-  a fraction is a number, an int its digits (``"64"``, where TensorBoard would print a number
-  as ``64.000``), a group choice its name (``"adam"``), ``null`` the value ``"null"``.
-
-and at the end a *session end* with the run's status. A metric cell is the last value of the
-run's scalar of that name: the curve's final point, i.e. the ``metrics.json`` value.
-
-TensorBoard reads one experiment per log directory: open it on one sweep folder to see that
-sweep's columns.
-"""
+"""The HParams tab. Without an explicit experiment TensorBoard makes a column of every hparam and
+scalar tag and types each from whatever values it finds; here every job of a sweep writes the
+same experiment (swept keys, :data:`KEY_HPARAMS`, the task's final metrics), so the table is the
+same whichever job TensorBoard reads, then its session, typed per column for the whole sweep."""
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -37,8 +19,6 @@ from tensorboard.plugins.hparams import api_pb2, metadata, plugin_data_pb2
 from torch.utils.tensorboard import SummaryWriter
 from torch.utils.tensorboard.summary import custom_scalars
 
-log = logging.getLogger(__name__)
-
 # After the swept keys, the columns every run has (config groups are their choice, "adam").
 KEY_HPARAMS = ("model", "optimizer", "optimizer.lr", "data.batch_size", "seed")
 # Groups that describe where and how a run is logged, not what it trains (hparams.yaml).
@@ -46,35 +26,25 @@ SKIPPED_GROUPS = ("hydra", "paths", "callbacks", "logger")
 # Per-run paths would make every session differ in a column that says nothing.
 SKIPPED_SUFFIXES = ("_dir", "dirpath", "_path")
 SPLITS = ("val", "test")
-STATUS = {
-    "completed": api_pb2.STATUS_SUCCESS,
-    # Not a crash, but its metrics are non-finite: the tab's status filter can then hide it.
-    "diverged": api_pb2.STATUS_FAILURE,
-    "failed": api_pb2.STATUS_FAILURE,
-    "interrupted": api_pb2.STATUS_UNKNOWN,  # HParams has no "aborted"
-}
+# Diverged: no crash, but non-finite metrics, for the filter; interrupted: unknown (no "aborted").
+STATUS = {"completed": api_pb2.STATUS_SUCCESS, "diverged": api_pb2.STATUS_FAILURE,
+          "failed": api_pb2.STATUS_FAILURE}  # fmt: skip
+STRING, NUMBER, BOOL = api_pb2.DATA_TYPE_STRING, api_pb2.DATA_TYPE_FLOAT64, api_pb2.DATA_TYPE_BOOL
 _MISSING = object()
 
 
-# --- the full config, for hparams.yaml ----------------------------------------------------
 def _flatten(node: Any, prefix: str, out: dict[str, Any]) -> None:
     if isinstance(node, Mapping):
         for key, value in node.items():
-            key = str(key)
-            if key.startswith("_") and key != "_target_":
-                continue  # _partial_, _convert_, ...: how to build, not what
-            _flatten(value, f"{prefix}.{key}" if prefix else key, out)
-        return
-    if prefix.endswith(SKIPPED_SUFFIXES):
-        return
-    out[prefix] = node if node is None or isinstance(node, bool | int | float | str) else str(node)
+            if not str(key).startswith("_") or key == "_target_":  # not _partial_, _convert_
+                _flatten(value, f"{prefix}.{key}" if prefix else str(key), out)
+    elif not prefix.endswith(SKIPPED_SUFFIXES):
+        plain = node is None or isinstance(node, bool | int | float | str)
+        out[prefix] = node if plain else str(node)
 
 
 def flatten_hparams(cfg: DictConfig | Mapping) -> dict[str, Any]:
-    """The composed config as ``{"optimizer.lr": 0.9, "model.activation": "sigmoid", ...}``.
-
-    Keys are the dotted paths a command-line override uses; values are resolved.
-    """
+    """The resolved config as ``{"optimizer.lr": 0.9, ...}``, keyed by override paths."""
     container = OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else cfg
     out: dict[str, Any] = {}
     for key, value in container.items():
@@ -83,7 +53,6 @@ def flatten_hparams(cfg: DictConfig | Mapping) -> dict[str, Any]:
     return dict(sorted(out.items()))
 
 
-# --- the columns --------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Column:
     name: str
@@ -96,20 +65,14 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def _column_type(values: Iterable[Any]) -> int:
-    """Booleans a bool column; numbers with a fraction a number column; anything else text.
-
-    Whole numbers (seed, batch size, width) are text: TensorBoard prints every number to five
-    digits ("64.000"), and as text each value is its own category (a tick box, an axis tick).
-    """
-    values = list(values)
+def _column_type(values: list) -> int:
+    # Whole numbers are text: TensorBoard prints every number as "64.000", and as text each
+    # value is its own category (a tick box, an axis tick).
     if values and all(isinstance(value, bool) for value in values):
-        return api_pb2.DATA_TYPE_BOOL
+        return BOOL
     if values and all(_is_number(value) for value in values):
-        if all(isinstance(value, int) for value in values):
-            return api_pb2.DATA_TYPE_STRING
-        return api_pb2.DATA_TYPE_FLOAT64
-    return api_pb2.DATA_TYPE_STRING
+        return STRING if all(isinstance(value, int) for value in values) else NUMBER
+    return STRING
 
 
 def _text(value: Any) -> str:
@@ -118,45 +81,30 @@ def _text(value: Any) -> str:
     return format(value, "g") if isinstance(value, float) else str(value)
 
 
-def _choices() -> dict[str, str]:
-    choices = HydraConfig.get().runtime.choices if HydraConfig.initialized() else {}
-    return {k: v for k, v in choices.items() if v is not None}
-
-
-def hparam_value(cfg: DictConfig, key: str, choices: Mapping[str, str] | None = None) -> Any:
-    """A column's value in this run: a config group's choice (``optimizer`` → ``"adam"``), else
-    the resolved config value; a group without Hydra's record falls back to its class name."""
-    choices = _choices() if choices is None else choices
-    if key in choices:
-        return choices[key]
-    value = OmegaConf.select(cfg, key, default=_MISSING)
-    if isinstance(value, DictConfig):
-        target = value.get("_target_")
-        return str(target).rsplit(".", 1)[-1] if target else _MISSING
-    return value
-
-
 def hparam_columns(
     cfg: DictConfig, domains: Mapping[str, Any], choices: Mapping[str, str] | None = None,
 ) -> tuple[list[Column], dict[str, Any]]:  # fmt: skip
-    """The HParams columns of this run's sweep and this run's value in each.
-
-    Swept keys first (typed from all the values the sweep lists, so every job agrees), then
-    :data:`KEY_HPARAMS`; a key this config does not have is left out.
-    """
-    choices = _choices() if choices is None else choices
+    """The sweep's columns (swept keys first, typed from every value the sweep lists, so all
+    jobs agree; then :data:`KEY_HPARAMS`) and this run's values. A config group's value is its
+    choice (``"adam"``), else its class name; a key the config lacks is left out."""
+    if choices is None:
+        choices = HydraConfig.get().runtime.choices if HydraConfig.initialized() else {}
+        choices = {k: v for k, v in choices.items() if v is not None}
     columns, values = [], {}
-    for key in [*domains, *(key for key in KEY_HPARAMS if key not in domains)]:
-        value = hparam_value(cfg, key, choices)
+    for key in dict.fromkeys([*domains, *KEY_HPARAMS]):
+        value = choices[key] if key in choices else OmegaConf.select(cfg, key, default=_MISSING)
+        if isinstance(value, DictConfig):
+            target = value.get("_target_")
+            value = str(target).rsplit(".", 1)[-1] if target else _MISSING
         if value is _MISSING:
             continue
         domain = domains.get(key)
         column_type = (
-            api_pb2.DATA_TYPE_STRING if key in choices  # a group's choices are names
-            else api_pb2.DATA_TYPE_FLOAT64 if isinstance(domain, tuple)
+            STRING if key in choices  # a group's choices are names
+            else NUMBER if isinstance(domain, tuple)
             else _column_type(domain if isinstance(domain, list) else [value])
         )  # fmt: skip
-        if isinstance(domain, list) and column_type == api_pb2.DATA_TYPE_STRING:
+        if isinstance(domain, list) and column_type == STRING:
             domain = [_text(item) for item in domain]
         columns.append(Column(key, column_type, key in domains, domain))
         values[key] = value
@@ -164,46 +112,38 @@ def hparam_columns(
 
 
 def metric_names(task: Any = None, cfg: DictConfig | None = None) -> list[str]:
-    """The metric columns: ``val/*`` and ``test/*`` of the task, then ``train/loss``.
-
-    The monitored metric and its test twin lead, then the task's metrics before the loss
-    (``val/mae``, ``test/mae``, ``val/mse``, ...): TensorBoard ticks the first five.
-    """
+    """``val/*`` and ``test/*`` of the task (without it: the monitored metric's), then
+    ``train/loss``; the monitored metric and its test twin lead, the losses come last, as
+    TensorBoard ticks the first five."""
     monitor = OmegaConf.select(cfg, "monitor.metric", default=None) if cfg is not None else None
+    monitored = monitor.partition("/")[2] if monitor else None
     names = []
     for split in SPLITS:
-        metrics = getattr(task, "split_metrics", None)
-        if metrics is not None:
-            keys = list(metrics(split).keys())
-        else:  # without the task: the monitored metric's name in each split
-            keys = [f"{split}/{monitor.partition('/')[2]}"] if monitor else []
-        names += [*keys, f"{split}/loss"]
+        if hasattr(task, "split_metrics"):
+            names += list(task.split_metrics(split).keys())
+        elif monitored:
+            names.append(f"{split}/{monitored}")
+        names.append(f"{split}/loss")
 
     def rank(name: str) -> tuple:
         split, _, metric = name.partition("/")
-        is_monitor = monitor is not None and metric == monitor.partition("/")[2]
-        return (not is_monitor, metric == "loss", metric, SPLITS.index(split))
+        return (metric != monitored, metric == "loss", metric, SPLITS.index(split))
 
-    names = sorted(dict.fromkeys(names), key=rank)
-    return [*names, "train/loss"]
+    return [*sorted(dict.fromkeys(names), key=rank), "train/loss"]
 
 
-# --- the summaries ------------------------------------------------------------------------
 def _summary(tag: str, **plugin_data) -> Summary:
     # What tensorboard.plugins.hparams.summary builds, without its TensorFlow import.
     content = plugin_data_pb2.HParamsPluginData(version=metadata.PLUGIN_DATA_VERSION, **plugin_data)
-    smd = SummaryMetadata(
-        plugin_data=SummaryMetadata.PluginData(
-            plugin_name=metadata.PLUGIN_NAME, content=content.SerializeToString()
-        )
-    )
-    return Summary(value=[Summary.Value(tag=tag, metadata=smd)])
+    data = SummaryMetadata.PluginData(plugin_name=metadata.PLUGIN_NAME,
+                                      content=content.SerializeToString())  # fmt: skip
+    return Summary(value=[Summary.Value(tag=tag, metadata=SummaryMetadata(plugin_data=data))])
 
 
 def _set_value(target, column_type: int, value: Any) -> None:
-    if column_type == api_pb2.DATA_TYPE_BOOL:
+    if column_type == BOOL:
         target.bool_value = bool(value)
-    elif column_type == api_pb2.DATA_TYPE_FLOAT64 and _is_number(value):
+    elif column_type == NUMBER and _is_number(value):
         target.number_value = value
     else:
         target.string_value = _text(value)
@@ -211,17 +151,16 @@ def _set_value(target, column_type: int, value: Any) -> None:
 
 def experiment_summary(columns: Sequence[Column], metrics: Sequence[str]) -> Summary:
     experiment = api_pb2.Experiment()
-    for column in columns:
-        info = experiment.hparam_infos.add(name=column.name, type=column.type)
-        info.differs = column.differs
-        if isinstance(column.domain, list):
-            for item in dict.fromkeys(column.domain):
-                _set_value(info.domain_discrete.values.add(), column.type, item)
-        elif isinstance(column.domain, tuple):
-            info.domain_interval.min_value, info.domain_interval.max_value = column.domain
+    for c in columns:
+        info = experiment.hparam_infos.add(name=c.name, type=c.type, differs=c.differs)
+        if isinstance(c.domain, list):
+            for item in dict.fromkeys(c.domain):
+                _set_value(info.domain_discrete.values.add(), c.type, item)
+        elif isinstance(c.domain, tuple):
+            info.domain_interval.min_value, info.domain_interval.max_value = c.domain
     for name in metrics:
-        dataset = api_pb2.DATASET_TRAINING if name.startswith("train/") else (
-            api_pb2.DATASET_VALIDATION)  # fmt: skip
+        training = name.startswith("train/")
+        dataset = api_pb2.DATASET_TRAINING if training else api_pb2.DATASET_VALIDATION
         experiment.metric_infos.add(name=api_pb2.MetricName(tag=name), dataset_type=dataset)
     return _summary(metadata.EXPERIMENT_TAG, experiment=experiment)
 
@@ -236,48 +175,34 @@ def session_start_summary(values: Mapping[str, Any], columns: Sequence[Column] =
 
 
 def session_end_summary(status: str) -> Summary:
-    info = plugin_data_pb2.SessionEndInfo(
-        status=STATUS.get(status, api_pb2.STATUS_UNKNOWN), end_time_secs=time.time()
-    )
+    code = STATUS.get(status, api_pb2.STATUS_UNKNOWN)
+    info = plugin_data_pb2.SessionEndInfo(status=code, end_time_secs=time.time())
     return _summary(metadata.SESSION_END_INFO_TAG, session_end_info=info)
 
 
 def scalar_layout(metrics: Sequence[str]) -> dict:
     """Custom Scalars: train and val of each metric on one chart (``train/loss`` + ``val/loss``)."""
-    charts = {}
-    for name in metrics:
-        split, _, metric = name.partition("/")
-        if split == "val":
-            charts[metric] = ["Multiline", [f"^train/{metric}$", f"^val/{metric}$"]]
-    return {"train vs val": charts}
+    validated = [name.removeprefix("val/") for name in metrics if name.startswith("val/")]
+    return {"train vs val": {m: ["Multiline", [f"^train/{m}$", f"^val/{m}$"]] for m in validated}}
 
 
-# --- writing ------------------------------------------------------------------------------
 def add_summaries(writer: SummaryWriter, *summaries: Summary) -> None:
-    """Raw summaries into a writer's log folder. Lightning closes its writer after fit and test;
-    a closed writer's summaries go to a new events file in the same folder (one run to
-    TensorBoard)."""
+    """Lightning closes its writer after fit and test: a closed writer's summaries go to a new
+    events file in the same folder (one run to TensorBoard)."""
     if writer.file_writer is None:
         with SummaryWriter(writer.log_dir) as reopened:
-            add_summaries(reopened, *summaries)
-        return
+            return add_summaries(reopened, *summaries)
     for summary in summaries:
         writer.file_writer.add_summary(summary)
     writer.flush()
 
 
-def session_start(
-    cfg: DictConfig, domains: Mapping[str, Any], task: Any = None
-) -> tuple[list[Summary], list[str], dict]:
-    """This run's HParams experiment and session start; its metric columns; its values.
-
-    ``task``: the LightningModule, whose metric collections name the metric columns (without
-    it: the monitored metric and the loss in ``val/`` and ``test/``, and ``train/loss``).
-    """
+def session_start(cfg: DictConfig, domains: Mapping, task: Any = None) -> tuple[list, list]:
+    """This run's experiment and session start, and its metric columns (named by ``task``'s
+    metric collections; without it, the monitored metric and the loss)."""
     columns, values = hparam_columns(cfg, domains)
     metrics = metric_names(task, cfg)
-    return [experiment_summary(columns, metrics), session_start_summary(values, columns)], (
-        metrics), values  # fmt: skip
+    return [experiment_summary(columns, metrics), session_start_summary(values, columns)], metrics
 
 
 def _writers(loggers: Iterable[Logger]) -> list[SummaryWriter]:
@@ -285,22 +210,16 @@ def _writers(loggers: Iterable[Logger]) -> list[SummaryWriter]:
 
 
 @rank_zero_only
-def log_hparams_start(
-    loggers: Iterable[Logger], cfg: DictConfig, domains: Mapping[str, Any], task: Any = None
-) -> dict[str, Any]:
-    """Record the flattened config with every logger (``hparams.yaml``); in each TensorBoard log
-    write the HParams experiment, this run's session start and the Custom Scalars layout.
-
-    Pass ``trainer.loggers``: under ``fast_dev_run`` they are dummies and nothing is written.
-    Returns the session's values.
-    """
+def log_hparams_start(loggers: Iterable, cfg: DictConfig, domains: Mapping, task=None) -> None:
+    """The flattened config to every logger (``hparams.yaml``); the HParams experiment, session
+    start and Custom Scalars layout to each TensorBoard log. Under ``fast_dev_run`` the loggers
+    are dummies and nothing is written."""
     loggers = list(loggers)
     for logger in loggers:
         logger.log_hyperparams(flatten_hparams(cfg))
-    summaries, metrics, values = session_start(cfg, domains, task)
+    summaries, metrics = session_start(cfg, domains, task)
     for writer in _writers(loggers):
         add_summaries(writer, *summaries, custom_scalars(scalar_layout(metrics)))
-    return values
 
 
 @rank_zero_only

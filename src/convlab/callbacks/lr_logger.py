@@ -1,8 +1,5 @@
-"""One ``lr`` scalar, whatever the optimizer (Lightning's monitor names it ``lr-Adam``, ``lr-SGD``).
-
-Runs with different optimizers then share one chart and one name to compare, at the optimizer
-step the learning rate was used from.
-"""
+"""One ``lr`` scalar whatever the optimizer (Lightning's monitor names it ``lr-Adam``, ``lr-SGD``),
+so runs with different optimizers share one chart, at the step the rate was used from."""
 
 from __future__ import annotations
 
@@ -13,17 +10,13 @@ INTERVALS = ("epoch", "step")
 
 
 class LearningRateLogger(Callback):
-    """Log ``lr`` at the start of every epoch (``logging_interval: epoch``) or every
-    ``log_every_n_steps`` optimizer steps (``step``), at ``trainer.global_step``.
-
-    A second parameter group with its own rate is logged as ``lr/group1``, and so on.
-    """
+    """``lr`` at every epoch start (``logging_interval: epoch``) or every ``log_every_n_steps``
+    optimizer steps (``step``); a second parameter group's rate as ``lr/group1``, and so on."""
 
     def __init__(self, logging_interval: str = "epoch") -> None:
         if logging_interval not in INTERVALS:
-            raise ValueError(
-                f"logging_interval must be one of {INTERVALS}, got {logging_interval!r}"
-            )
+            raise ValueError(f"logging_interval must be one of {INTERVALS}, "
+                             f"got {logging_interval!r}")  # fmt: skip
         self.logging_interval = logging_interval
         self._next_step = 0
 
@@ -31,9 +24,7 @@ class LearningRateLogger(Callback):
         if not trainer.loggers or not trainer.optimizers:
             return
         groups = trainer.optimizers[0].param_groups
-        metrics = {"lr": float(groups[0]["lr"])}
-        for index, group in enumerate(groups[1:], start=1):
-            metrics[f"lr/group{index}"] = float(group["lr"])
+        metrics = {f"lr/group{i}" if i else "lr": float(g["lr"]) for i, g in enumerate(groups)}
         for logger in trainer.loggers:
             logger.log_metrics(metrics, step=trainer.global_step)
 

@@ -8,19 +8,15 @@ import lightning as L
 import torch
 from matplotlib.figure import Figure
 
-from convlab.callbacks.tb_writer import class_labels, figure_to_chw, tensorboard_writer
-from convlab.callbacks.test_predictions import TestPredictionCallback
+from convlab.callbacks.tb_writer import TestPredictionCallback, figure_to_chw, tensorboard_writer
 
 
 def misclassified_figure(
     images: torch.Tensor, targets: list[int], predictions: list[int],
     confidences: list[float], labels: list[str], columns: int = 4,
 ) -> Figure:  # fmt: skip
-    """``images``: ``(n, c, h, w)``; each tile titled ``true`` over ``→ predicted (p)``.
-
-    Tiles are 1.1 inch (110 px) wide with 9 pt titles: at TensorBoard's card width (about
-    335-500 px) four columns stay legible; more columns shrink every tile.
-    """
+    """Tiles titled ``true`` over ``→ predicted p``, 110 px wide with 9 pt titles: four columns
+    stay legible at TensorBoard's card width (335-500 px)."""
     n = images.shape[0]
     rows = max(1, math.ceil(n / columns))
     figure = Figure(figsize=(1.1 * columns, 1.45 * rows), dpi=100, layout="constrained")
@@ -34,33 +30,24 @@ def misclassified_figure(
         else:  # RGB: matplotlib wants (h, w, 3) in [0, 1]
             image = (image - image.min()) / (image.max() - image.min()).clamp_min(1e-12)
             axes[index].imshow(image.permute(1, 2, 0).numpy())
-        axes[index].set_title(
-            f"{labels[targets[index]]}\n→ {labels[predictions[index]]} {confidences[index]:.2f}",
-            fontsize=9,
-        )
+        title = f"{labels[targets[index]]}\n→ {labels[predictions[index]]} {confidences[index]:.2f}"
+        axes[index].set_title(title, fontsize=9)
     return figure
 
 
 class Misclassified(TestPredictionCallback):
-    """At test end, log ``test/misclassified``: the ``max_images`` wrong test predictions with the
-    highest softmax confidence (the most telling mistakes), true label over predicted label and
-    its confidence.
-
-    Under DDP rank 0 shows the mistakes of its own shard of the test split.
-    """
+    """``test/misclassified``: the ``max_images`` most confident wrong test predictions (the
+    most telling mistakes); under DDP, those of rank 0's shard."""
 
     def __init__(self, max_images: int = 16, columns: int = 4) -> None:
         if max_images < 1:
             raise ValueError(f"max_images must be >= 1, got {max_images}")
-        self.max_images = max_images
-        self.columns = columns
+        self.max_images, self.columns = max_images, columns
         self.reset()
 
     def reset(self) -> None:
         self.images: torch.Tensor | None = None
-        self.targets = torch.empty(0, dtype=torch.long)
-        self.predictions = torch.empty(0, dtype=torch.long)
-        self.confidences = torch.empty(0)
+        self.targets = self.predictions = self.confidences = torch.empty(0)
         self.num_classes = 0
 
     def collect(self, images, targets, logits) -> None:
@@ -69,19 +56,12 @@ class Misclassified(TestPredictionCallback):
         wrong = prediction != targets
         if not bool(wrong.any()):
             return
-        # Keep a running top-k so memory stays at max_images, whatever the test-set size.
-        pool_images = images[wrong].detach().cpu()
-        pool = (targets[wrong].cpu(), prediction[wrong].cpu(), confidence[wrong].cpu())
-        if self.images is not None:
-            pool_images = torch.cat([self.images, pool_images])
-            pool = tuple(
-                torch.cat(pair)
-                for pair in zip((self.targets, self.predictions, self.confidences), pool,
-                                strict=True)
-            )  # fmt: skip
-        keep = pool[2].argsort(descending=True, stable=True)[: self.max_images]
-        self.images = pool_images[keep]
-        self.targets, self.predictions, self.confidences = (t[keep] for t in pool)
+        found = [t[wrong].detach().cpu() for t in (images, targets, prediction, confidence)]
+        if self.images is not None:  # a running top-k: memory stays at max_images
+            kept = (self.images, self.targets, self.predictions, self.confidences)
+            found = [torch.cat(pair) for pair in zip(kept, found, strict=True)]
+        keep = found[3].argsort(descending=True, stable=True)[: self.max_images]
+        self.images, self.targets, self.predictions, self.confidences = (t[keep] for t in found)
 
     def render(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         writer = tensorboard_writer(trainer)
@@ -89,6 +69,6 @@ class Misclassified(TestPredictionCallback):
             return
         figure = misclassified_figure(
             self.images, self.targets.tolist(), self.predictions.tolist(),
-            self.confidences.tolist(), class_labels(pl_module, self.num_classes), self.columns,
+            self.confidences.tolist(), self.labels(pl_module, self.num_classes), self.columns,
         )  # fmt: skip
         writer.add_image("test/misclassified", figure_to_chw(figure), trainer.global_step)

@@ -1,18 +1,8 @@
 """Sharpness of the training loss at the end of training, for metrics.json and TensorBoard.
 
-Add it to a run without touching the callbacks list::
-
-    python train.py experiment=max_regression \\
-        +callbacks.sharpness._target_=convlab.callbacks.sharpness.Sharpness
-
-or, in a sweep file. Cost: one Hessian-vector product is about three backward passes over the
-samples (LeNet: ~0.4 s per 1,000 images on one core), times up to ``iterations``; the full
-1,000 pairs of max(a, b) take well under a second, LeNet wants a fixed subset::
-
-    callbacks:
-      sharpness:
-        _target_: convlab.callbacks.sharpness.Sharpness
-        max_samples: 2048
+Add it with ``+callbacks.sharpness._target_=convlab.callbacks.sharpness.Sharpness``. A Hessian-
+vector product costs about three backward passes (LeNet: ~0.4 s per 1,000 images on one core)
+times up to ``iterations``: LeNet wants ``max_samples: 2048``; max(a, b) takes under a second.
 """
 
 from __future__ import annotations
@@ -33,23 +23,16 @@ from convlab.analysis.sharpness import (
 from convlab.callbacks.tb_writer import tensorboard_writer
 
 log = logging.getLogger(__name__)
-Batch = tuple[torch.Tensor, torch.Tensor]
 
 
-def training_batches(loader: Iterable, max_samples: int | None, batch_size: int) -> list[Batch]:
-    """``(x, y)`` batches of at most ``batch_size`` from one pass over ``loader``, stopping at
-    ``max_samples`` samples (the first ones in the loader's order: a fixed subset per run).
-
-    A loader item is an ``(x, y)`` batch or a list of them (``StepGroups``).
-    """
+def training_batches(loader: Iterable, max_samples: int | None, batch_size: int) -> list[tuple]:
+    """``(x, y)`` batches of ``batch_size`` from the loader's first ``max_samples`` samples (a
+    fixed subset per run); a loader item is a batch or a list of them (``StepGroups``)."""
     xs, ys, count = [], [], 0
-    for item in loader:
-        for x, y in item if isinstance(item, list) else [item]:
-            xs.append(x)
-            ys.append(y)
-            count += len(y)
-            if max_samples is not None and count >= max_samples:
-                break
+    for x, y in (pair for item in loader for pair in (item if isinstance(item, list) else [item])):
+        xs.append(x)
+        ys.append(y)
+        count += len(y)
         if max_samples is not None and count >= max_samples:
             break
     x, y = torch.cat(xs), torch.cat(ys)
@@ -59,38 +42,24 @@ def training_batches(loader: Iterable, max_samples: int | None, batch_size: int)
 
 
 class Sharpness(L.Callback):
-    """At the end of training (rank 0), the largest eigenvalue of the training-loss Hessian.
-
-    The loss is the task's own (``pl_module.compute_loss(pl_module(x), y)``) over the training
-    split as the data module's ``train_dataloader()`` gives it (a fresh loader, so the trainer's
-    is left as it is), or over its first ``max_samples`` samples. ``epsilon`` adds Keskar et
-    al.'s epsilon-sharpness. Logs ``train/sharpness`` (and ``train/epsilon_sharpness``) to
-    TensorBoard; ``record_extras`` puts ``sharpness`` (and ``epsilon_sharpness``) in
-    ``metrics.json``, ``None`` where it cannot be measured (a net without trainable
-    parameters, a non-finite loss, an interrupted run).
+    """At the end of training (rank 0), the top eigenvalue of the Hessian of the task's loss
+    over a fresh ``train_dataloader()`` (the trainer's is left alone); ``epsilon`` adds Keskar et
+    al.'s epsilon-sharpness. ``train/sharpness`` in TensorBoard; in ``metrics.json``, ``None``
+    where it cannot be measured (no trainable parameters, a non-finite loss, an interruption).
     """
 
     def __init__(
-        self,
-        max_samples: int | None = None,
-        batch_size: int = 1000,
-        iterations: int = 100,
-        tolerance: float = 1e-4,
-        seed: int = 0,
-        epsilon: float | None = None,
+        self, max_samples: int | None = None, batch_size: int = 1000, iterations: int = 100,
+        tolerance: float = 1e-4, seed: int = 0, epsilon: float | None = None,
         epsilon_iterations: int = 10,
-    ) -> None:
+    ) -> None:  # fmt: skip
         if max_samples is not None and max_samples < 1:
             raise ValueError(f"max_samples must be positive or None, got {max_samples}")
         if batch_size < 1 or iterations < 1:
             raise ValueError("batch_size and iterations must be positive")
-        self.max_samples = max_samples
-        self.batch_size = batch_size
-        self.iterations = iterations
-        self.tolerance = tolerance
-        self.seed = seed
-        self.epsilon = epsilon
-        self.epsilon_iterations = epsilon_iterations
+        self.max_samples, self.batch_size, self.seed = max_samples, batch_size, seed
+        self.iterations, self.tolerance = iterations, tolerance
+        self.epsilon, self.epsilon_iterations = epsilon, epsilon_iterations
         self.values: dict[str, float | None] = {"sharpness": None}
 
     def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
@@ -104,28 +73,21 @@ class Sharpness(L.Callback):
             (x.to(pl_module.device), y.to(pl_module.device))
             for x, y in training_batches(loader, self.max_samples, self.batch_size)
         ]
-        self.values = self.measure(pl_module, batches)
+        loss_fn = pl_module.compute_loss
+        with torch.enable_grad():
+            values = {"sharpness": top_hessian_eigenvalue(
+                pl_module, loss_fn, batches, self.iterations, self.tolerance, self.seed
+            )}  # fmt: skip
+            if self.epsilon is not None:
+                values["epsilon_sharpness"] = epsilon_sharpness(
+                    pl_module, loss_fn, batches, self.epsilon, self.epsilon_iterations, self.seed
+                )
+        self.values = {k: v if math.isfinite(v) else None for k, v in values.items()}
         log.info("sharpness: %s", self.values)
         writer = tensorboard_writer(trainer)
         for name, value in self.values.items():
             if writer is not None and value is not None:
                 writer.add_scalar(f"train/{name}", value, global_step=trainer.global_step)
-
-    def measure(self, pl_module: L.LightningModule, batches: list[Batch]) -> dict[str, Any]:
-        def loss_fn(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-            return pl_module.compute_loss(output, target)
-
-        with torch.enable_grad():
-            values = {
-                "sharpness": top_hessian_eigenvalue(
-                    pl_module, loss_fn, batches, self.iterations, self.tolerance, self.seed
-                )
-            }
-            if self.epsilon is not None:
-                values["epsilon_sharpness"] = epsilon_sharpness(
-                    pl_module, loss_fn, batches, self.epsilon, self.epsilon_iterations, self.seed
-                )
-        return {k: v if math.isfinite(v) else None for k, v in values.items()}
 
     def record_extras(self) -> dict[str, Any]:
         return dict(self.values)

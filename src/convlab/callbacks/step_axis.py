@@ -1,10 +1,8 @@
-"""Every logged scalar at the optimizer step it belongs to, and no ``epoch`` series.
+"""Every logged scalar at its optimizer step, and no ``epoch`` series.
 
-Lightning writes a metric at its count of trainer batches and adds an ``epoch`` scalar beside it,
-unless a ``step`` metric is logged: then that is the x value and no ``epoch`` is added. The two
-counts differ under manual optimisation with several optimizer steps per trainer batch
-(``max_regression``'s ``steps_per_batch: 100``): its curves would end at step 10 where
-``metrics.json`` says 1000. So ``step`` = ``trainer.global_step`` is logged with every write.
+Lightning's x value is its count of trainer batches (plus an ``epoch`` scalar) unless a ``step``
+metric is logged: with ``steps_per_batch: 100`` the curves would end at step 10 where
+``metrics.json`` says 1000, so ``step`` = ``trainer.global_step`` goes with every write.
 """
 
 from __future__ import annotations
@@ -16,10 +14,9 @@ from lightning.pytorch.callbacks import Callback
 
 
 def step_metrics_due(trainer: L.Trainer, batch_idx: int) -> bool:
-    """Whether Lightning writes this training batch's ``on_step`` metrics to the loggers: every
-    ``log_every_n_steps`` trainer batches counted over the run, and the batch where training
-    stops. (Lightning counts only the batches that step, which is every batch here: no config
-    accumulates gradients.)"""
+    """Whether Lightning writes this batch's ``on_step`` metrics: every ``log_every_n_steps``
+    batches of the run (it counts those that step: all, as no config accumulates gradients),
+    and where training stops."""
     every = trainer.log_every_n_steps
     if not every:
         return False
@@ -29,16 +26,14 @@ def step_metrics_due(trainer: L.Trainer, batch_idx: int) -> bool:
 
 
 class OptimizerStepAxis(Callback):
-    """Log ``step`` (the optimizer step count) wherever metrics reach the loggers: the training
-    batches Lightning writes, and the ends of the training, validation and test epochs."""
+    """``step`` wherever metrics reach the loggers: the training batches Lightning writes and
+    the ends of the training, validation and test epochs."""
 
     def _log(self, pl_module: L.LightningModule, trainer: L.Trainer, on_step: bool) -> None:
         # Every rank has the same global_step: no sync (a synced value would be reduced when
         # rank 0's progress bar reads it, on rank 0 alone, and hang the other ranks).
-        pl_module.log(
-            "step", float(trainer.global_step), on_step=on_step, on_epoch=not on_step,
-            reduce_fx="max", logger=True, prog_bar=False,
-        )  # fmt: skip
+        pl_module.log("step", float(trainer.global_step), on_step=on_step, on_epoch=not on_step,
+                      reduce_fx="max", logger=True)  # fmt: skip
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx: int) -> None:
         if step_metrics_due(trainer, batch_idx):

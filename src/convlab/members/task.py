@@ -1,17 +1,10 @@
 """The LightningModule of a stacked run: K members, one optimizer step for all of them.
 
-The loss handed to backward is the *sum* of the members' mean losses. Member k's parameters
-enter only its own loss, so the gradient of the sum with respect to them is exactly the gradient
-of its own loss: what its single run computes. An element-wise optimizer (SGD, Adam, AdamW)
-then moves member k's slice of every stacked parameter as K separate optimizers would.
-
-Per member and kept in the checkpoint (buffers), so a resumed run continues each member exactly:
-the step at which it diverged (``-1`` while it trains), its latest validation metrics, and its
-best validation value with the weights that reached it (what a single run's checkpoint callback
-keeps for ``test_ckpt=best``). A member whose training loss turns NaN or infinite is recorded as
-diverged at that step; its slices keep being stepped (element-wise, they touch nothing else) but
-its metrics stay those of the validation that ends that epoch, as a single run stops there. The
-run stops when every member has diverged.
+Backward sees the *sum* of the members' losses: member k's parameters enter only its own, so
+their gradient is its single run's and an element-wise optimizer moves each member's slices as K
+optimizers would. Buffers keep, per member, its divergence step (``-1``: none), last validation
+and best value with its weights (``test_ckpt=best``), so a resume continues each exactly. A
+diverged member keeps its metrics of that epoch's validation, where a single run stops.
 """
 
 from __future__ import annotations
@@ -25,22 +18,18 @@ from torch import nn
 
 from convlab.members.scores import MemberSums, member_losses, objective
 from convlab.tasks.manual_steps import grouped_backward, grouped_step, step_schedulers
+from convlab.tasks.supervised import SupervisedTask
 
 log = logging.getLogger("convlab")
 
 
 class MembersTask(L.LightningModule):
+    INPUT_DIM = 2  # [B, features]: the max(a, b) nets' input; stacked inputs have one more
+
     def __init__(
-        self,
-        net: nn.Module,
-        optimizer,
-        seeds: list[int],
-        kind: str = "regression",
-        target_scale: float = 1.0,
-        monitor: str = "val/loss",
-        mode: str = "min",
-        scheduler=None,
-    ) -> None:
+        self, net: nn.Module, optimizer, seeds: list[int], kind: str = "regression",
+        target_scale: float = 1.0, monitor: str = "val/loss", mode: str = "min", scheduler=None,
+    ) -> None:  # fmt: skip
         super().__init__()
         self.automatic_optimization = False
         self.net, self.seeds, self.kind = net, list(seeds), kind
@@ -49,7 +38,7 @@ class MembersTask(L.LightningModule):
         self.sums = {split: MemberSums(kind, target_scale) for split in ("val", "test")}
         self.names = self.sums["val"].names
         self.trainable = any(p.requires_grad for p in net.parameters())
-        members = len(self.seeds)
+        self.members = members = len(self.seeds)
         self.register_buffer("diverged_at", torch.full((members,), -1, dtype=torch.long))
         self.register_buffer("diverged_epoch", torch.full((members,), -1, dtype=torch.long))
         self.register_buffer("last_val", torch.full((len(self.names), members), math.nan))
@@ -63,33 +52,18 @@ class MembersTask(L.LightningModule):
         self.writers = None  # a MemberWriters, set by the runner
         self._lr: float | None = None
 
-    # --- the members -----------------------------------------------------------------------
-    @property
-    def members(self) -> int:
-        return len(self.seeds)
+    configure_optimizers = SupervisedTask.configure_optimizers  # the same factories
 
     def alive(self) -> torch.Tensor:
         return self.diverged_at < 0
 
     def split_metrics(self, split: str) -> dict[str, None]:
-        """The metric names of a split (the HParams columns), loss excluded as for a single run."""
+        """The HParams columns, loss excluded as for a single run."""
         return {f"{split}/{name}": None for name in self.names if name != "loss"}
-
-    def _stacked(self, x: torch.Tensor, target: torch.Tensor):
-        """Validation and test batches are shared: every member sees the same samples."""
-        if x.dim() == self.input_dim:
-            x = x.expand(self.members, *x.shape)
-            target = target.expand(self.members, *target.shape)
-        return x, target
-
-    @property
-    def input_dim(self) -> int:
-        return 2  # [B, features]; the max(a, b) nets' input
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
 
-    # --- training --------------------------------------------------------------------------
     def on_train_epoch_start(self) -> None:
         self._lr = float(self.trainer.optimizers[0].param_groups[0]["lr"])
 
@@ -128,27 +102,25 @@ class MembersTask(L.LightningModule):
             index = int(bad[:, k].nonzero()[0, 0])
             self.diverged_at[k] = first_step + index
             self.diverged_epoch[k] = self.current_epoch
-            log.warning(
-                "diverged: member seed=%d: training loss is %s at step %d; recorded as diverged, "
-                "the other members train on", self.seeds[k], float(losses[index, k]),
-                first_step + index,
-            )  # fmt: skip
+            log.warning("diverged: member seed=%d: training loss is %s at step %d; recorded as "
+                        "diverged, the other members train on", self.seeds[k],
+                        float(losses[index, k]), first_step + index)  # fmt: skip
         if not bool(self.alive().any()):
             self.trainer.should_stop = True  # after trainer.min_epochs, as a single run
 
     def on_train_epoch_end(self) -> None:
         if self._train_loss is not None and self.writers is not None:
-            loss = self._train_loss / self._train_count
-            step = self.global_step
+            loss, step = self._train_loss / self._train_count, self.global_step
             self.writers.scalars({"train/loss": loss}, step, self.alive())
             if self._lr is not None:
                 self.writers.scalars({"lr": torch.full_like(loss, self._lr)}, step, self.alive())
         self._train_loss, self._train_count = None, 0
         step_schedulers(self, "epoch")
 
-    # --- validation and test ---------------------------------------------------------------
     def _eval_step(self, batch, split: str) -> None:
-        x, target = self._stacked(*batch)
+        x, target = batch
+        if x.dim() == self.INPUT_DIM:  # shared validation and test samples: the same for all
+            x, target = x.expand(self.members, *x.shape), target.expand(self.members, *target.shape)
         with torch.no_grad():
             self.sums[split].update(self.net(x), target)
 
@@ -170,8 +142,7 @@ class MembersTask(L.LightningModule):
         self.validated |= alive
         self._keep_best(metrics[self.monitor], alive)
         if self.writers is not None:
-            named = {f"val/{name}": value for name, value in metrics.items()}
-            self.writers.scalars(named, self.global_step, alive)
+            self.writers.scalars(metrics, self.global_step, alive, prefix="val/")
 
     def _keep_best(self, value: torch.Tensor, alive: torch.Tensor) -> None:
         """Strictly better than before, as the checkpoint callback's top-1 comparison."""
@@ -184,8 +155,7 @@ class MembersTask(L.LightningModule):
             best.copy_(torch.where(mask, p.detach(), best))
 
     def use_best_weights(self) -> None:
-        """Each member's weights at its best validation (``test_ckpt=best``); a member that was
-        never validated keeps its current weights, as a single run without a best checkpoint."""
+        """For ``test_ckpt=best``; a member never validated keeps its weights, as a single run."""
         validated = torch.isfinite(self.best_value)
         with torch.no_grad():
             for i, p in enumerate(self.net.parameters()):
@@ -196,21 +166,13 @@ class MembersTask(L.LightningModule):
         self.test_metrics = self.sums["test"].compute()
         self.sums["test"].reset()
         if self.writers is not None:
-            named = {f"test/{name}": value for name, value in self.test_metrics.items()}
-            self.writers.scalars(named, self.global_step, torch.ones_like(self.alive()))
+            everyone = torch.ones_like(self.alive())
+            self.writers.scalars(self.test_metrics, self.global_step, everyone, prefix="test/")
 
     def member_metrics(self, k: int) -> dict[str, float]:
         """Member k's final ``val/*`` (its last validation) and ``test/*`` metrics."""
-        metrics = {}
-        if bool(self.validated[k]):
-            metrics = {f"val/{n}": float(self.last_val[i, k]) for i, n in enumerate(self.names)}
+        names = self.names if bool(self.validated[k]) else []
+        metrics = {f"val/{n}": float(self.last_val[i, k]) for i, n in enumerate(names)}
         for name, value in getattr(self, "test_metrics", {}).items():
             metrics[f"test/{name}"] = float(value[k])
         return metrics
-
-    def configure_optimizers(self):
-        optimizer = self.optimizer_factory(params=self.parameters())
-        if self.scheduler_factory is None:
-            return optimizer
-        scheduler = self.scheduler_factory(optimizer=optimizer)
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler}}

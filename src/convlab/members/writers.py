@@ -1,8 +1,5 @@
-"""Each member's TensorBoard log, in its own run folder: scalars and its HParams row.
-
-The tags are the single run's (``train/loss``, ``val/mae``, ``test/mae``, ``lr``, ...) at the
-optimizer step, so a member's curves sit next to single runs' in TensorBoard.
-"""
+"""Each member's TensorBoard log in its own run folder, with the single run's tags at the
+optimizer step (its curves sit next to single runs') and its HParams row."""
 
 from __future__ import annotations
 
@@ -18,16 +15,15 @@ class MemberWriters:
     def __init__(self, dirs: list[Path]) -> None:
         self.writers = [SummaryWriter(str(d)) for d in dirs]
 
-    def scalars(self, values: dict[str, torch.Tensor], step: int, members: torch.Tensor) -> None:
-        """``values``: name → ``[K]``; only the members marked in ``members`` get a point."""
-        plain = {name: value.tolist() for name, value in values.items()}
+    def scalars(self, values: dict, step: int, members: torch.Tensor, prefix: str = "") -> None:
+        """``values``: name → ``[K]``; a point for each member marked in ``members``."""
+        plain = {prefix + name: value.tolist() for name, value in values.items()}
         for k in members.nonzero().flatten().tolist():
             for name, value in plain.items():
                 self.writers[k].add_scalar(name, value[k], step)
 
     def hparams_start(self, cfgs: list, task, domains: dict) -> None:
-        """One HParams session per member, with its own config (its seed)."""
-        for writer, cfg in zip(self.writers, cfgs, strict=True):
+        for writer, cfg in zip(self.writers, cfgs, strict=True):  # each its own seed
             add_summaries(writer, *session_start(cfg, domains, task)[0])
 
     def close(self, statuses: list[str]) -> None:

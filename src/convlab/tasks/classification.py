@@ -16,13 +16,9 @@ class ClassificationTask(SupervisedTask):
     """Logs ``{split}/loss`` and ``{split}/acc``; keeps the class names in the checkpoint."""
 
     def __init__(
-        self,
-        net: nn.Module,
-        optimizer,
-        num_classes: int,
-        class_names: Sequence[str] | None = None,
-        scheduler=None,
-    ) -> None:
+        self, net: nn.Module, optimizer, num_classes: int,
+        class_names: Sequence[str] | None = None, scheduler=None,
+    ) -> None:  # fmt: skip
         self.num_classes = num_classes
         super().__init__(net=net, optimizer=optimizer, scheduler=scheduler)
         self.class_names = list(class_names) if class_names else None

@@ -20,14 +20,10 @@ MAX_KERNEL_CURVES = 16
 
 
 class KernelFitTask(SupervisedTask):
-    """Fit ``net.weight`` so that ``net(X)`` reproduces ``Y``; the loss is D2L's sum of squares.
-
-    ``net`` is any convolution with a ``weight`` (``convlab.basics.Conv2D``, ``nn.Conv2d``).
-    Logs ``{split}/loss`` (sum of squared errors over the batch) and ``{split}/mse`` (per pixel),
-    the kernel entries after every step as ``kernel/<index>`` curves, and the learned kernel at
-    the end of training (console and TensorBoard text); ``record_extras`` puts it in
-    ``metrics.json``.
-    """
+    """Fit a convolution's ``weight`` so that ``net(X)`` reproduces ``Y``. Logs ``{split}/loss``
+    (D2L's sum of squares over the batch), ``{split}/mse`` (per pixel), each kernel entry per
+    step (``kernel/<index>``) and the learned kernel at the end (console, TensorBoard text,
+    ``metrics.json``)."""
 
     def __init__(self, net: nn.Module, optimizer, scheduler=None) -> None:
         if not isinstance(getattr(net, "weight", None), torch.Tensor):
@@ -37,7 +33,7 @@ class KernelFitTask(SupervisedTask):
 
     @property
     def kernel(self) -> torch.Tensor:
-        """The learned kernel, ``(kh, kw)`` when there is one input and one output channel."""
+        """``(kh, kw)`` for one input and one output channel."""
         weight = self.net.weight.detach().cpu()
         return weight[0, 0] if weight.shape[:2] == (1, 1) else weight
 
@@ -80,7 +76,6 @@ class KernelFitTask(SupervisedTask):
             writer.add_histogram("kernel", self.kernel, global_step=self.global_step)
 
     def record_extras(self) -> dict:
-        """Added to ``metrics.json``: the kernel as a flat list and the shape to restore it."""
         record = {"kernel": self.kernel.flatten().tolist(), "kernel_shape": list(self.kernel.shape)}
         if self.initial_kernel is not None:
             record["initial_kernel"] = self.initial_kernel.flatten().tolist()

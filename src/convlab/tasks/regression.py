@@ -13,37 +13,24 @@ from convlab.tasks.supervised import SupervisedTask
 
 class RegressionTask(SupervisedTask):
     """``{split}/loss`` is the MSE the optimizer sees (normalised units); ``{split}/mse`` and
-    ``{split}/mae`` are in original units, so runs with different normalisations compare.
+    ``{split}/mae`` are in original units (``x = x' * target_scale + target_shift``, from the
+    data module), so runs with different normalisations compare.
 
-    ``target_shift`` and ``target_scale`` come from the data module (``x = x' * scale + shift``)
-    and are saved in the checkpoint.
-
-    Two cases take Lightning's manual optimization, with the same steps as the automatic one
-    (``shared_step``, zero_grad, backward, step, in that order):
-
-    - ``steps_per_batch > 1`` (from the data module): each training batch is a list of that many
-      batches (``StepGroups``), one optimizer step each. Lightning's per-batch overhead is then
-      paid once per group. Schedulers are stepped here (per epoch or per step, with their
-      frequency); ``trainer.gradient_clip_val`` and ``accumulate_grad_batches`` are not
-      available (Lightning refuses them with manual optimization).
-    - a net without trainable parameters (``ExactMax``) is only evaluated: no backward pass,
-      and the optimizer step, which counts the step, changes nothing.
+    Manual optimization, with the automatic one's steps (``shared_step``, zero_grad, backward,
+    step), takes two cases: ``steps_per_batch > 1``, where a training batch is a list of that
+    many batches (``StepGroups``) and Lightning's per-batch overhead is paid once per group
+    (schedulers stepped here; no gradient clipping or accumulation); and a net without trainable
+    parameters (``ExactMax``), only evaluated, its optimizer step counting the step.
     """
 
     def __init__(
-        self,
-        net: nn.Module,
-        optimizer,
-        target_shift: float = 0.0,
-        target_scale: float = 1.0,
-        steps_per_batch: int = 1,
-        scheduler=None,
-    ) -> None:
+        self, net: nn.Module, optimizer, target_shift: float = 0.0, target_scale: float = 1.0,
+        steps_per_batch: int = 1, scheduler=None,
+    ) -> None:  # fmt: skip
         super().__init__(net=net, optimizer=optimizer, scheduler=scheduler)
         if steps_per_batch < 1:
             raise ValueError(f"steps_per_batch must be >= 1, got {steps_per_batch}")
-        self.target_shift = float(target_shift)
-        self.target_scale = float(target_scale)
+        self.target_shift, self.target_scale = float(target_shift), float(target_scale)
         self.steps_per_batch = steps_per_batch
         self.trainable = any(p.requires_grad for p in self.net.parameters())
         self.automatic_optimization = self.trainable and steps_per_batch == 1
@@ -59,13 +46,11 @@ class RegressionTask(SupervisedTask):
 
     def update_metrics(self, split: str, output: torch.Tensor, target: torch.Tensor) -> None:
         # Errors only depend on differences, so the shift cancels and scaling is enough.
-        scale = self.target_scale
-        self.split_metrics(split).update(output * scale, target * scale)
+        self.split_metrics(split).update(output * self.target_scale, target * self.target_scale)
 
     def to_original_units(self, output: torch.Tensor) -> torch.Tensor:
         return output * self.target_scale + self.target_shift
 
-    # --- manual optimization ---------------------------------------------------------------
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
         if self.automatic_optimization:
             return self.shared_step(batch, "train")
@@ -83,7 +68,7 @@ class RegressionTask(SupervisedTask):
             step()
             losses.append(loss.detach())
             if per_step:
-                self._step_schedulers("step")
+                step_schedulers(self, "step")
             if max_steps >= 0 and self.global_step >= max_steps:
                 break  # mid-group: stop where an ungrouped run would
         # One loss per optimizer step: the divergence guard finds the exact step in there.
@@ -91,8 +76,5 @@ class RegressionTask(SupervisedTask):
 
     def on_train_epoch_end(self) -> None:
         super().on_train_epoch_end()
-        self._step_schedulers("epoch")
-
-    def _step_schedulers(self, interval: str) -> None:
-        if not self.automatic_optimization:
-            step_schedulers(self, interval)
+        if not self.automatic_optimization:  # else Lightning steps them
+            step_schedulers(self, "epoch")

@@ -22,38 +22,23 @@ PLATEAU_MONITOR = "val/loss"
 
 
 class SupervisedTask(FastHookName, L.LightningModule):
-    """Wraps a plain ``nn.Module``; subclasses say how to score a batch.
+    """Wraps a plain ``nn.Module``; subclasses give ``compute_loss(output, target)`` and
+    ``metric_collection(split)``. ``optimizer``/``scheduler``: Hydra ``_partial_`` factories.
 
-    Subclasses implement ``compute_loss(output, target)`` and ``metric_collection(split)``
-    (a ``torchmetrics`` collection per split, updated with ``update_metrics``).
-    ``optimizer`` (and ``scheduler``) are Hydra ``_partial_`` factories called in
-    ``configure_optimizers``.
-
-    ``{split}/loss`` (the mean over the split's samples) is a metric like the others, logged
-    once per epoch with the collection (``train/loss`` for every task); ``train/batch_loss`` is
-    the per-step curve. Under DDP ``compute()`` gathers every metric's state from all processes,
-    so what is logged and recorded is the global value, computed where every rank takes part (a
-    loss logged with ``sync_dist`` would be reduced when the progress bar reads it, on rank 0
-    alone, and hang the others).
-
-    Training batches are scored once, at the epoch's end, from the outputs each step keeps (the
-    same epoch metrics; a metric update and a ``self.log`` per step cost more than a batch-size-1
-    step, and a few per cent of a LeNet step). ``train/batch_loss`` is logged on the steps Lightning
-    writes to the loggers (every ``trainer.log_every_n_steps``), so the curve is the same and the
-    progress bar shows the last value written.
+    ``{split}/loss`` (the mean over the split's samples) is logged once per epoch with the
+    collection; ``train/batch_loss`` is the per-step curve, logged only on the steps Lightning
+    writes (a metric update and a ``self.log`` per step cost more than a batch-size-1 step), and
+    training batches are scored at the epoch's end. Under DDP ``compute()`` gathers every rank's
+    state where all take part (``sync_dist`` would reduce when rank 0's progress bar reads it,
+    on rank 0 alone, and hang the others).
     """
 
     def __init__(
-        self,
-        net: nn.Module,
-        optimizer: OptimizerFactory,
-        scheduler: SchedulerFactory | None = None,
+        self, net: nn.Module, optimizer: OptimizerFactory, scheduler: SchedulerFactory | None = None
     ) -> None:
         super().__init__()
         self.save_hyperparameters(ignore=["net", "optimizer", "scheduler"], logger=False)
-        self.net = net
-        self.optimizer_factory = optimizer
-        self.scheduler_factory = scheduler
+        self.net, self.optimizer_factory, self.scheduler_factory = net, optimizer, scheduler
         # One collection per split, so validation never mixes into the training statistics.
         for split in SPLITS:
             setattr(self, f"{split}_metrics", self.metric_collection(split))
@@ -62,7 +47,6 @@ class SupervisedTask(FastHookName, L.LightningModule):
             setattr(self, f"{split}_loss", torchmetrics.MeanMetric(nan_strategy=float("nan")))
         self._train_batches: list[tuple[torch.Tensor, ...]] = []
 
-    # --- to specialise -------------------------------------------------------------------
     def metric_collection(self, split: str) -> nn.Module:
         raise NotImplementedError
 
@@ -75,7 +59,6 @@ class SupervisedTask(FastHookName, L.LightningModule):
     def split_metrics(self, split: str) -> nn.Module:
         return getattr(self, f"{split}_metrics")
 
-    # --- shared --------------------------------------------------------------------------
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
 
@@ -116,19 +99,15 @@ class SupervisedTask(FastHookName, L.LightningModule):
         metrics.reset()
         loss.reset()
 
-    def _score_train_batches(self) -> None:
-        """The epoch's training scores, in one go."""
-        if not self._train_batches:
-            return
-        outputs, targets, losses = zip(*self._train_batches, strict=True)
-        self._train_batches.clear()
-        losses = torch.stack(losses)
-        sizes = torch.tensor([len(t) for t in targets], dtype=losses.dtype, device=losses.device)
-        with torch.no_grad():
-            self._update("train", torch.cat(outputs), torch.cat(targets), losses, sizes)
-
     def on_train_epoch_end(self) -> None:
-        self._score_train_batches()
+        if self._train_batches:  # the epoch's training scores, in one go
+            outputs, targets, losses = zip(*self._train_batches, strict=True)
+            self._train_batches.clear()
+            losses = torch.stack(losses)
+            sizes = torch.tensor([len(t) for t in targets], dtype=losses.dtype,
+                                 device=losses.device)  # fmt: skip
+            with torch.no_grad():
+                self._update("train", torch.cat(outputs), torch.cat(targets), losses, sizes)
         self._log_epoch_metrics("train")
 
     def on_validation_epoch_end(self) -> None:
