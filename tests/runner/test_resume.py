@@ -348,6 +348,7 @@ def test_finished_record_and_last_checkpoint(tmp_path):
 def test_a_sweep_job_is_skipped_resumed_or_started(tmp_path, monkeypatch, caplog):
     job = tmp_path / "sweep" / "0_seed=1"  # the sweep folder is made with it
     cfg = OmegaConf.create({"seed": 1, "ckpt_path": None, "paths": {"output_dir": str(job)}})
+    monkeypatch.setattr(resume_module, "in_multirun", lambda: False)  # another test's Hydra app
     assert skip_or_resume(cfg) is None and not job.exists()  # not a sweep: nothing to do
     monkeypatch.setattr(resume_module, "in_multirun", lambda: True)
     assert skip_or_resume(cfg) is None and cfg.ckpt_path is None

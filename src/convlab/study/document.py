@@ -139,8 +139,8 @@ def write_results(path: Path, judged: list[Judged], command: str, header: list[s
         "net trained in.", "",
         "Sweeps that set `members: 10` (most max(a, b) sweeps: see each section's command) train "
         "seeds 1–10 of each configuration stacked in one process, each member its own run with "
-        "the initial weights, batch order and optimizer state of its single run (README, "
-        '"Many seeds in one process"); the others run one seed per job.', "",
+        "the initial weights, batch order and optimizer state of its single run "
+        "([members.md](members.md)); the others run one seed per job.", "",
         "| # | claim | verdict |", "|---|---|---|",
         *(f"| {j.number} | {j.claim.title} | {j.verdict.word} |" for j in judged), "",
     ]  # fmt: skip
