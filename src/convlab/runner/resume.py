@@ -237,11 +237,10 @@ def _describe(cfg: DictConfig, experiment: str | None) -> str:
     return f"experiment={experiment} ({what})" if experiment else f"no experiment ({what})"
 
 
-def _shown(cfg: DictConfig, keys: list[str]) -> str:
-    shown = [f"{key}={_value(cfg.get(key.split('.')[0]), key.split('.', 1)[1])}"
-             for key in keys[:MAX_DIFFERENCES]]  # fmt: skip
+def _shown(values: dict[str, Any], keys: list[str]) -> str:
     more = len(keys) - MAX_DIFFERENCES
-    return ", ".join(shown) + (f" (+{more} more)" if more > 0 else "")
+    shown = ", ".join(f"{key}={values.get(key)}" for key in keys[:MAX_DIFFERENCES])
+    return shown + (f" (+{more} more)" if more > 0 else "")
 
 
 def _by_config(cfg: DictConfig, ckpt_path: str | Path, folder: Path) -> str | None:
@@ -258,18 +257,17 @@ def _by_config(cfg: DictConfig, ckpt_path: str | Path, folder: Path) -> str | No
                  for c in (saved, cfg))  # fmt: skip
     if not (keys := _changed(then, now)):
         return None
-    overrides = [str(o) for o in _load(folder / ".hydra" / "overrides.yaml") or []]
-    overrides = [o for o in overrides if o.startswith(_MODEL_OVERRIDES)]
-    if not overrides and theirs:
-        overrides = [f"experiment={theirs}"]
+    recorded = map(str, _load(folder / ".hydra" / "overrides.yaml") or [])
+    overrides = [o for o in recorded if o.startswith(_MODEL_OVERRIDES)]
+    overrides = overrides or ([f"experiment={theirs}"] if theirs else [])
     fix = f" Evaluate it with: python eval.py {' '.join(overrides)} ckpt_path={ckpt_path}"
     fix = fix if overrides else ""
     if any(key.endswith("._target_") for key in keys):
         return (f"ckpt_path={ckpt_path} is from {_describe(saved, theirs)}, not "
                 f"{_describe(cfg, _experiment(cfg))} as given.{fix}")  # fmt: skip
     return (
-        f"ckpt_path={ckpt_path} was trained with {_shown(saved, keys)}; the config given has "
-        f"{_shown(cfg, keys)}, so its weights would be scored in another network.{fix}"
+        f"ckpt_path={ckpt_path} was trained with {_shown(then, keys)}; the config given has "
+        f"{_shown(now, keys)}, so its weights would be scored in another network.{fix}"
     )
 
 
