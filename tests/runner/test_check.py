@@ -18,7 +18,8 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.errors import ConfigCompositionException
 from omegaconf import OmegaConf, open_dict
 
-from convlab.runner.check import ConfigError, explain, find_problems, unwritable, validate_config
+from convlab.runner.check import ConfigError, find_problems, validate_config
+from convlab.runner.check.composition import explain
 from convlab.runner.check.targets import (
     BOUNDS,
     MAX_LISTED,
@@ -28,7 +29,7 @@ from convlab.runner.check.targets import (
     target,
     unknown_key,
 )
-from convlab.runner.hydra_hooks import ValidateConfig
+from convlab.runner.hydra_hooks import ValidateConfig, check_jobs, unwritable
 from tests.conftest import CONF_DIR, compose_config
 
 # Groups whose options each build an object; every option must pass validation as shipped.
@@ -428,7 +429,7 @@ def test_unimportable_targets_are_one_line_each():
 
 
 def test_unwritable_asks_for_write_and_search_permission(tmp_path, monkeypatch):
-    import convlab.runner.check as jobs
+    import convlab.runner.hydra_hooks as jobs
 
     asked = []
     monkeypatch.setattr(jobs.os, "access", lambda path, mode: asked.append((path, mode)) or False)
@@ -437,8 +438,6 @@ def test_unwritable_asks_for_write_and_search_permission(tmp_path, monkeypatch):
 
 
 def test_each_sweep_job_is_checked_and_each_problem_said_once():
-    from convlab.runner.check import check_jobs
-
     def members_of_two(cfg):
         return ["members=2: checked"] if cfg.members == 2 else []
 
@@ -446,7 +445,7 @@ def test_each_sweep_job_is_checked_and_each_problem_said_once():
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         problems = check_jobs("train", [["trainer.max_epoch=3"], ["trainer.max_epoch=3"],
                                         ["experiment=lenett"], ["members=2"], ["members=2"]],
-                              extra_checks=[members_of_two])  # fmt: skip
+                              [members_of_two])  # fmt: skip
         assert check_jobs("train", [["members=2"]]) == []  # nothing but what is asked for
     GlobalHydra.instance().clear()
     assert len(problems) == 3

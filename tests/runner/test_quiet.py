@@ -21,7 +21,7 @@ NOISE = ("💡 Tip", "LeafSpec", "GPU available: False", "TPU available: False",
 @pytest.fixture
 def quiet_once(monkeypatch):
     """quiet_console() as at a process start, undone after the test."""
-    monkeypatch.setattr(quiet, "_quiet", False)
+    quiet.quiet_console.cache_clear()
     monkeypatch.setenv("PYTHONWARNINGS", "default::DeprecationWarning")
     loggers = {line[0]: logging.getLogger(line[0]) for line in quiet.LOG_LINES}
     before = {name: list(logger.filters) for name, logger in loggers.items()}
@@ -30,6 +30,7 @@ def quiet_once(monkeypatch):
         yield
     for name, logger in loggers.items():
         logger.filters[:] = before[name]
+    quiet.quiet_console.cache_clear()
 
 
 def _warn(module: str, message: str, category: type[Warning] = FutureWarning) -> list:

@@ -5,6 +5,7 @@ with the closest valid name (``HYDRA_FULL_ERROR=1`` keeps Hydra's own report).
 
 from __future__ import annotations
 
+import functools
 import inspect
 import logging
 import os
@@ -23,6 +24,7 @@ from hydra.errors import ConfigCompositionException
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from convlab.errors import ConvlabError
+from convlab.runner.check.composition import explain
 from convlab.runner.overrides import first_job, sweep_job_dirname
 from convlab.runner.record import EXIT_USER_ERROR
 from convlab.runner.resume import expand_resume
@@ -69,8 +71,6 @@ def _flag(flags: list[str], *names: str) -> str | None:
 
 def composition_error(script: Path, config_name: str, argv: list[str]) -> str | None:
     """One line for a command line whose config (its first job's) does not compose."""
-    from convlab.runner.check.composition import explain
-
     flags, overrides = split_command_line(argv)
     if {flag.split("=")[0] for flag in flags} - _COMPOSING:
         return None  # --help, --info, ...: Hydra's own business
@@ -86,10 +86,9 @@ def composition_error(script: Path, config_name: str, argv: list[str]) -> str | 
     with initialize_config_dir(config_dir=str(config_dir.absolute()), version_base="1.3"):
         try:
             compose(config_name=config_name, overrides=job)
-        except ConfigCompositionException as error:
-            return explain(error, config_name, overrides)
-        except Exception:
-            return None
+        except Exception as error:  # Hydra's own report for anything but a composition error
+            composing = isinstance(error, ConfigCompositionException)
+            return explain(error, config_name, overrides) if composing else None
     return None
 
 
@@ -113,8 +112,7 @@ def launch(main: Callable[[], Any], config_name: str) -> None:
 def run_uid() -> str:
     """A short random id, fixed for this process and those it starts: Hydra resolves
     ``hydra.sweep.dir`` again in every job, and a timestamp alone lets two sweeps collide."""
-    if not os.environ.get("CONVLAB_RUN_UID"):
-        os.environ["CONVLAB_RUN_UID"] = secrets.token_hex(3)
+    os.environ["CONVLAB_RUN_UID"] = os.environ.get("CONVLAB_RUN_UID") or secrets.token_hex(3)
     return os.environ["CONVLAB_RUN_UID"]
 
 
@@ -168,16 +166,12 @@ WARNING_LINES = (
     ("lightning.pytorch.utilities._pytree", FutureWarning,
      "`isinstance(treespec, LeafSpec)` is deprecated", "Lightning's own use of a torch API"),
 )  # fmt: skip
-_quiet = False
 
 
+@functools.cache
 def quiet_console() -> None:
     """Drop ``LOG_LINES`` and ``WARNING_LINES``, here and (through ``PYTHONWARNINGS``, whose
     fields split at ``:`` and ``,``) in the processes a run starts."""
-    global _quiet
-    if _quiet:
-        return
-    _quiet = True
     for logger, pattern, _why in LOG_LINES:
         drop = re.compile(pattern).match
         logging.getLogger(logger).addFilter(lambda record, drop=drop: not drop(record.getMessage()))

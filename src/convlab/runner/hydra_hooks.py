@@ -9,23 +9,21 @@ import logging
 import os
 import sys
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from hydra import compose
 from hydra.core.hydra_config import HydraConfig
+from hydra.errors import ConfigCompositionException
 from hydra.experimental.callback import Callback
 from hydra.utils import get_object
 from omegaconf import DictConfig, OmegaConf
 
-from convlab.runner.check import ConfigError, check_jobs, find_problems, unwritable
+from convlab.runner.check import Check, ConfigError, find_problems, validate_config
+from convlab.runner.check.composition import explain
 from convlab.runner.overrides import count_jobs, hydra_node, in_multirun, sweep_jobs
-from convlab.runner.record import (
-    EXIT_USER_ERROR,
-    FINISHED,
-    RECORD_NAME,
-    TOTAL_ENV,
-    read_record,
-)
+from convlab.runner.record import EXIT_USER_ERROR, FINISHED, RECORD_NAME, TOTAL_ENV, read_record
 
 log = logging.getLogger("convlab")
 MAX_JOBS_CHECKED = 256
@@ -42,17 +40,33 @@ def extra_checks(config: DictConfig) -> list[Any]:
 def checked_up_front(config: DictConfig) -> bool:
     """Whether ``ValidateConfig`` checks this run's config before it starts; otherwise (Optuna,
     a very large sweep) each job checks its own (``check_job``)."""
-    if not in_multirun(config):
-        return True
-    jobs = sweep_jobs(config)
+    jobs = sweep_jobs(config) if in_multirun(config) else []
     return jobs is not None and len(jobs) <= MAX_JOBS_CHECKED
 
 
 def check_job(cfg: DictConfig, hydra_cfg: DictConfig) -> None:
-    if checked_up_front(hydra_cfg):
-        return
-    if problems := find_problems(cfg, extra_checks=extra_checks(hydra_cfg)):
-        raise ConfigError(problems)  # the job fails with one line, a sweep goes on
+    if not checked_up_front(hydra_cfg):
+        validate_config(cfg, extra_checks(hydra_cfg))  # fails this job in one line; a sweep goes on
+
+
+def check_jobs(config_name: str, jobs: list[list[str]], checks: Sequence[Check] = ()) -> list[str]:
+    """Compose each job of a sweep (Hydra initialised) and check it; each problem said once."""
+    problems: list[str | None] = []
+    for overrides in jobs:
+        try:
+            problems += find_problems(compose(config_name, overrides), checks)
+        except ConfigCompositionException as error:
+            problems.append(explain(error, config_name, overrides))
+    return [problem for problem in dict.fromkeys(problems) if problem]
+
+
+def unwritable(directory: str | Path) -> str | None:
+    """Why ``directory`` cannot be created or written to, or ``None`` when it can."""
+    path = Path(directory).absolute()
+    ancestor = next(p for p in (path, *path.parents) if p.exists())
+    if not ancestor.is_dir():
+        return f"{ancestor} is a file, not a folder"
+    return None if os.access(ancestor, os.W_OK | os.X_OK) else f"{ancestor} is not writable"
 
 
 class ValidateConfig(Callback):
@@ -72,9 +86,9 @@ class ValidateConfig(Callback):
     def _check(config: DictConfig, folder_key: str, config_name: str | None) -> None:
         HydraConfig.instance().set_config(config)
         checks = extra_checks(config)
-        problems = find_problems(config, extra_checks=checks)
+        problems = find_problems(config, checks)
         if not problems and config_name and checked_up_front(config):
-            problems = check_jobs(config_name, sweep_jobs(config) or [], extra_checks=checks)
+            problems = check_jobs(config_name, sweep_jobs(config) or [], checks)
         folder = OmegaConf.select(config, folder_key)
         if reason := unwritable(str(folder)):
             problems = [*problems, f"{folder_key}={folder}: cannot write the run's output there "

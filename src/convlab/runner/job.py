@@ -85,15 +85,12 @@ def release(folder: str | Path) -> None:
 def _claim(folder: Path) -> bool:
     """Take the folder's lock; ``False`` when a sweep's job must be skipped. Another process's
     folder gets none of this process's log lines."""
-    if os.environ.get("LOCAL_RANK", "0") != "0":  # DDP ranks > 0 run inside rank 0's job
-        return True
-    if (owner := acquire(folder)) is None:
+    # DDP ranks > 0 run inside rank 0's job
+    if os.environ.get("LOCAL_RANK", "0") != "0" or (owner := acquire(folder)) is None:
         return True
     root = logging.getLogger()
-    for handler in list(root.handlers):
-        if isinstance(handler, logging.FileHandler) and Path(handler.baseFilename).is_relative_to(
-            folder.absolute()
-        ):
+    for handler in [h for h in root.handlers if isinstance(h, logging.FileHandler)]:
+        if Path(handler.baseFilename).is_relative_to(folder.absolute()):
             root.removeHandler(handler)
             handler.close()
     if in_multirun():
@@ -147,7 +144,6 @@ def _record_stop(cfg: DictConfig, status: str, error: str, started: float) -> No
 
 def run_job(work: Callable[[DictConfig], Any], cfg: DictConfig) -> Any:
     """Run ``work(cfg)`` as the owner of the job's folder; see the module docstring."""
-
     started = time.perf_counter()
     folder = _output_dir(cfg)
     if not _claim(folder):
@@ -197,10 +193,6 @@ def run_job(work: Callable[[DictConfig], Any], cfg: DictConfig) -> Any:
     finally:
         release(folder)
         if in_multirun():
-            seconds = time.perf_counter() - started
-            end = (
-                f"failed after {seconds:.0f} s: {failure}"
-                if failure
-                else f"finished in {seconds:.0f} s"
-            )
+            seconds = f"{time.perf_counter() - started:.0f} s"
+            end = f"failed after {seconds}: {failure}" if failure else f"finished in {seconds}"
             log.info("%s %s", _label(HydraConfig.get()), end)

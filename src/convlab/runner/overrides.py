@@ -23,11 +23,9 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._+=-]")
 def in_multirun(config: DictConfig | None = None) -> bool:
     """Whether this job (or the run of ``config``, a full config or its ``hydra`` node) is in a
     multirun."""
-    if config is None:
-        if not HydraConfig.initialized():
-            return False
-        config = HydraConfig.get()
-    return hydra_node(config).get("mode") == RunMode.MULTIRUN
+    if config is None and not HydraConfig.initialized():
+        return False
+    return hydra_node(config or HydraConfig.get()).get("mode") == RunMode.MULTIRUN
 
 
 def job_overrides() -> list[str]:
@@ -45,19 +43,16 @@ def quote(value: str | Path) -> str:
     return "'" + str(value).replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
+def _expanded(overrides: Sequence[str]) -> list[tuple[Any, list[str]]]:
+    """Each override parsed, with its values as overrides (a sweep's in order)."""
+    return [(o, [f"{o.get_key_element()}={v}" for v in o.sweep_string_iterator()]
+             if o.is_sweep_override() else [o.input_line])
+            for o in OverridesParser.create().parse_overrides(list(overrides))]  # fmt: skip
+
+
 def first_job(overrides: Sequence[str], without: str | None = None) -> list[str]:
     """The overrides of a sweep's first job, minus the key ``without``."""
-    kept = []
-    for override in OverridesParser.create().parse_overrides(list(overrides)):
-        if override.key_or_group == without:
-            continue
-        if override.is_sweep_override():
-            values = list(override.sweep_string_iterator())
-            if values:
-                kept.append(f"{override.get_key_element()}={values[0]}")
-        else:
-            kept.append(override.input_line)
-    return kept
+    return [values[0] for o, values in _expanded(overrides) if o.key_or_group != without and values]
 
 
 def hydra_node(config: DictConfig) -> DictConfig:
@@ -71,19 +66,10 @@ def sweep_jobs(config: DictConfig) -> list[list[str]] | None:
     sweeper = hydra.get("sweeper") or {}
     if "BasicSweeper" not in str(sweeper.get("_target_", "")):
         return None
-    params = sweeper.get("params")
-    params = OmegaConf.to_container(params, resolve=False) if params else {}
-    arguments = [f"{key}={value}" for key, value in params.items()]
-    choices: dict[str, list[str]] = {}
-    try:
-        for override in OverridesParser.create().parse_overrides(
-            [*arguments, *hydra.overrides.task]
-        ):
-            key = override.get_key_element()
-            if override.is_sweep_override():
-                choices[key] = [f"{key}={v}" for v in override.sweep_string_iterator()]
-            else:
-                choices[key] = [override.input_line]
+    params = OmegaConf.to_container(sweeper.params, resolve=False) if sweeper.get("params") else {}
+    arguments = [*(f"{key}={value}" for key, value in params.items()), *hydra.overrides.task]
+    try:  # a key given twice keeps its first place and its last values
+        choices = {o.get_key_element(): values for o, values in _expanded(arguments)}
     except Exception:
         return None
     return [list(job) for job in itertools.product(*choices.values())]
@@ -125,12 +111,9 @@ def sweep_domains(definitions: Sequence[str] | None = None) -> dict[str, Any]:
         if override.is_hydra_override() or not override.is_sweep_override():
             continue
         value = override.value()
+        domain = (value.start, value.end) if isinstance(value, IntervalSweep) else None
         if isinstance(value, ChoiceSweep | RangeSweep):
-            domain: Any = list(override.sweep_iterator())
-        elif isinstance(value, IntervalSweep):
-            domain = (value.start, value.end)
-        else:
-            domain = None
+            domain = list(override.sweep_iterator())
         domains.setdefault(override.key_or_group, domain)
     return domains
 

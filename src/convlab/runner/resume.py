@@ -17,6 +17,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from convlab.errors import ConvlabError
@@ -103,14 +104,17 @@ def _flat(tree: Any, prefix: str = "") -> dict[str, Any]:
     return {k: v for key, value in tree.items() for k, v in _flat(value, f"{prefix}{key}.").items()}
 
 
+def _changed(before: dict[str, Any], now: dict[str, Any]) -> list[str]:
+    return [key for key in sorted(before.keys() | now.keys()) if before.get(key) != now.get(key)]
+
+
 def differences(cfg: DictConfig, checkpoint: str | Path) -> list[str]:
     """Settings of ``cfg`` that differ from those of the run that wrote ``checkpoint``."""
     if (folder := run_folder(checkpoint)) is None:
         return []
     before = _flat(_what_it_computes(OmegaConf.load(folder / ".hydra" / "config.yaml")))
     now = _flat(_what_it_computes(cfg))
-    changed = [key for key in sorted(set(before) | set(now)) if before.get(key) != now.get(key)]
-    return [f"{key}: {before.get(key)!r} -> {now.get(key)!r}" for key in changed]
+    return [f"{key}: {before.get(key)!r} -> {now.get(key)!r}" for key in _changed(before, now)]
 
 
 def checked_ckpt_path(cfg: DictConfig, evaluating: bool = False) -> str | None:
@@ -125,9 +129,9 @@ def checked_ckpt_path(cfg: DictConfig, evaluating: bool = False) -> str | None:
         raise ConvlabError(f"ckpt_path={ckpt_path}: no such checkpoint file")
     if reason := check_checkpoint(ckpt_path):
         raise ConvlabError(f"ckpt_path={ckpt_path}: {reason}.")
+    if evaluating and (problem := checkpoint_mismatch(cfg, ckpt_path)):
+        raise ConvlabError(problem)
     if evaluating:
-        if problem := checkpoint_mismatch(cfg, ckpt_path):
-            raise ConvlabError(problem)
         return ckpt_path
     if changed := differences(cfg, ckpt_path):
         log.warning("resuming with settings that differ from the checkpoint's run: %s",
@@ -220,8 +224,6 @@ def _short(cfg: DictConfig, group: str) -> str:
 def _experiment(cfg: Any, given: bool = True) -> str | None:
     """The ``experiment`` choice in a config's ``hydra`` node (the given config's: or else in
     Hydra's state)."""
-    from hydra.core.hydra_config import HydraConfig
-
     choices = OmegaConf.select(cfg, "hydra.runtime.choices", default=None,
                                throw_on_resolution_failure=False)  # fmt: skip
     if choices is None and given and HydraConfig.initialized():
@@ -235,11 +237,10 @@ def _describe(cfg: DictConfig, experiment: str | None) -> str:
     return f"experiment={experiment} ({what})" if experiment else f"no experiment ({what})"
 
 
-def _shown(cfg: DictConfig, keys: list[str]) -> str:
-    shown = [f"{key}={_value(cfg.get(key.split('.')[0]), key.split('.', 1)[1])}"
-             for key in keys[:MAX_DIFFERENCES]]  # fmt: skip
+def _shown(values: dict[str, Any], keys: list[str]) -> str:
     more = len(keys) - MAX_DIFFERENCES
-    return ", ".join(shown) + (f" (+{more} more)" if more > 0 else "")
+    shown = ", ".join(f"{key}={values.get(key)}" for key in keys[:MAX_DIFFERENCES])
+    return shown + (f" (+{more} more)" if more > 0 else "")
 
 
 def _by_config(cfg: DictConfig, ckpt_path: str | Path, folder: Path) -> str | None:
@@ -250,27 +251,23 @@ def _by_config(cfg: DictConfig, ckpt_path: str | Path, folder: Path) -> str | No
         theirs = _experiment(OmegaConf.load(folder / ".hydra" / "hydra.yaml"), given=False)
     except Exception:
         theirs = None
-    keys = [] if _value(saved.get("task"), "_target_") == _value(cfg.get("task"), "_target_") \
-        else ["task._target_"]  # fmt: skip
-    mine, given_model = saved.get("model"), cfg.get("model")
-    if isinstance(mine, DictConfig) and isinstance(given_model, DictConfig):
-        names = sorted((set(map(str, mine)) | set(map(str, given_model))) - {"_target_"})
-        keys += [f"model.{key}" for key in ["_target_", *names]
-                 if _value(mine, key) != _value(given_model, key)]  # fmt: skip
-    if not keys:
+    both = all(isinstance(c.get("model"), DictConfig) for c in (saved, cfg))
+    then, now = ({"task._target_": _value(c.get("task"), "_target_"),  # what makes nets differ
+                  **{f"model.{k}": _value(c.model, str(k)) for k in (c.model if both else ())}}
+                 for c in (saved, cfg))  # fmt: skip
+    if not (keys := _changed(then, now)):
         return None
-    overrides = [str(o) for o in _load(folder / ".hydra" / "overrides.yaml") or []]
-    overrides = [o for o in overrides if o.startswith(_MODEL_OVERRIDES)]
-    if not overrides and theirs:
-        overrides = [f"experiment={theirs}"]
+    recorded = map(str, _load(folder / ".hydra" / "overrides.yaml") or [])
+    overrides = [o for o in recorded if o.startswith(_MODEL_OVERRIDES)]
+    overrides = overrides or ([f"experiment={theirs}"] if theirs else [])
     fix = f" Evaluate it with: python eval.py {' '.join(overrides)} ckpt_path={ckpt_path}"
     fix = fix if overrides else ""
     if any(key.endswith("._target_") for key in keys):
         return (f"ckpt_path={ckpt_path} is from {_describe(saved, theirs)}, not "
                 f"{_describe(cfg, _experiment(cfg))} as given.{fix}")  # fmt: skip
     return (
-        f"ckpt_path={ckpt_path} was trained with {_shown(saved, keys)}; the config given has "
-        f"{_shown(cfg, keys)}, so its weights would be scored in another network.{fix}"
+        f"ckpt_path={ckpt_path} was trained with {_shown(then, keys)}; the config given has "
+        f"{_shown(now, keys)}, so its weights would be scored in another network.{fix}"
     )
 
 

@@ -103,13 +103,6 @@ def add_report(record: RunRecord, report: dict[str, Any]) -> None:
     record.extras.update(report["extras"])
 
 
-def progress_counts(trainer: L.Trainer) -> tuple[int, int]:
-    """(epochs, steps): the trainer's own counts, or the logged ones where those stayed 0."""
-    logged = trainer.callback_metrics
-    epochs = trainer.current_epoch or int(logged.get(EPOCHS_KEY, 0))
-    return epochs, trainer.global_step or int(logged.get(STEPS_KEY, 0))
-
-
 def final_metrics(trainer: L.Trainer, prefix: str) -> dict[str, float]:
     return {
         name.removesuffix("_epoch"): float(value)
@@ -140,8 +133,12 @@ def fit_and_record(
     if cfg.get("test", True) and record.status != "interrupted":
         test()
         record.metrics.update(final_metrics(trainer, "test/"))
-    # The epoch in which Ctrl-C stopped it ran part-way.
-    record.epochs, record.steps = record.extras.get("stopped_at") or progress_counts(trainer)
+    # The epoch in which Ctrl-C stopped it ran part-way; where the trainer's counts stayed 0
+    # (ddp_spawn's main process), the logged ones.
+    logged = trainer.callback_metrics
+    record.epochs, record.steps = record.extras.get("stopped_at") or (
+        trainer.current_epoch or int(logged.get(EPOCHS_KEY, 0)),
+        trainer.global_step or int(logged.get(STEPS_KEY, 0)))  # fmt: skip
     record.duration_s = round(time.perf_counter() - started, 3)
     if before_write is not None:
         before_write(record)

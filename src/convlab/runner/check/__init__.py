@@ -6,21 +6,17 @@ top level. One line per problem, said as the command line writes the config, wit
 import functools
 import json
 import operator
-import os
 import re
 import typing
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from hydra import compose
 from hydra.core.hydra_config import HydraConfig
-from hydra.errors import ConfigCompositionException
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, create_model
 
 from convlab.errors import ConvlabError
-from convlab.runner.check.composition import explain
 from convlab.runner.check.environment import environment_problems
 from convlab.runner.check.targets import STRICT, closest, listing, target, unknown_key
 from convlab.runner.resume import check_checkpoint
@@ -220,25 +216,3 @@ def find_problems(cfg: DictConfig, extra_checks: Sequence[Check] = ()) -> list[s
 def validate_config(cfg: DictConfig, extra_checks: Sequence[Check] = ()) -> None:
     if problems := find_problems(cfg, extra_checks):
         raise ConfigError(problems)
-
-
-def check_jobs(
-    config_name: str, jobs: list[list[str]], extra_checks: Sequence[Check] = ()
-) -> list[str]:
-    """Compose each job of a sweep (Hydra initialised) and check it; each problem said once."""
-    problems: list[str | None] = []
-    for overrides in jobs:
-        try:
-            problems += find_problems(compose(config_name, overrides), extra_checks)
-        except ConfigCompositionException as error:
-            problems.append(explain(error, config_name, overrides))
-    return [problem for problem in dict.fromkeys(problems) if problem]
-
-
-def unwritable(directory: str | Path) -> str | None:
-    """Why ``directory`` cannot be created or written to, or ``None`` when it can."""
-    path = Path(directory).absolute()
-    ancestor = next(p for p in (path, *path.parents) if p.exists())
-    if not ancestor.is_dir():
-        return f"{ancestor} is a file, not a folder"
-    return None if os.access(ancestor, os.W_OK | os.X_OK) else f"{ancestor} is not writable"

@@ -5,6 +5,7 @@ the config is composed again without the bad override, to name what would be val
 import re
 from collections.abc import Sequence
 
+from hydra import compose
 from hydra.errors import ConfigCompositionException, MissingConfigException
 from omegaconf import DictConfig, OmegaConf
 
@@ -13,8 +14,6 @@ from convlab.runner.overrides import first_job
 
 
 def _unknown_key(key: str, config_name: str, overrides: Sequence[str]) -> str | None:
-    from hydra import compose
-
     parent_path, _, leaf = key.rpartition(".")
     try:  # Hydra's own message where it cannot be composed (or Hydra is not initialised)
         cfg = compose(config_name=config_name, overrides=first_job(overrides, without=key))
