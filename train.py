@@ -8,15 +8,14 @@ does the run (``members=K``: ``convlab.members.run.train_members``, K seeds stac
 import hydra
 from omegaconf import DictConfig
 
-from convlab.members.run import train_members
+from convlab.members.run import training_for
 from convlab.runner.cli import launch
 from convlab.runner.job import run_job
-from convlab.runner.run import train
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="train")
 def main(cfg: DictConfig) -> float | None:
-    record = run_job(train_members if int(cfg.get("members") or 1) > 1 else train, cfg)
+    record = run_job(training_for(cfg), cfg)
     metric = cfg.get("optimized_metric")  # the objective of a hyper-parameter search
     return record.metrics.get(metric) if record is not None and metric else None
 

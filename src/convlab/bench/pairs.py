@@ -82,7 +82,7 @@ def pipeline_epochs(experiment: str, epochs: int, seed: int, workdir: Path,
     experiment=<experiment>``, default callbacks and logger included, run in this process."""
     from hydra.core.utils import env_override
 
-    from convlab.runner.run import train
+    from convlab.members.run import training_for
 
     run_dir = Path(tempfile.mkdtemp(dir=workdir))
     overrides = [f"trainer.max_epochs={epochs}", f"seed={seed}", *overrides]
@@ -90,7 +90,7 @@ def pipeline_epochs(experiment: str, epochs: int, seed: int, workdir: Path,
     threads = torch.get_num_threads()  # train.py's process starts with PyTorch's default
     try:
         with env_override(dict(cfg.hydra.job.env_set)):  # as Hydra's run_job does for train.py
-            record = train(cfg)
+            record = training_for(cfg)(cfg)  # members=K as train.py runs it
     finally:
         torch.set_num_threads(threads)
     return record.extras["epoch_durations_s"], record.steps
