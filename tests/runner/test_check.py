@@ -49,7 +49,7 @@ def _options(*groups: str) -> list[str]:
 def _fresh_signatures():
     """``target`` and the primary keys are cached per process: every test reads them itself
     (so each test checks the code it runs, whichever test ran first)."""
-    from convlab.runner.check import _keys_of
+    from convlab.runner.check.validate import _keys_of
 
     target.cache_clear()
     _keys_of.cache_clear()
@@ -524,13 +524,13 @@ def test_a_target_whose_annotations_cannot_be_resolved_still_has_its_keys_checke
      ("True", "True"), (["Adam", 1], "['Adam', 1]")],
 )  # fmt: skip
 def test_values_are_shown_as_on_the_command_line(value, text):
-    from convlab.runner.check import show
+    from convlab.runner.check.validate import show
 
     assert show(value) == text and show(None) == "null"
 
 
 def test_a_value_not_set_yet_is_read_as_such():
-    from convlab.runner.check import MISSING, UNRESOLVED, read
+    from convlab.runner.check.validate import MISSING, UNRESOLVED, read
 
     node = OmegaConf.create(
         {"a": "???", "b": "${nope}", "c": None, "d": "${c}", "e": [1, "???"], "f": "${e.0}"}
@@ -643,7 +643,7 @@ def test_bounds_judge_the_values_that_are_set():
 
 
 def test_extra_checks_run_after_the_config_and_before_the_machine(monkeypatch):
-    monkeypatch.setattr("convlab.runner.check.environment_problems",
+    monkeypatch.setattr("convlab.runner.check.validate.environment_problems",
                         lambda cfg: ["machine"])  # fmt: skip
     cfg = OmegaConf.create({"members": 0})
     found = find_problems(cfg, extra_checks=[lambda c: ["first", "machine"], lambda c: ["second"]])
@@ -723,7 +723,7 @@ def test_the_checkpoint_file_is_opened(tmp_path, no_hydra_run):
 
 
 def test_keys_of_the_primary_config_file(tmp_path):
-    from convlab.runner.check import _keys_of
+    from convlab.runner.check.validate import _keys_of
 
     first, second = tmp_path / "first", tmp_path / "second"
     first.mkdir()
@@ -736,7 +736,7 @@ def test_keys_of_the_primary_config_file(tmp_path):
 
 
 def test_each_entry_point_declares_its_own_keys(tmp_path, no_hydra_run):
-    from convlab.runner.check import _keys_of, _primary_keys
+    from convlab.runner.check.validate import _keys_of, _primary_keys
 
     assert _primary_keys() == set()
     compose_config([], tmp_path, "train")
@@ -751,7 +751,7 @@ def test_each_entry_point_declares_its_own_keys(tmp_path, no_hydra_run):
 
 def test_an_experiment_may_set_a_run_key_the_entry_point_does_not_declare(tmp_path, no_hydra_run):
     """eval.yaml does not declare ``test_ckpt``; ``experiment=lenet`` sets it all the same."""
-    from convlab.runner.check import _primary_keys
+    from convlab.runner.check.validate import _primary_keys
 
     cfg = compose_config(["experiment=lenet", "ckpt_path=x.ckpt"], tmp_path, "eval")
     assert "test_ckpt" in cfg and "test_ckpt" not in _primary_keys()
@@ -791,7 +791,7 @@ def test_keys_declared_by_the_config_or_a_new_group_need_no_schema(tmp_path, no_
 
 def test_a_run_composed_with_its_hydra_node_has_no_unknown_key(tmp_path, no_hydra_run):
     """``hydra`` is allowed even where the config chooses no ``hydra`` group of its own."""
-    from convlab.runner.check import _primary_keys
+    from convlab.runner.check.validate import _primary_keys
 
     conf = tmp_path / "conf"
     shutil.copytree(CONF_DIR, conf)
