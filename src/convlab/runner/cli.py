@@ -3,8 +3,6 @@ resolvers, ``resume=<run dir>`` expanded, and a config that does not compose ref
 with the closest valid name (``HYDRA_FULL_ERROR=1`` keeps Hydra's own report).
 """
 
-from __future__ import annotations
-
 import functools
 import inspect
 import logging

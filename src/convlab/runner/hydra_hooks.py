@@ -3,8 +3,6 @@ any folder is made; ``SweepSummary`` announces a sweep and counts its jobs per s
 The jobs may run in other processes, so what they share travels in environment variables.
 """
 
-from __future__ import annotations
-
 import logging
 import os
 import sys

@@ -6,8 +6,6 @@ runs the work, and turns whatever stops it into a record and one line: ``failed`
 error's first line (the traceback goes to the log file), ``interrupted`` on Ctrl-C.
 """
 
-from __future__ import annotations
-
 import fcntl
 import logging
 import os

@@ -1,8 +1,6 @@
 """The one parser of command-line overrides (Hydra's public ``OverridesParser``, so sweeps and
 quoting mean what they mean to Hydra): a sweep's jobs, what it varies, each job's folder name."""
 
-from __future__ import annotations
-
 import hashlib
 import itertools
 import re

@@ -1,8 +1,6 @@
 """``metrics.json``, the record every run folder ends with whatever happened (the only thing the
 report reads), and the file names the run machinery agrees on."""
 
-from __future__ import annotations
-
 import dataclasses
 import json
 import math
@@ -70,7 +68,7 @@ class RunRecord:
         return path
 
     @classmethod
-    def from_json(cls, body: dict[str, Any]) -> RunRecord:
+    def from_json(cls, body: dict[str, Any]) -> "RunRecord":
         names = {f.name for f in dataclasses.fields(cls)} - {"extras"}
         extras = {key: value for key, value in body.items() if key not in names}
         return cls(**{k: v for k, v in body.items() if k in names}, extras=extras)

@@ -8,8 +8,6 @@
   from its ``last.ckpt``, a folder left by a different config (fingerprint) is refused.
 """
 
-from __future__ import annotations
-
 import hashlib
 import json
 import logging
@@ -17,7 +15,6 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from convlab.errors import ConvlabError
@@ -33,6 +30,7 @@ from convlab.runner.record import (
 
 log = logging.getLogger("convlab")
 # What was trained and on which data: repeated in the suggested eval command.
+_NETWORK = ("model.", "task._target_:")
 _MODEL_OVERRIDES = ("experiment=", "model=", "model.", "task=", "task.", "data=", "data.")
 MAX_DIFFERENCES = 3
 
@@ -93,28 +91,66 @@ def check_checkpoint(path: str | Path) -> str | None:
     return None
 
 
-def _what_it_computes(cfg: DictConfig) -> dict[str, Any]:
-    plain = OmegaConf.to_container(cfg, resolve=False)
-    return {key: value for key, value in plain.items() if key not in LOCATION_KEYS}
+def run_folder(ckpt_path: str | Path) -> Path | None:
+    """The run folder a checkpoint belongs to (the nearest parent holding ``.hydra/``)."""
+    for folder in list(Path(ckpt_path).absolute().parents)[:3]:
+        if (folder / ".hydra" / "config.yaml").is_file():
+            return folder
+    return None
 
 
-def _flat(tree: Any, prefix: str = "") -> dict[str, Any]:
-    if not isinstance(tree, dict):
-        return {prefix.rstrip("."): tree}
-    return {k: v for key, value in tree.items() for k, v in _flat(value, f"{prefix}{key}.").items()}
-
-
-def _changed(before: dict[str, Any], now: dict[str, Any]) -> list[str]:
-    return [key for key in sorted(before.keys() | now.keys()) if before.get(key) != now.get(key)]
+def _leaves(node: Any, prefix: str = "") -> dict[str, Any]:
+    """What a config computes, leaf by leaf, resolved where it can be (else as written)."""
+    found = {}
+    for key in node:
+        if not prefix and key in LOCATION_KEYS:
+            continue
+        try:
+            value = node[key]
+            if isinstance(value, DictConfig):
+                found |= _leaves(value, f"{prefix}{key}.")
+                continue
+            value = (
+                OmegaConf.to_container(value, resolve=True) if OmegaConf.is_config(value) else value
+            )
+        except Exception:  # ${hydra:...} outside its run
+            value = OmegaConf.to_container(node, resolve=False).get(key)
+        found[f"{prefix}{key}"] = value
+    return found
 
 
 def differences(cfg: DictConfig, checkpoint: str | Path) -> list[str]:
-    """Settings of ``cfg`` that differ from those of the run that wrote ``checkpoint``."""
+    """``key: then -> now`` for each setting of ``cfg`` that differs from the run that wrote
+    ``checkpoint`` (none when no run folder says how it was made)."""
     if (folder := run_folder(checkpoint)) is None:
         return []
-    before = _flat(_what_it_computes(OmegaConf.load(folder / ".hydra" / "config.yaml")))
-    now = _flat(_what_it_computes(cfg))
-    return [f"{key}: {before.get(key)!r} -> {now.get(key)!r}" for key in _changed(before, now)]
+    try:
+        before = _leaves(OmegaConf.load(folder / ".hydra" / "config.yaml"))
+    except Exception:
+        return []
+    now = _leaves(cfg)
+    changed = sorted(key for key in before.keys() | now.keys() if before.get(key) != now.get(key))
+    return [f"{key}: {before.get(key)!r} -> {now.get(key)!r}" for key in changed]
+
+
+def shown(items: list[str]) -> str:
+    more = len(items) - MAX_DIFFERENCES
+    return "; ".join(items[:MAX_DIFFERENCES]) + (f" (+{more} more)" if more > 0 else "")
+
+
+def checkpoint_mismatch(cfg: DictConfig, ckpt_path: str | Path) -> str | None:
+    """One line when ``ckpt_path``'s run trained another network (model or task) than ``cfg``
+    builds, with the command that evaluates it; ``None`` when it fits or nothing says."""
+    changed = [d for d in differences(cfg, ckpt_path) if d.startswith(_NETWORK)]
+    if not changed:
+        return None
+    try:
+        recorded = map(str, OmegaConf.load(run_folder(ckpt_path) / ".hydra" / "overrides.yaml"))
+        fix = " ".join(o for o in recorded if o.startswith(_MODEL_OVERRIDES))
+    except Exception:
+        fix = ""
+    fix = f" Evaluate it with: python eval.py {fix} ckpt_path={ckpt_path}" if fix else ""
+    return f"ckpt_path={ckpt_path} was trained with another network ({shown(changed)}).{fix}"
 
 
 def checked_ckpt_path(cfg: DictConfig, evaluating: bool = False) -> str | None:
@@ -135,14 +171,16 @@ def checked_ckpt_path(cfg: DictConfig, evaluating: bool = False) -> str | None:
         return ckpt_path
     if changed := differences(cfg, ckpt_path):
         log.warning("resuming with settings that differ from the checkpoint's run: %s",
-                    "; ".join(changed))  # fmt: skip
+                    shown(changed))  # fmt: skip
     log.info("resuming from %s", ckpt_path)
     return ckpt_path
 
 
 def fingerprint(cfg: DictConfig) -> str:
     """Hash of what the job computes."""
-    text = json.dumps(_what_it_computes(cfg), sort_keys=True, default=str)
+    plain = OmegaConf.to_container(cfg, resolve=False)
+    text = json.dumps({k: v for k, v in plain.items() if k not in LOCATION_KEYS}, sort_keys=True,
+                      default=str)  # fmt: skip
     return hashlib.sha1(text.encode()).hexdigest()[:16]
 
 
@@ -187,120 +225,3 @@ def skip_or_resume(cfg: DictConfig) -> dict[str, Any] | None:
         with open_dict(cfg):
             cfg.ckpt_path = str(checkpoint)
     return None
-
-
-# --- does a checkpoint fit the config given? ----------------------------------------------
-def run_folder(ckpt_path: str | Path) -> Path | None:
-    """The run folder a checkpoint belongs to (the nearest parent holding ``.hydra/``)."""
-    for folder in list(Path(ckpt_path).absolute().parents)[:3]:
-        if (folder / ".hydra" / "config.yaml").is_file():
-            return folder
-    return None
-
-
-def _load(path: Path) -> Any:
-    try:
-        return OmegaConf.load(path)
-    except Exception:
-        return None
-
-
-def _value(node: Any, key: str) -> Any:
-    """``node[key]`` as plain data, resolved where it can be (else as written)."""
-    if not isinstance(node, DictConfig) or key not in node:
-        return None
-    try:
-        value = node[key]
-        return OmegaConf.to_container(value, resolve=True) if OmegaConf.is_config(value) else value
-    except Exception:
-        return OmegaConf.to_container(node, resolve=False).get(key)
-
-
-def _short(cfg: DictConfig, group: str) -> str:
-    target = _value(cfg.get(group), "_target_")
-    return str(target).rsplit(".", 1)[-1] if target else "?"
-
-
-def _experiment(cfg: Any, given: bool = True) -> str | None:
-    """The ``experiment`` choice in a config's ``hydra`` node (the given config's: or else in
-    Hydra's state)."""
-    choices = OmegaConf.select(cfg, "hydra.runtime.choices", default=None,
-                               throw_on_resolution_failure=False)  # fmt: skip
-    if choices is None and given and HydraConfig.initialized():
-        choices = HydraConfig.get().runtime.choices
-    value = choices.get("experiment") if choices is not None else None
-    return str(value) if value else None
-
-
-def _describe(cfg: DictConfig, experiment: str | None) -> str:
-    what = f"model {_short(cfg, 'model')}, task {_short(cfg, 'task')}"
-    return f"experiment={experiment} ({what})" if experiment else f"no experiment ({what})"
-
-
-def _shown(values: dict[str, Any], keys: list[str]) -> str:
-    more = len(keys) - MAX_DIFFERENCES
-    shown = ", ".join(f"{key}={values.get(key)}" for key in keys[:MAX_DIFFERENCES])
-    return shown + (f" (+{more} more)" if more > 0 else "")
-
-
-def _by_config(cfg: DictConfig, ckpt_path: str | Path, folder: Path) -> str | None:
-    """Compare what makes the networks differ: the task's class, the model's class and args."""
-    if (saved := _load(folder / ".hydra" / "config.yaml")) is None:
-        return None
-    try:
-        theirs = _experiment(OmegaConf.load(folder / ".hydra" / "hydra.yaml"), given=False)
-    except Exception:
-        theirs = None
-    both = all(isinstance(c.get("model"), DictConfig) for c in (saved, cfg))
-    then, now = ({"task._target_": _value(c.get("task"), "_target_"),  # what makes nets differ
-                  **{f"model.{k}": _value(c.model, str(k)) for k in (c.model if both else ())}}
-                 for c in (saved, cfg))  # fmt: skip
-    if not (keys := _changed(then, now)):
-        return None
-    recorded = map(str, _load(folder / ".hydra" / "overrides.yaml") or [])
-    overrides = [o for o in recorded if o.startswith(_MODEL_OVERRIDES)]
-    overrides = overrides or ([f"experiment={theirs}"] if theirs else [])
-    fix = f" Evaluate it with: python eval.py {' '.join(overrides)} ckpt_path={ckpt_path}"
-    fix = fix if overrides else ""
-    if any(key.endswith("._target_") for key in keys):
-        return (f"ckpt_path={ckpt_path} is from {_describe(saved, theirs)}, not "
-                f"{_describe(cfg, _experiment(cfg))} as given.{fix}")  # fmt: skip
-    return (
-        f"ckpt_path={ckpt_path} was trained with {_shown(then, keys)}; the config given has "
-        f"{_shown(now, keys)}, so its weights would be scored in another network.{fix}"
-    )
-
-
-def _by_weights(cfg: DictConfig, ckpt_path: str | Path) -> str | None:
-    """Without a run folder: the names and shapes of the net's tensors against ``cfg.model``."""
-    import torch
-    from hydra.utils import instantiate
-
-    try:
-        checkpoint = torch.load(str(ckpt_path), map_location="cpu", weights_only=True)
-        net = instantiate(cfg.model)
-    except Exception:
-        return None  # unreadable checkpoints are reported by the path check
-    state = checkpoint.get("state_dict", {}).items()
-    saved = {k.removeprefix("net."): tuple(v.shape) for k, v in state if k.startswith("net.")}
-    built = {key: tuple(value.shape) for key, value in net.state_dict().items()}
-    if not saved or saved == built:
-        return None
-    odd = sorted(set(saved) ^ set(built)) or sorted(k for k in saved if saved[k] != built[k])
-    key = odd[0]
-    detail = f"{key}: {saved.get(key, 'absent')} in the checkpoint, {built.get(key, 'absent')} "
-    return (
-        f"ckpt_path={ckpt_path}: its weights do not fit the model given "
-        f"({_describe(cfg, _experiment(cfg))}; {detail}in {_short(cfg, 'model')}). No run folder "
-        "(.hydra/) beside it says which experiment it is from: pass the experiment and model it "
-        "was trained with."
-    )
-
-
-def checkpoint_mismatch(cfg: DictConfig, ckpt_path: str | Path) -> str | None:
-    """One message when ``ckpt_path`` was not trained with the model and task of ``cfg``, else
-    ``None``: compared by its run's ``.hydra/`` config, or by its weights' names and shapes."""
-    if not Path(ckpt_path).is_file():
-        return None
-    folder = run_folder(ckpt_path)
-    return _by_config(cfg, ckpt_path, folder) if folder else _by_weights(cfg, ckpt_path)

@@ -4,8 +4,6 @@
 is what every training run shares once its objects are built (``convlab.members`` uses it too).
 """
 
-from __future__ import annotations
-
 import inspect
 import logging
 import time
@@ -21,6 +19,7 @@ from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig
 
 from convlab.callbacks.hparams import log_hparams_end, log_hparams_start
+from convlab.errors import ConvlabError
 from convlab.runner.job import RunInterrupted
 from convlab.runner.overrides import job_overrides, sweep_domains
 from convlab.runner.record import RunRecord
@@ -184,7 +183,16 @@ def evaluate(cfg: DictConfig) -> RunRecord:
         L.seed_everything(cfg.seed, workers=True)
     task = build_task(cfg, datamodule)
     trainer = build_trainer(cfg, [], build_loggers(cfg.get("logger")))
-    trainer.test(task, datamodule=datamodule, ckpt_path=ckpt_path)
+    try:
+        trainer.test(task, datamodule=datamodule, ckpt_path=ckpt_path)
+    except RuntimeError as error:  # no run folder said which network it is: its weights do
+        if "loading state_dict" not in str(error):
+            raise
+        detail = next((line.strip() for line in str(error).splitlines()[1:] if line.strip()), "")
+        raise ConvlabError(
+            f"ckpt_path={ckpt_path}: its weights do not fit the model given ({detail}). Pass the "
+            "experiment and model it was trained with."
+        ) from error
     record = RunRecord(
         status="completed", metrics=final_metrics(trainer, "test/"), seed=cfg.get("seed"),
         ckpt_path=ckpt_path, duration_s=round(time.perf_counter() - started, 3),
