@@ -4,12 +4,14 @@ import hydra
 from omegaconf import DictConfig
 
 from convlab.runner.cli import launch
-from convlab.runner.job import run_job
-from convlab.runner.run import evaluate
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="eval")
 def main(cfg: DictConfig) -> None:
+    # Imported here, not above: --help and a mistyped config answer before Lightning loads.
+    from convlab.runner.job import run_job
+    from convlab.runner.run import evaluate
+
     run_job(evaluate, cfg)
 
 

@@ -8,13 +8,15 @@ does the run (``members=K``: ``convlab.members.run.train_members``, K seeds stac
 import hydra
 from omegaconf import DictConfig
 
-from convlab.members.run import training_for
 from convlab.runner.cli import launch
-from convlab.runner.job import run_job
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="train")
 def main(cfg: DictConfig) -> float | None:
+    # Imported here, not above: --help and a mistyped config answer before Lightning loads.
+    from convlab.members.run import training_for
+    from convlab.runner.job import run_job
+
     record = run_job(training_for(cfg), cfg)
     metric = cfg.get("optimized_metric")  # the objective of a hyper-parameter search
     return record.metrics.get(metric) if record is not None and metric else None

@@ -11,6 +11,7 @@ import importlib.util
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -155,3 +156,26 @@ def test_every_link_in_the_readme_and_docs_leads_somewhere():
             assert linked.exists(), (page.name, target)
             if anchor:
                 assert anchor in _anchors(linked), (page.name, target)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--help"], ["experimnt=lenet"], ["experiment=lenett"], ["seed=["]],
+)
+def test_help_and_composition_errors_answer_before_torch_loads(args):
+    """They answer within two seconds because neither torch nor Lightning is imported."""
+    for script in ("train.py", "eval.py"):
+        done = subprocess.run([sys.executable, "-X", "importtime", script, *args], cwd=ROOT,
+                              capture_output=True, text=True, timeout=60)  # fmt: skip
+        imported = {line.split("|")[-1].strip() for line in done.stderr.splitlines()
+                    if line.startswith("import time:")}  # fmt: skip
+        assert done.returncode == (0 if args == ["--help"] else 2), done.stderr[-1000:]
+        assert imported and not imported & {"torch", "lightning"}, (script, args)
+        assert (
+            len(done.stdout.splitlines()) > 20
+            if args == ["--help"]
+            else len(
+                [line for line in done.stderr.splitlines() if not line.startswith("import time:")]
+            )
+            == 1
+        ), done.stderr[-1000:]

@@ -18,7 +18,7 @@ from typing import Any
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
-from hydra.errors import ConfigCompositionException
+from hydra.errors import ConfigCompositionException, OverrideParseException
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from convlab.errors import ConvlabError
@@ -76,10 +76,14 @@ def composition_error(script: Path, config_name: str, argv: list[str]) -> str | 
     config_dir = script.parent / (_flag(flags, "-cp", "--config-path") or "conf")
     if extra := _flag(flags, "-cd", "--config-dir"):
         overrides = [*overrides, f"hydra.searchpath=[file://{Path(extra).absolute()}]"]
-    try:
-        job = first_job(overrides)
-    except Exception:
-        return None  # Hydra will say what is wrong with the command line itself
+    for override in overrides:
+        try:
+            first_job([override])
+        except OverrideParseException as error:
+            reason = str(error).strip().splitlines()[0]
+            return (f"{override}: not an override ({reason}); the grammar: "
+                    "https://hydra.cc/docs/advanced/override_grammar/basic/")  # fmt: skip
+    job = first_job(overrides)
     GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=str(config_dir.absolute()), version_base="1.3"):
         try:
