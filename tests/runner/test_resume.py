@@ -28,6 +28,7 @@ from convlab.runner.resume import (
     fingerprint,
     finished_record,
     last_checkpoint,
+    resume_problem,
     run_dir_and_checkpoint,
     skip_or_resume,
 )
@@ -273,31 +274,53 @@ def test_check_checkpoint_tells_a_cut_off_file(tmp_path):
     assert check_checkpoint(tmp_path / "missing.ckpt").startswith("not a readable checkpoint")
 
 
-def test_checked_ckpt_path_checks_and_warns(tmp_path, caplog):
+def test_checked_ckpt_path_checks_the_file(tmp_path, caplog):
     assert checked_ckpt_path(OmegaConf.create({"ckpt_path": None})) is None
     assert checked_ckpt_path(OmegaConf.create({})) is None
-    run_dir = tmp_path / "run"
-    (run_dir / "checkpoints").mkdir(parents=True)
-    ckpt = run_dir / "checkpoints" / "last.ckpt"
+    ckpt = tmp_path / "run" / "checkpoints" / "last.ckpt"
+    with pytest.raises(ConvlabError, match=rf"^ckpt_path={ckpt}: no such checkpoint file$"):
+        checked_ckpt_path(OmegaConf.create({"ckpt_path": str(ckpt)}))
+    ckpt.parent.mkdir(parents=True)
     ckpt.write_bytes(b"not a zip")
     with pytest.raises(ConvlabError, match=rf"^ckpt_path={ckpt}: not a readable checkpoint .*\.$"):
         checked_ckpt_path(OmegaConf.create({"ckpt_path": str(ckpt)}))
     torch.save({}, ckpt)
-    (run_dir / ".hydra").mkdir()
-    OmegaConf.save(
-        OmegaConf.create({"seed": 1, "paths": {"x": 1}}), run_dir / ".hydra" / "config.yaml"
-    )
     with caplog.at_level(logging.INFO, logger="convlab"):
-        cfg = OmegaConf.create({"seed": 2, "ckpt_path": str(ckpt), "paths": {"x": 2}, "lr": 1})
-        assert checked_ckpt_path(cfg) == str(ckpt)
-    assert caplog.messages == [
-        "resuming with settings that differ from the checkpoint's run: lr: None -> 1; seed: 1 -> 2",
-        f"resuming from {ckpt}",
-    ]
-    caplog.clear()
-    with caplog.at_level(logging.INFO, logger="convlab"):
-        checked_ckpt_path(OmegaConf.create({"seed": 1, "ckpt_path": str(ckpt)}))
+        assert checked_ckpt_path(OmegaConf.create({"ckpt_path": str(ckpt)})) == str(ckpt)
     assert caplog.messages == [f"resuming from {ckpt}"]
+
+
+def test_a_continued_run_may_change_only_what_does_not_change_the_computation(tmp_path):
+    ckpt = tmp_path / "run" / "checkpoints" / "last.ckpt"
+    (tmp_path / "run" / ".hydra").mkdir(parents=True)
+    saved = {
+        "seed": 1,
+        "paths": {"x": 1},
+        "trainer": {"max_epochs": 2, "devices": 1},
+        "logger": {"tb": 1},
+        "resume": None,
+        "data": {"num_workers": 0, "batch_size": 8},
+    }
+    OmegaConf.save(OmegaConf.create(saved), ckpt.parent.parent / ".hydra" / "config.yaml")
+    allowed = {
+        **saved,
+        "ckpt_path": str(ckpt),
+        "paths": {"x": 2},
+        "logger": None,
+        "trainer": {"max_epochs": 9, "devices": 2},
+        "data": {"num_workers": 4, "batch_size": 8},
+    }
+    assert resume_problem(OmegaConf.create(allowed)) is None
+    changed = {**allowed, "seed": 2, "lr": 1, "data": {"num_workers": 0, "batch_size": 16}}
+    assert resume_problem(OmegaConf.create(changed)) == (
+        f"ckpt_path={ckpt}: these settings would change what the run computes (data.batch_size: "
+        "8 -> 16; lr: None -> 1; seed: 1 -> 2). A continued run may change only its budget, "
+        "logging, devices and workers; start a new run for the rest."
+    )
+    resumed = OmegaConf.create({**changed, "resume": "the/run"})
+    assert resume_problem(resumed).startswith("resume=the/run: these settings would change")
+    evaluating = OmegaConf.create({k: v for k, v in changed.items() if k != "resume"})
+    assert resume_problem(evaluating) is None  # eval.py's config: checkpoint_mismatch's business
 
 
 def test_differences_flatten_nested_settings_both_ways(tmp_path):

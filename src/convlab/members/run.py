@@ -99,7 +99,7 @@ def train_members(cfg: DictConfig) -> RunRecord:
     seeds, out = task.seeds, Path(cfg.paths.output_dir)
     dirs = [out / member_dirname(seed) for seed in seeds]
     callbacks = _callbacks(cfg)
-    trainer = build_trainer(cfg, [*callbacks, RunProgress()], [])
+    trainer = build_trainer(cfg, [*callbacks, RunProgress(started=started)], [])
     data = MemberData(datamodule, seeds)
     if trainer.is_global_zero and not trainer.fast_dev_run:
         task.writers = MemberWriters(dirs)
@@ -121,7 +121,7 @@ def train_members(cfg: DictConfig) -> RunRecord:
         record.extras["members"] = [d.name for d in dirs]
 
     parts = [data, *callbacks]
-    return fit_and_record(cfg, trainer, task, data, parts, started, test, write_members)
+    return fit_and_record(cfg, trainer, task, data, parts, test, write_members)
 
 
 def _write_members(cfg, task: MembersTask, record: RunRecord, dirs, trainer) -> list[str]:

@@ -3,8 +3,10 @@ any folder is made; ``SweepSummary`` announces a sweep and counts its jobs per s
 The jobs may run in other processes, so what they share travels in environment variables.
 """
 
+import fcntl
 import logging
 import os
+import socket
 import sys
 from collections import Counter
 from collections.abc import Sequence
@@ -20,8 +22,16 @@ from omegaconf import DictConfig, OmegaConf
 
 from convlab.runner.check import Check, ConfigError, find_problems, validate_config
 from convlab.runner.check.composition import explain
-from convlab.runner.overrides import count_jobs, hydra_node, in_multirun, sweep_jobs
-from convlab.runner.record import EXIT_USER_ERROR, FINISHED, RECORD_NAME, TOTAL_ENV, read_record
+from convlab.runner.overrides import count_jobs, hydra_node, in_multirun, split_override, sweep_jobs
+from convlab.runner.record import (
+    EXIT_USER_ERROR,
+    FINISHED,
+    LOCK_NAME,
+    RECORD_NAME,
+    TOTAL_ENV,
+    read_record,
+)
+from convlab.runner.resume import nothing_to_do
 
 log = logging.getLogger("convlab")
 MAX_JOBS_CHECKED = 256
@@ -67,6 +77,78 @@ def unwritable(directory: str | Path) -> str | None:
     return None if os.access(ancestor, os.W_OK | os.X_OK) else f"{ancestor} is not writable"
 
 
+# ``flock`` locks belong to the open file: the kernel drops them when the process ends, however
+# it ends (SIGKILL included), so a lock left by a killed run never blocks a later one.
+_held: dict[Path, int] = {}  # folder → open file descriptor, for this process
+
+
+def acquire(folder: str | Path) -> str | None:
+    """Take ``folder``'s lock for this process; ``None``, or the owner when another holds it."""
+    folder = Path(folder).absolute()
+    if folder in _held:
+        return None
+    folder.mkdir(parents=True, exist_ok=True)
+    fd = os.open(folder / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        owner = os.pread(fd, 200, 0).decode(errors="replace").strip() or "unknown"
+        os.close(fd)
+        return owner
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"pid {os.getpid()} on {socket.gethostname()}\n".encode(), 0)
+    _held[folder] = fd
+    return None
+
+
+def release(folder: str | Path) -> None:
+    fd = _held.pop(Path(folder).absolute(), None)
+    if fd is not None:
+        os.close(fd)  # closing the descriptor drops the lock; the file stays (harmless)
+
+
+def in_use(folder: Path, owner: str) -> str:
+    return (f"error: {folder.absolute()} is in use by another process ({owner}); wait for it to "
+            "finish, or choose another hydra.run.dir")  # fmt: skip
+
+
+def _what_ran(folder: Path) -> str:
+    try:
+        overrides = [str(o) for o in OmegaConf.load(folder / ".hydra" / "overrides.yaml")]
+    except Exception:
+        overrides = []
+    experiment = next((o for o in overrides if o.startswith("experiment=")), None)
+    return f"a run of {experiment}" if experiment else "another run's files"
+
+
+def claim_run_folder(config: DictConfig) -> tuple[str, int] | None:
+    """A single run's folder, before Hydra writes into it: locked for this process; refused when
+    it holds another run (its own run may be resumed); a finished run resumed has nothing to do.
+    ``(what to say, exit code)`` when the run must not start."""
+    if os.environ.get("LOCAL_RANK", "0") != "0":
+        return None  # DDP ranks > 0 run inside rank 0's job
+    folder = Path(str(config.hydra.run.dir)).absolute()
+    if owner := acquire(folder):
+        return in_use(folder, owner), EXIT_USER_ERROR
+    resumed = bool(config.get("resume")) and Path(str(config.resume)).absolute() == folder
+    if not resumed and ((folder / ".hydra").is_dir() or (folder / RECORD_NAME).is_file()):
+        return (f"error: {folder} holds {_what_ran(folder)}; pick another hydra.run.dir, or "
+                f"resume={folder} to continue it.", EXIT_USER_ERROR)  # fmt: skip
+    return (message, 0) if resumed and (message := nothing_to_do(config)) else None
+
+
+def repeated_job(jobs: list[list[str]]) -> str | None:
+    """The first job of a sweep that repeats an earlier one (the same values, in any order)."""
+    seen: dict[tuple, int] = {}
+    for number, job in enumerate(jobs, 1):
+        values = tuple(sorted(dict(map(split_override, job)).items()))
+        if values in seen:
+            return (f"jobs {seen[values]} and {number} of the sweep are the same run "
+                    f"({' '.join(job) or 'no overrides'}); give each value once.")  # fmt: skip
+        seen[values] = number
+    return None
+
+
 class ValidateConfig(Callback):
     """A basic sweep's jobs are all composed and checked up front, so a typo in a swept value
     stops the sweep before its first job."""
@@ -76,6 +158,9 @@ class ValidateConfig(Callback):
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
         self._check(config, "hydra.run.dir", None)
+        if stop := claim_run_folder(config):
+            print(stop[0], file=sys.stderr)
+            sys.exit(stop[1])
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         self._check(config, "hydra.sweep.dir", kwargs.get("config_name"))
@@ -86,7 +171,9 @@ class ValidateConfig(Callback):
         checks = extra_checks(config)
         problems = find_problems(config, checks)
         if not problems and config_name and checked_up_front(config):
-            problems = check_jobs(config_name, sweep_jobs(config) or [], checks)
+            jobs = sweep_jobs(config) or []
+            problems = [repeated] if (repeated := repeated_job(jobs)) else []
+            problems = problems or check_jobs(config_name, jobs, checks)
         folder = OmegaConf.select(config, folder_key)
         if reason := unwritable(str(folder)):
             problems = [*problems, f"{folder_key}={folder}: cannot write the run's output there "

@@ -6,11 +6,12 @@ runs the work, and turns whatever stops it into a record and one line: ``failed`
 error's first line (the traceback goes to the log file), ``interrupted`` on Ctrl-C.
 """
 
-import fcntl
+import errno
 import logging
 import os
-import socket
+import signal
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -23,13 +24,13 @@ from omegaconf import DictConfig
 
 from convlab.errors import ConvlabError
 from convlab.runner.check.environment import available_cores
-from convlab.runner.hydra_hooks import check_job
+from convlab.runner.hydra_hooks import acquire, check_job, in_use, release
 from convlab.runner.overrides import in_multirun, job_overrides
 from convlab.runner.record import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
     EXIT_USER_ERROR,
-    LOCK_NAME,
+    RECORD_NAME,
     TOTAL_ENV,
     RunRecord,
     first_line,
@@ -50,36 +51,6 @@ class RunInterrupted(KeyboardInterrupt):
         )
 
 
-# ``flock`` locks belong to the open file: the kernel drops them when the process ends, however
-# it ends (SIGKILL included), so a lock left by a killed run never blocks a later one.
-_held: dict[Path, int] = {}  # folder → open file descriptor, for this process
-
-
-def acquire(folder: str | Path) -> str | None:
-    """Take ``folder``'s lock for this process; ``None``, or the owner when another holds it."""
-    folder = Path(folder).absolute()
-    if folder in _held:
-        return None
-    folder.mkdir(parents=True, exist_ok=True)
-    fd = os.open(folder / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        owner = os.pread(fd, 200, 0).decode(errors="replace").strip() or "unknown"
-        os.close(fd)
-        return owner
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, f"pid {os.getpid()} on {socket.gethostname()}\n".encode(), 0)
-    _held[folder] = fd
-    return None
-
-
-def release(folder: str | Path) -> None:
-    fd = _held.pop(Path(folder).absolute(), None)
-    if fd is not None:
-        os.close(fd)  # closing the descriptor drops the lock; the file stays (harmless)
-
-
 def _claim(folder: Path) -> bool:
     """Take the folder's lock; ``False`` when a sweep's job must be skipped. Another process's
     folder gets none of this process's log lines."""
@@ -94,8 +65,7 @@ def _claim(folder: Path) -> bool:
     if in_multirun():
         log.warning("skipped %s: another process is running it (%s)", folder.name, owner)
         return False
-    print(f"error: {folder.absolute()} is in use by another process ({owner}); wait for it to "
-          "finish, or choose another hydra.run.dir", file=sys.stderr)  # fmt: skip
+    print(in_use(folder, owner), file=sys.stderr)
     sys.exit(EXIT_USER_ERROR)
 
 
@@ -131,13 +101,24 @@ def _output_dir(cfg: DictConfig) -> Path:
 def _record_stop(cfg: DictConfig, status: str, error: str, started: float) -> None:
     if not HydraConfig.initialized() or getattr(rank_zero_only, "rank", 0) != 0:
         return
+    folder = _output_dir(cfg)
+    if cfg.get("resume") and (folder / RECORD_NAME).is_file():
+        log.info("the run's metrics.json is kept as it was (this resume %s)", status)
+        return
     seconds = round(time.perf_counter() - started, 3)
     record = RunRecord(status, error=error, seed=cfg.get("seed"), duration_s=seconds,
                        overrides=job_overrides())  # fmt: skip
     try:
-        record.write(_output_dir(cfg))
+        record.write(folder)
     except OSError as write_error:  # e.g. the disk is full: say so, keep the original error
         log.error("could not write the run's record: %s", write_error)
+
+
+def _sigterm_as_ctrl_c(signum: int, frame: Any) -> None:
+    # Lightning's handler, in place while it fits, calls this one after its own: it stops the
+    # fit at the step's end with last.ckpt saved. Anywhere else, SIGTERM stops as Ctrl-C does.
+    if signal.getsignal(signal.SIGTERM) is _sigterm_as_ctrl_c:
+        raise KeyboardInterrupt
 
 
 def run_job(work: Callable[[DictConfig], Any], cfg: DictConfig) -> Any:
@@ -146,7 +127,9 @@ def run_job(work: Callable[[DictConfig], Any], cfg: DictConfig) -> Any:
     folder = _output_dir(cfg)
     if not _claim(folder):
         return None
-    failure = None
+    failure, on_main_thread = None, threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _sigterm_as_ctrl_c) if on_main_thread else None
+    logging.raiseExceptions = False  # a full disk: one line below, not a traceback per log line
     try:
         if HydraConfig.initialized():
             hydra_cfg = HydraConfig.get()
@@ -175,6 +158,9 @@ def run_job(work: Callable[[DictConfig], Any], cfg: DictConfig) -> Any:
             raise
         if isinstance(error, ConvlabError):
             message, code = str(error), EXIT_USER_ERROR
+        elif isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
+            message, code = (f"no space left on the device of {folder.absolute()}: free some, or "
+                             "choose another paths.log_dir"), EXIT_FAILED  # fmt: skip
         else:
             trace = logging.LogRecord("convlab", logging.ERROR, __file__, 0, "the run failed:",
                                       None, (type(error), error, error.__traceback__))  # fmt: skip
@@ -190,6 +176,8 @@ def run_job(work: Callable[[DictConfig], Any], cfg: DictConfig) -> Any:
         sys.exit(code)
     finally:
         release(folder)
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
         if in_multirun():
             seconds = f"{time.perf_counter() - started:.0f} s"
             end = f"failed after {seconds}: {failure}" if failure else f"finished in {seconds}"

@@ -27,8 +27,12 @@ def in_multirun(config: DictConfig | None = None) -> bool:
 
 
 def job_overrides() -> list[str]:
-    """This job's overrides as typed (``[]`` outside Hydra)."""
-    return list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
+    """This job's overrides as typed (``[]`` outside Hydra); a resumed run's without the
+    ``resume=`` and ``ckpt_path=`` that continue it."""
+    found = list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
+    if any(split_override(o)[0] == "resume" for o in found):
+        found = [o for o in found if split_override(o)[0] not in ("resume", "ckpt_path")]
+    return found
 
 
 def split_override(override: str) -> tuple[str, str]:

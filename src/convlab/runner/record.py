@@ -5,7 +5,6 @@ import dataclasses
 import json
 import math
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -58,13 +57,16 @@ class RunRecord:
         return {k: _json_value(v) for k, v in body.items() if k not in optional or v is not None}
 
     def write(self, output_dir: str | Path) -> Path:
-        """Atomically, so a killed process never leaves half a file for the report."""
+        """Atomically, so a killed process never leaves half a file for the report; with the
+        permissions the other files get (the umask's), and no temporary file left on failure."""
         output_dir = Path(output_dir)
         output_dir.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=output_dir, prefix=".metrics-", suffix=".json")
-        with os.fdopen(fd, "w") as handle:
-            handle.write(json.dumps(self.to_json(), indent=2) + "\n")
-        os.replace(tmp, path := output_dir / RECORD_NAME)
+        path, tmp = output_dir / RECORD_NAME, output_dir / f".{RECORD_NAME}.{os.getpid()}"
+        try:
+            tmp.write_text(json.dumps(self.to_json(), indent=2) + "\n")
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
         return path
 
     @classmethod

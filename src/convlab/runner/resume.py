@@ -33,6 +33,15 @@ log = logging.getLogger("convlab")
 _NETWORK = ("model.", "task._target_:")
 _MODEL_OVERRIDES = ("experiment=", "model=", "model.", "task=", "task.", "data=", "data.")
 MAX_DIFFERENCES = 3
+# What a continued run (resume=, ckpt_path=) may change: how long it trains, where and how it
+# reports, on which devices. Any other difference from the checkpoint's run is refused.
+MAY_CHANGE = (
+    "trainer.max_epochs", "trainer.max_steps", "trainer.max_time", "trainer.min_epochs",
+    "trainer.accelerator", "trainer.devices", "trainer.num_nodes", "trainer.strategy",
+    "trainer.enable_progress_bar", "trainer.enable_model_summary", "trainer.log_every_n_steps",
+    "trainer.profiler", "trainer.limit_test_batches", "data.num_workers", "data.device",
+    "logger", "callbacks", "torch_threads", "test", "test_ckpt", "optimized_metric",
+)  # fmt: skip
 
 
 def run_dir_and_checkpoint(target: str | Path) -> tuple[Path, Path]:
@@ -77,8 +86,9 @@ def expand_resume(flags: list[str], overrides: list[str]) -> list[str] | None:
         )
     original = [str(o) for o in OmegaConf.load(recorded)
                 if split_override(str(o))[0] not in ("resume", "ckpt_path")]  # fmt: skip
+    merged = {split_override(o)[0]: o for o in [*original, *others]}  # a new value replaces
     where = [f"ckpt_path={quote(checkpoint)}", f"resume={quote(run_dir)}"]
-    return [*flags, *original, *others, *where, f"hydra.run.dir={quote(run_dir)}"]
+    return [*flags, *merged.values(), *where, f"hydra.run.dir={quote(run_dir)}"]
 
 
 def check_checkpoint(path: str | Path) -> str | None:
@@ -99,24 +109,13 @@ def run_folder(ckpt_path: str | Path) -> Path | None:
     return None
 
 
-def _leaves(node: Any, prefix: str = "") -> dict[str, Any]:
-    """What a config computes, leaf by leaf, resolved where it can be (else as written)."""
-    found = {}
-    for key in node:
-        if not prefix and key in LOCATION_KEYS:
-            continue
-        try:
-            value = node[key]
-            if isinstance(value, DictConfig):
-                found |= _leaves(value, f"{prefix}{key}.")
-                continue
-            value = (
-                OmegaConf.to_container(value, resolve=True) if OmegaConf.is_config(value) else value
-            )
-        except Exception:  # ${hydra:...} outside its run
-            value = OmegaConf.to_container(node, resolve=False).get(key)
-        found[f"{prefix}{key}"] = value
-    return found
+def _leaves(tree: Any, prefix: str = "") -> dict[str, Any]:
+    """A config's settings as ``{dotted key: value as written}``, where it lives left out.
+    Compared as written: a change shows at its source, not at each interpolation reading it."""
+    if not isinstance(tree, dict):
+        return {prefix.rstrip("."): tree}
+    return {k: v for key, value in tree.items() if prefix or key not in LOCATION_KEYS
+            for k, v in _leaves(value, f"{prefix}{key}.").items()}  # fmt: skip
 
 
 def differences(cfg: DictConfig, checkpoint: str | Path) -> list[str]:
@@ -125,12 +124,43 @@ def differences(cfg: DictConfig, checkpoint: str | Path) -> list[str]:
     if (folder := run_folder(checkpoint)) is None:
         return []
     try:
-        before = _leaves(OmegaConf.load(folder / ".hydra" / "config.yaml"))
+        saved = OmegaConf.load(folder / ".hydra" / "config.yaml")
+        before = _leaves(OmegaConf.to_container(saved, resolve=False))
     except Exception:
         return []
-    now = _leaves(cfg)
+    now = _leaves(OmegaConf.to_container(cfg, resolve=False))
     changed = sorted(key for key in before.keys() | now.keys() if before.get(key) != now.get(key))
     return [f"{key}: {before.get(key)!r} -> {now.get(key)!r}" for key in changed]
+
+
+def _may_change(difference: str) -> bool:
+    key = difference.partition(":")[0]
+    return any(key == allowed or key.startswith(f"{allowed}.") for allowed in MAY_CHANGE)
+
+
+def resume_problem(cfg: DictConfig) -> str | None:
+    """Why ``cfg`` cannot continue from its ``ckpt_path``: settings that change what is computed."""
+    ckpt_path = cfg.get("ckpt_path")
+    if not ckpt_path or "resume" not in cfg:  # eval.py's config: see checkpoint_mismatch
+        return None
+    if not (changed := [d for d in differences(cfg, ckpt_path) if not _may_change(d)]):
+        return None
+    given = f"resume={cfg.resume}" if cfg.get("resume") else f"ckpt_path={ckpt_path}"
+    return (f"{given}: these settings would change what the run computes ({shown(changed)}). A "
+            "continued run may change only its budget, logging, devices and workers; start a "
+            "new run for the rest.")  # fmt: skip
+
+
+def nothing_to_do(cfg: DictConfig) -> str | None:
+    """For ``resume=`` of a finished run with the same budget: what to say instead of training."""
+    if not cfg.get("resume") or (record := finished_record(cfg.resume)) is None:
+        return None
+    budget = ("trainer.max_epochs:", "trainer.max_steps:", "trainer.max_time:")
+    if any(d.startswith(budget) for d in differences(cfg, cfg.ckpt_path)):
+        return None
+    return (f"resume={cfg.resume}: the run is already {record['status']} "
+            f"({record.get('epochs')} epochs); nothing to do. Raise trainer.max_epochs to train "
+            "it further.")  # fmt: skip
 
 
 def shown(items: list[str]) -> str:
@@ -154,8 +184,8 @@ def checkpoint_mismatch(cfg: DictConfig, ckpt_path: str | Path) -> str | None:
 
 
 def checked_ckpt_path(cfg: DictConfig, evaluating: bool = False) -> str | None:
-    """``cfg.ckpt_path``, checked: readable; to evaluate, of this model and task; to resume, a
-    warning for the settings that changed since."""
+    """``cfg.ckpt_path``, checked as the run starts (a sweep's job may have just found its own
+    ``last.ckpt``); to evaluate, of this model and task."""
     ckpt_path = cfg.get("ckpt_path") or None
     if ckpt_path is None:
         if evaluating:
@@ -167,12 +197,7 @@ def checked_ckpt_path(cfg: DictConfig, evaluating: bool = False) -> str | None:
         raise ConvlabError(f"ckpt_path={ckpt_path}: {reason}.")
     if evaluating and (problem := checkpoint_mismatch(cfg, ckpt_path)):
         raise ConvlabError(problem)
-    if evaluating:
-        return ckpt_path
-    if changed := differences(cfg, ckpt_path):
-        log.warning("resuming with settings that differ from the checkpoint's run: %s",
-                    shown(changed))  # fmt: skip
-    log.info("resuming from %s", ckpt_path)
+    log.info("%s from %s", "evaluating" if evaluating else "resuming", ckpt_path)
     return ckpt_path
 
 

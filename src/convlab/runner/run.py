@@ -69,6 +69,7 @@ def build_task(cfg: DictConfig, datamodule: L.LightningDataModule) -> L.Lightnin
 # Under ddp_spawn the main process keeps untrained copies of the trainer and parts; only
 # callback_metrics travel back from rank 0, so the counts and the parts' reports go there.
 STEPS_KEY, EPOCHS_KEY, REPORT_KEY = "progress/steps", "progress/epochs", "progress/report"
+RUN_KEY = "convlab_run"  # RunProgress's entry in a checkpoint
 
 
 def part_reports(parts: list[Any]) -> dict[str, Any]:
@@ -83,8 +84,13 @@ def part_reports(parts: list[Any]) -> dict[str, Any]:
 
 
 class RunProgress(L.Callback):
-    def __init__(self, parts: list[Any] | None = None) -> None:
-        self.parts = parts or []
+    """The counts and the parts' reports where training ran (ddp_spawn); and, in checkpoints,
+    what a resumed run's record keeps of the run before it: its time and val metrics (a fit
+    with no epoch left to run logs none)."""
+
+    def __init__(self, parts: list[Any] | None = None, started: float | None = None) -> None:
+        self.parts, self.started = parts or [], started or time.perf_counter()
+        self.earlier = {"seconds": 0.0, "val": {}}
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         pl_module.log(STEPS_KEY, float(trainer.global_step), logger=False, sync_dist=False)
@@ -93,6 +99,18 @@ class RunProgress(L.Callback):
     def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if self.parts:  # where training ran (a spawned worker): the only channel back
             trainer.callback_metrics[REPORT_KEY] = part_reports(self.parts)
+
+    def seconds(self) -> float:
+        return self.earlier["seconds"] + time.perf_counter() - self.started
+
+    def on_save_checkpoint(self, trainer: L.Trainer, pl_module: L.LightningModule,
+                           checkpoint: dict[str, Any]) -> None:  # fmt: skip
+        val = final_metrics(trainer, "val/") or self.earlier["val"]
+        checkpoint[RUN_KEY] = {"seconds": self.seconds(), "val": val}
+
+    def on_load_checkpoint(self, trainer: L.Trainer, pl_module: L.LightningModule,
+                           checkpoint: dict[str, Any]) -> None:  # fmt: skip
+        self.earlier = checkpoint.get(RUN_KEY, self.earlier)
 
 
 def add_report(record: RunRecord, report: dict[str, Any]) -> None:
@@ -116,7 +134,6 @@ def fit_and_record(
     task: L.LightningModule,
     data: L.LightningDataModule,
     parts: list[Any],
-    started: float,
     test: Callable[[], Any],
     before_write: Callable[[RunRecord], None] | None = None,
 ) -> RunRecord:
@@ -128,7 +145,8 @@ def fit_and_record(
     except SIGTERMException:
         record.status = "interrupted"
     add_report(record, trainer.callback_metrics.pop(REPORT_KEY, None) or part_reports(parts))
-    record.metrics = final_metrics(trainer, "val/")
+    progress = next(c for c in trainer.callbacks if isinstance(c, RunProgress))
+    record.metrics = final_metrics(trainer, "val/") or dict(progress.earlier["val"])
     if cfg.get("test", True) and record.status != "interrupted":
         test()
         record.metrics.update(final_metrics(trainer, "test/"))
@@ -138,7 +156,7 @@ def fit_and_record(
     record.epochs, record.steps = record.extras.get("stopped_at") or (
         trainer.current_epoch or int(logged.get(EPOCHS_KEY, 0)),
         trainer.global_step or int(logged.get(STEPS_KEY, 0)))  # fmt: skip
-    record.duration_s = round(time.perf_counter() - started, 3)
+    record.duration_s = round(progress.seconds(), 3)
     if before_write is not None:
         before_write(record)
     log_hparams_end(trainer.loggers, record.status)
@@ -163,7 +181,7 @@ def train(cfg: DictConfig) -> RunRecord:
     loggers = build_loggers(cfg.get("logger"))
     callbacks = build_callbacks(cfg.get("callbacks"), has_logger=bool(loggers))
     parts = [datamodule, task, *callbacks]
-    trainer = build_trainer(cfg, [*callbacks, RunProgress(parts)], loggers)
+    trainer = build_trainer(cfg, [*callbacks, RunProgress(parts, started)], loggers)
     log_hparams_start(trainer.loggers, cfg, sweep_domains(), task)
 
     def test() -> None:  # on the best checkpoint by the monitored metric, else the weights
@@ -171,7 +189,7 @@ def train(cfg: DictConfig) -> RunRecord:
         best = best and trainer.checkpoint_callback.best_model_path
         trainer.test(task, datamodule=datamodule, ckpt_path="best" if best else None)
 
-    return fit_and_record(cfg, trainer, task, datamodule, parts, started, test)
+    return fit_and_record(cfg, trainer, task, datamodule, parts, test)
 
 
 def evaluate(cfg: DictConfig) -> RunRecord:

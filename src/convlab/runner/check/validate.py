@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError,
 from convlab.errors import ConvlabError
 from convlab.runner.check.environment import environment_problems
 from convlab.runner.check.targets import STRICT, closest, listing, target, unknown_key
-from convlab.runner.resume import check_checkpoint
+from convlab.runner.resume import check_checkpoint, resume_problem
 
 Check = Callable[[DictConfig], list[str]]
 MISSING, UNRESOLVED = object(), object()  # ``???``; what only Hydra's run can resolve
@@ -193,14 +193,16 @@ def _primary_keys() -> set[str]:
 
 
 def find_problems(cfg: DictConfig, extra_checks: Sequence[Check] = ()) -> list[str]:
-    """Every problem of a composed config: the run's keys, its checkpoint, the top-level keys
-    nothing declares (a typo in an experiment), every node in config order; then those
-    ``extra_checks`` and the machine's checks find."""
+    """Every problem of a composed config: the run's keys, its checkpoint (and, to continue from
+    it, that the run computes the same), the top-level keys nothing declares (a typo in an
+    experiment), every node in config order; then those ``extra_checks`` and the machine's
+    checks find."""
     problems = _check("", cfg, RunConfig)
     if isinstance(checkpoint := read(cfg, "ckpt_path"), str) and checkpoint:
         found = Path(checkpoint).is_file()
         reason = check_checkpoint(checkpoint) if found else "no such checkpoint file"
         problems += [f"ckpt_path={checkpoint}: {reason}."] if reason else []
+        problems += [changed] if not reason and (changed := resume_problem(cfg)) else []
     if declared := _primary_keys():
         groups = {str(n) for n in HydraConfig.get().runtime.choices if "/" not in str(n)}
         allowed = set(RunConfig.model_fields) | declared | groups | {"hydra"}
