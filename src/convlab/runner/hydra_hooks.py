@@ -131,10 +131,15 @@ def claim_run_folder(config: DictConfig) -> tuple[str, int] | None:
     if owner := acquire(folder):
         return in_use(folder, owner), EXIT_USER_ERROR
     resumed = bool(config.get("resume")) and Path(str(config.resume)).absolute() == folder
+    stop = None
     if not resumed and ((folder / ".hydra").is_dir() or (folder / RECORD_NAME).is_file()):
-        return (f"error: {folder} holds {_what_ran(folder)}; pick another hydra.run.dir, or "
+        stop = (f"error: {folder} holds {_what_ran(folder)}; pick another hydra.run.dir, or "
                 f"resume={folder} to continue it.", EXIT_USER_ERROR)  # fmt: skip
-    return (message, 0) if resumed and (message := nothing_to_do(config)) else None
+    elif resumed and (message := nothing_to_do(config)):
+        stop = message, 0
+    if stop:
+        release(folder)
+    return stop
 
 
 def repeated_job(jobs: list[list[str]]) -> str | None:

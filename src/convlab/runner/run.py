@@ -12,6 +12,7 @@ from typing import Any
 
 import lightning as L
 import torch
+from hydra.errors import InstantiationException
 from hydra.utils import get_class, instantiate
 from lightning.pytorch.callbacks import Callback, LearningRateMonitor
 from lightning.pytorch.loggers import Logger
@@ -22,26 +23,37 @@ from convlab.callbacks.hparams import log_hparams_end, log_hparams_start
 from convlab.errors import ConvlabError
 from convlab.runner.job import RunInterrupted
 from convlab.runner.overrides import job_overrides, sweep_domains
-from convlab.runner.record import RunRecord
+from convlab.runner.record import RunRecord, first_line
 from convlab.runner.resume import checked_ckpt_path
 
 log = logging.getLogger("convlab")
 
 
+def build(key: str, node: DictConfig, **kwargs: Any) -> Any:
+    """``instantiate(node)``; a value its class refuses (Lightning parses ``max_time``,
+    ``precision``, ...) is one line naming the config key, with the library's reason."""
+    try:
+        return instantiate(node, **kwargs)
+    except InstantiationException as error:
+        cause = error.__cause__ or error
+        said = str(cause) if isinstance(cause, ConvlabError) else f"{key}: {first_line(cause)}"
+        raise ConvlabError(said) from error
+
+
 def build_datamodule(cfg: DictConfig) -> L.LightningDataModule:
-    datamodule: L.LightningDataModule = instantiate(cfg.data)
+    datamodule: L.LightningDataModule = build("data", cfg.data)
     datamodule.prepare_data()  # locates and checks the files; keeps no state
     return datamodule
 
 
 def build_trainer(cfg: DictConfig, callbacks: list[Callback], loggers: list[Logger]) -> L.Trainer:
-    return instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
+    return build("trainer", cfg.trainer, callbacks=callbacks, logger=loggers or False)
 
 
 def build_callbacks(cfg: DictConfig | None, has_logger: bool) -> list[Callback]:
     callbacks: list[Callback] = []
     for name, spec in (cfg or {}).items():
-        callback = instantiate(spec) if spec is not None else None
+        callback = build(f"callbacks.{name}", spec) if spec is not None else None
         if isinstance(callback, LearningRateMonitor) and not has_logger:
             log.info("callbacks.%s skipped: it needs a logger and logger is none", name)
         elif callback is not None:
@@ -50,20 +62,20 @@ def build_callbacks(cfg: DictConfig | None, has_logger: bool) -> list[Callback]:
 
 
 def build_loggers(cfg: DictConfig | None) -> list[Logger]:
-    return [instantiate(spec) for spec in (cfg or {}).values() if spec is not None]
+    return [build(f"logger.{name}", spec) for name, spec in (cfg or {}).items() if spec is not None]
 
 
 def build_task(cfg: DictConfig, datamodule: L.LightningDataModule) -> L.LightningModule:
     """net from ``model``, optimizer/scheduler factories, facts about the data for the task."""
-    kwargs = {"net": instantiate(cfg.model), "optimizer": instantiate(cfg.optimizer)}
+    kwargs = {"net": build("model", cfg.model), "optimizer": build("optimizer", cfg.optimizer)}
     if cfg.get("scheduler"):
-        kwargs["scheduler"] = instantiate(cfg.scheduler)
+        kwargs["scheduler"] = build("scheduler", cfg.scheduler)
     facts = datamodule.task_facts() if hasattr(datamodule, "task_facts") else {}
     accepted = inspect.signature(get_class(cfg.task._target_).__init__).parameters
     kwargs |= {k: v for k, v in facts.items() if k in accepted and k not in cfg.task}
     # Plain lists/dicts, not ListConfig: the task's hparams go into every checkpoint, and
     # torch.load(weights_only=True) (resume, test on "best", eval.py) rejects OmegaConf objects.
-    return instantiate(cfg.task, _convert_="all", **kwargs)
+    return build("task", cfg.task, _convert_="all", **kwargs)
 
 
 # Under ddp_spawn the main process keeps untrained copies of the trainer and parts; only

@@ -32,6 +32,9 @@ def _unknown_key(key: str, config_name: str, overrides: Sequence[str]) -> str | 
         model = target(str(parent.get("_target_")))
     except ImportError:  # no _target_, or one that cannot be imported
         return unknown_key(parent_path, leaf, allowed, parent_path)
+    if leaf in model.model_fields:
+        return (f"{key}: {model.__name__} takes it, but this config does not set it; add it "
+                f"with a '+': +{key}=...")  # fmt: skip
     return unknown_key(parent_path, leaf, allowed | set(model.model_fields), model.__name__)
 
 

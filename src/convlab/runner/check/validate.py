@@ -92,7 +92,9 @@ def _message(model: type[BaseModel], key: str, errors: list[dict], owner: str) -
     """What ``key`` needs, from pydantic's errors: ``must be a positive integer.``, ``expected one
     of min, max.``, ``expected a number or Tensor (SGD.lr).``"""
     field, nullable = model.model_fields[key], not _errors(model, {key: None})
-    if bounds := [e for e in errors if e["type"].startswith(("greater", "less", "predicate"))]:
+    if bounds := [
+        e for e in errors if e["type"].startswith(("greater", "less", "predicate", "finite"))
+    ]:
         if field.description:  # a predicate's (or a bound said better in words)
             return f"must be {field.description}."
         ((op, limit),) = bounds[0]["ctx"].items()
