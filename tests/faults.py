@@ -5,6 +5,7 @@ They run inside the subprocess, so a kill lands at an exact, repeatable point of
 
 from __future__ import annotations
 
+import errno
 import io
 import os
 import signal
@@ -95,3 +96,35 @@ class DropoutLeNet(LeNet):
 
     def forward(self, x):
         return self.classifier(F.dropout(self.features(x), self.p, self.training))
+
+
+class SignalOnBuild(Callback):
+    """Send ``signal_name`` to this process as the run builds its callbacks: after the folder's
+    lock is taken, before training starts."""
+
+    def __init__(self, signal_name: str = "SIGTERM") -> None:
+        os.kill(os.getpid(), getattr(signal, signal_name))
+
+
+class KillOnTest(Callback):
+    """SIGKILL this process as the test starts, once (``once_file`` remembers): a run killed
+    during its test."""
+
+    def __init__(self, once_file: str) -> None:
+        self.once_file = once_file
+
+    def on_test_start(self, trainer, pl_module) -> None:
+        if not os.path.exists(self.once_file):
+            open(self.once_file, "w").close()
+            os.kill(os.getpid(), signal.SIGKILL)
+
+
+class DiskFullAt(Callback):
+    """Raise the error a write on a full disk raises, as epoch ``epoch`` ends."""
+
+    def __init__(self, epoch: int = 0) -> None:
+        self.epoch = epoch
+
+    def on_train_epoch_end(self, trainer, pl_module) -> None:
+        if trainer.current_epoch == self.epoch:
+            raise OSError(errno.ENOSPC, "No space left on device")

@@ -68,6 +68,18 @@ class EpochTimer(L.Callback):
             self.durations.append(_now(pl_module) - self._whole_started)
         self._whole_started = None
 
+    def state_dict(self) -> dict[str, list[float]]:
+        # In a checkpoint, so a resumed run's record keeps every epoch: the one just trained
+        # counts to now (the next epoch's start would close it).
+        running = [time.perf_counter() - self._whole_started] if self._whole_started else []
+        durations = self.durations + running[: len(self.train_durations) - len(self.durations)]
+        return {"durations": durations, "train_durations": list(self.train_durations),
+                "examples_per_s": list(self.examples_per_s)}  # fmt: skip
+
+    def load_state_dict(self, state: dict[str, list[float]]) -> None:
+        keys = ("durations", "train_durations", "examples_per_s")
+        self.durations, self.train_durations, self.examples_per_s = (list(state[k]) for k in keys)
+
     def record_extras(self) -> dict[str, list[float]]:
         return {
             "epoch_durations_s": [round(d, 4) for d in self.durations],
