@@ -2,13 +2,11 @@
 
 from functools import partial
 
-import pytest
 import torch
 from omegaconf import OmegaConf
 from tensorboard.plugins.hparams import api_pb2, metadata
 
 from convlab.callbacks.hparams import (
-    experiment_summary,
     hparam_columns,
     metric_names,
     scalar_layout,
@@ -59,15 +57,14 @@ def test_columns_put_the_swept_keys_first_and_type_them_for_the_whole_sweep():
     domains = {"optimizer": ["sgd", "adam"], "seed": [1, 2], "torch_threads": [None, 1]}
     choices = {"optimizer": "adam", "model": "mlp", "data": "pairs"}
     columns, values = hparam_columns(_cfg(), domains, choices)
-    assert [(c.name, c.type, c.differs) for c in columns] == [
-        ("optimizer", STRING, True),
-        ("seed", STRING, True),  # whole numbers as their digits, not TensorBoard's "2.0000"
-        ("torch_threads", STRING, True),  # numbers and null: a string column, "null" a value
-        ("model", STRING, False),
-        ("optimizer.lr", NUMBER, False),
-        ("data.batch_size", STRING, False),
+    assert [(c.name, c.type) for c in columns] == [
+        ("optimizer", STRING),
+        ("seed", STRING),  # whole numbers as their digits, not TensorBoard's "2.0000"
+        ("torch_threads", STRING),  # numbers and null: a string column, "null" a value
+        ("model", STRING),
+        ("optimizer.lr", NUMBER),
+        ("data.batch_size", STRING),
     ]
-    assert columns[2].domain == ["null", "1"]
     assert values == {"optimizer": "adam", "seed": 2, "torch_threads": None, "model": "mlp",
                       "optimizer.lr": 0.001, "data.batch_size": 64}  # fmt: skip
 
@@ -87,21 +84,7 @@ def test_columns_without_hydra_name_a_group_by_its_class_and_skip_missing_keys()
     columns, values = hparam_columns(cfg, domains={}, choices={})
     assert values == {"model": "MLP", "optimizer": "Adam", "optimizer.lr": 0.001,
                       "data.batch_size": 64}  # fmt: skip
-    assert not any(column.differs for column in columns)
-
-
-def test_experiment_lists_the_columns_and_final_metrics_only():
-    domains = {"seed": [1, 2], "optimizer.lr": (1e-4, 1e-2)}
-    columns, _ = hparam_columns(_cfg(), domains, {"optimizer": "adam", "model": "mlp"})
-    summary = experiment_summary(columns, ["val/acc", "test/acc", "train/loss"])
-    content = summary.value[0].metadata.plugin_data.content
-    experiment = metadata.parse_experiment_plugin_data(content)
-    infos = {info.name: info for info in experiment.hparam_infos}
-    assert [value.string_value for value in infos["seed"].domain_discrete.values] == ["1", "2"]
-    assert infos["optimizer.lr"].domain_interval.max_value == pytest.approx(1e-2)
-    assert infos["seed"].differs and not infos["model"].differs
-    assert [m.name.tag for m in experiment.metric_infos] == ["val/acc", "test/acc", "train/loss"]
-    assert experiment.metric_infos[-1].dataset_type == api_pb2.DATASET_TRAINING
+    assert [column.name for column in columns] == list(values)
 
 
 def test_metric_names_lead_with_the_monitored_metric_then_pair_val_and_test():
