@@ -138,7 +138,7 @@ def main(argv: list[str] | None = None) -> None:
     logdir = parser.parse_args(argv).logdir
     experiment = write_index(logdir) if logdir.is_dir() else None
     if experiment is not None:
-        differ = [info.name for info in experiment.hparam_infos if info.differs]
+        differ = sorted(info.name for info in experiment.hparam_infos if info.differs)
         metrics = [info.name.tag for info in experiment.metric_infos]
         print(f"HParams over {logdir}: varying {', '.join(differ) or 'nothing'}; "
               f"metrics {', '.join(metrics) or 'none common to all runs'}")  # fmt: skip
