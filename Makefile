@@ -52,8 +52,9 @@ format: ## Apply ruff fixes and formatting
 	$(PYTHON) -m ruff check --fix .
 	$(PYTHON) -m ruff format .
 
-tensorboard: ## Serve every run under outputs/ in TensorBoard
-	$(PYTHON) -m tensorboard.main --logdir outputs --port $${PORT:-6006}
+tensorboard: ## Serve every run under outputs/ (LOGDIR=...: a sweep's folder) in TensorBoard
+	$(PYTHON) -m convlab.report.tensorboard_index $${LOGDIR:-outputs}
+	$(PYTHON) -m tensorboard.main --logdir $${LOGDIR:-outputs} --port $${PORT:-6006}
 
 gpu-check: ## On a CUDA machine: GPU tests, LeNet and max(a, b) on the GPU, speed summary
 	PYTHON=$(PYTHON) scripts/gpu_check.sh

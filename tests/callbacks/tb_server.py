@@ -35,11 +35,11 @@ def tensorboard(logdir: Path, wait_for_runs: int = 1):
     the process after (killed if it does not stop in 10 s)."""
     for _ in range(3):  # the free port may be taken between probing and binding
         port = free_port()
-        process = subprocess.Popen(
-            [sys.executable, "-m", "tensorboard.main", "--logdir", str(logdir),
+        process = subprocess.Popen(  # the folder as `make tensorboard` names it, "outputs"
+            [sys.executable, "-m", "tensorboard.main", "--logdir", logdir.name,
              "--host", "127.0.0.1", "--port", str(port), "--load_fast", "false",
              "--reload_interval", "1"],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            cwd=logdir.parent, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )  # fmt: skip
         base = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 90

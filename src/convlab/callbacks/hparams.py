@@ -1,20 +1,26 @@
-"""The HParams tab. Without an explicit experiment TensorBoard makes a column of every hparam and
-scalar tag and types each from whatever values it finds; here every job of a sweep writes the
-same experiment (swept keys, :data:`KEY_HPARAMS`, the task's final metrics), so the table is the
-same whichever job TensorBoard reads, then its session, typed per column for the whole sweep."""
+"""The HParams tab: each run's row (a session: its hyperparameters, its status). The columns
+are no run's to choose: TensorBoard takes the first experiment summary it finds for them, and
+a run cannot know the others' keys; ``convlab.report.tensorboard_index`` writes one at the log
+directory's root over all the runs there. A row's values are typed per column for the whole
+sweep (``hparam_columns``), so that every job of a sweep writes the same types.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import re
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from lightning.pytorch.loggers import Logger, TensorBoardLogger
 from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
-from tensorboard.compat.proto.summary_pb2 import Summary, SummaryMetadata
+from tensorboard.compat.proto.summary_pb2 import Summary
 from tensorboard.plugins.hparams import api_pb2, metadata, plugin_data_pb2
 from torch.utils.tensorboard import SummaryWriter
 from torch.utils.tensorboard.summary import custom_scalars
@@ -31,6 +37,8 @@ STATUS = {"completed": api_pb2.STATUS_SUCCESS, "diverged": api_pb2.STATUS_FAILUR
           "failed": api_pb2.STATUS_FAILURE}  # fmt: skip
 STRING, NUMBER, BOOL = api_pb2.DATA_TYPE_STRING, api_pb2.DATA_TYPE_FLOAT64, api_pb2.DATA_TYPE_BOOL
 _MISSING = object()
+# A run's folder, <time>-<id> (conf/hydra/default.yaml): the id names the run.
+RUN_FOLDER = re.compile(r"\d{4}-\d\d-\d\d_\d\d-\d\d-\d\d-(?P<id>.+)")
 
 
 def _flatten(node: Any, prefix: str, out: dict[str, Any]) -> None:
@@ -57,8 +65,6 @@ def flatten_hparams(cfg: DictConfig | Mapping) -> dict[str, Any]:
 class Column:
     name: str
     type: int  # api_pb2.DATA_TYPE_*
-    differs: bool = False
-    domain: tuple | list | None = None  # a list: discrete values; a tuple: (min, max)
 
 
 def _is_number(value: Any) -> bool:
@@ -104,9 +110,7 @@ def hparam_columns(
             else NUMBER if isinstance(domain, tuple)
             else _column_type(domain if isinstance(domain, list) else [value])
         )  # fmt: skip
-        if isinstance(domain, list) and column_type == STRING:
-            domain = [_text(item) for item in domain]
-        columns.append(Column(key, column_type, key in domains, domain))
+        columns.append(Column(key, column_type))
         values[key] = value
     return columns, values
 
@@ -134,10 +138,8 @@ def metric_names(task: Any = None, cfg: DictConfig | None = None) -> list[str]:
 
 def _summary(tag: str, **plugin_data) -> Summary:
     # What tensorboard.plugins.hparams.summary builds, without its TensorFlow import.
-    content = plugin_data_pb2.HParamsPluginData(version=metadata.PLUGIN_DATA_VERSION, **plugin_data)
-    data = SummaryMetadata.PluginData(plugin_name=metadata.PLUGIN_NAME,
-                                      content=content.SerializeToString())  # fmt: skip
-    return Summary(value=[Summary.Value(tag=tag, metadata=SummaryMetadata(plugin_data=data))])
+    data = metadata.create_summary_metadata(plugin_data_pb2.HParamsPluginData(**plugin_data))
+    return Summary(value=[Summary.Value(tag=tag, metadata=data)])
 
 
 def _set_value(target, column_type: int, value: Any) -> None:
@@ -149,26 +151,13 @@ def _set_value(target, column_type: int, value: Any) -> None:
         target.string_value = _text(value)
 
 
-def experiment_summary(columns: Sequence[Column], metrics: Sequence[str]) -> Summary:
-    experiment = api_pb2.Experiment()
-    for c in columns:
-        info = experiment.hparam_infos.add(name=c.name, type=c.type, differs=c.differs)
-        if isinstance(c.domain, list):
-            for item in dict.fromkeys(c.domain):
-                _set_value(info.domain_discrete.values.add(), c.type, item)
-        elif isinstance(c.domain, tuple):
-            info.domain_interval.min_value, info.domain_interval.max_value = c.domain
-    for name in metrics:
-        training = name.startswith("train/")
-        dataset = api_pb2.DATASET_TRAINING if training else api_pb2.DATASET_VALIDATION
-        experiment.metric_infos.add(name=api_pb2.MetricName(tag=name), dataset_type=dataset)
-    return _summary(metadata.EXPERIMENT_TAG, experiment=experiment)
-
-
-def session_start_summary(values: Mapping[str, Any], columns: Sequence[Column] = ()) -> Summary:
-    """A session's values, typed by ``columns`` (a key without a column by its own value)."""
+def session_start_summary(
+    values: Mapping[str, Any], columns: Sequence[Column] = (), trial: str = ""
+) -> Summary:
+    """A session's values, typed by ``columns`` (a key without a column by its own value);
+    ``trial`` names its row (TensorBoard's "Trial ID"; without it the run's path)."""
     types = {column.name: column.type for column in columns}
-    info = plugin_data_pb2.SessionStartInfo(start_time_secs=time.time())
+    info = plugin_data_pb2.SessionStartInfo(start_time_secs=time.time(), group_name=trial)
     for name, value in values.items():
         _set_value(info.hparams[name], types.get(name, _column_type([value])), value)
     return _summary(metadata.SESSION_START_INFO_TAG, session_start_info=info)
@@ -197,12 +186,35 @@ def add_summaries(writer: SummaryWriter, *summaries: Summary) -> None:
     writer.flush()
 
 
+def trial_name(cfg: DictConfig, values: Mapping[str, Any], task: Any = None) -> str:
+    """A row's name short enough for the "Trial ID" column (~15 characters): the id of the run's
+    ``<time>-<id>`` folder (a job: its sweep's), the values the sweep varies, and a member's seed
+    (``"3fa9c1"``, ``"3fa9c1/sgd,1"``, ``"3fa9c1/seed=43"``). Rows of one name merge into one,
+    so another folder name is followed by a hash of its path."""
+    output_dir = OmegaConf.select(cfg, "paths.output_dir", default=None)
+    if not output_dir:
+        return ""
+    folder, job = Path(output_dir).absolute(), ",".join(_text(v) for v in values.values())
+    if HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN:
+        folder, job = folder.parent, job or folder.name
+    if match := RUN_FOLDER.fullmatch(folder.name):
+        parts = [match["id"]]
+    else:
+        parts = [f"{folder.name}-{hashlib.sha1(str(folder).encode()).hexdigest()[:4]}"]
+    if job:
+        parts.append(job)
+    if len(getattr(task, "seeds", ())) > 1:  # stacked seeds: a row per member
+        parts.append(f"seed={cfg.seed}")
+    return "/".join(parts)
+
+
 def session_start(cfg: DictConfig, domains: Mapping, task: Any = None) -> tuple[list, list]:
-    """This run's experiment and session start, and its metric columns (named by ``task``'s
-    metric collections; without it, the monitored metric and the loss)."""
+    """This run's session start, and its final metrics (named by ``task``'s metric
+    collections; without it, the monitored metric and the loss)."""
     columns, values = hparam_columns(cfg, domains)
     metrics = metric_names(task, cfg)
-    return [experiment_summary(columns, metrics), session_start_summary(values, columns)], metrics
+    trial = trial_name(cfg, {key: values[key] for key in domains if key in values}, task)
+    return [session_start_summary(values, columns, trial)], metrics
 
 
 def _writers(loggers: Iterable[Logger]) -> list[SummaryWriter]:
@@ -211,8 +223,8 @@ def _writers(loggers: Iterable[Logger]) -> list[SummaryWriter]:
 
 @rank_zero_only
 def log_hparams_start(loggers: Iterable, cfg: DictConfig, domains: Mapping, task=None) -> None:
-    """The flattened config to every logger (``hparams.yaml``); the HParams experiment, session
-    start and Custom Scalars layout to each TensorBoard log. Under ``fast_dev_run`` the loggers
+    """The flattened config to every logger (``hparams.yaml``); the HParams session start and
+    Custom Scalars layout to each TensorBoard log. Under ``fast_dev_run`` the loggers
     are dummies and nothing is written."""
     loggers = list(loggers)
     for logger in loggers:
