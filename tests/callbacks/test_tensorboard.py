@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
+from convlab.report.tensorboard_index import write_index
 from convlab.runner.record import read_record
 from convlab.runner.run import train
 from tests.callbacks.tb_server import get_json, session_groups, tensorboard
@@ -53,6 +54,7 @@ def test_image_run_writes_filters_confusion_matrix_and_mistakes(image_run: Path)
 
 @pytest.fixture
 def tensorboard_server(image_run: Path):
+    write_index(image_run)  # as make tensorboard does before it starts TensorBoard
     with tensorboard(image_run) as base:
         yield base
 
