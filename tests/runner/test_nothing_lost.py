@@ -135,6 +135,18 @@ def test_a_run_extended_on_resume_keeps_its_history(runs, tmp_path):
     assert len(rows) == 2 and rows[0] == before[0]  # the first run's rows, untouched
 
 
+def test_a_resume_that_fails_keeps_the_runs_record(runs, tmp_path):
+    _, regression, _ = runs
+    run = tmp_path / "run"
+    subprocess.run(["cp", "-a", str(regression), str(run)], check=True)
+    fault = "+callbacks.fault={_target_:tests.faults.FailAt,step:400}"
+    (failed,) = _batch(tmp_path, "fail", [[f"resume={run}", "trainer.max_epochs=3", fault]])
+    assert failed["code"] == 1 and _errors(failed) == [
+        f"error: RuntimeError: injected failure (traceback in {run}/train.log)"
+    ], failed["stderr"]
+    assert (run / "metrics.json").read_bytes() == (regression / "metrics.json").read_bytes()
+
+
 def test_a_run_killed_during_its_test_resumes_with_its_validation(tmp_path):
     run = tmp_path / "run"
     args = ["experiment=max_regression", *SHORT, f"hydra.run.dir={run}"]
