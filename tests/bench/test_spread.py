@@ -1,5 +1,7 @@
 """How the benches report: per-round ratios of medians, their spread, the untrusted flag."""
 
+import os
+
 import pytest
 
 from convlab.bench.spread import alternate, report, round_ratios, untrusted
@@ -44,3 +46,16 @@ def test_sides_alternate_round_by_round_and_each_round_is_printed(capsys):
     ]
     alternate({"pipeline": lambda r: [1.23456]}, 1, "s per epoch", digits=2)
     assert capsys.readouterr().out == "round 1/1 (s per epoch): {'pipeline': [1.23]}\n"
+
+
+def test_a_side_prints_nothing_of_its_own_console(capfd):
+    """Progress bars and Lightning's lines go to the null device; the round's line is kept."""
+
+    def noisy(round_):
+        print("Epoch 0: 100%|██████████|")
+        os.write(2, b"GPU available: False\n")
+        return [1.0]
+
+    alternate({"pipeline": noisy}, 1, "s")
+    out, err = capfd.readouterr()
+    assert (out, err) == ("round 1/1 (s): {'pipeline': [1]}\n", "")

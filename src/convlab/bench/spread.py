@@ -7,8 +7,11 @@ their spread says how far one invocation can be trusted.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import statistics
-from collections.abc import Callable, Hashable
+import sys
+from collections.abc import Callable, Hashable, Iterator
 
 # A ratio whose rounds spread wider than this (max - min, over the median) is not to be trusted.
 TRUSTED_SPREAD = 0.10
@@ -21,6 +24,27 @@ def bench_parser(doc: str) -> argparse.ArgumentParser:
     return parser
 
 
+@contextlib.contextmanager
+def console_off() -> Iterator[None]:
+    """The runs' own console (progress bars, summaries, Lightning's lines) goes to the null
+    device, so a bench prints its tables only; the bars are still drawn, as in a user's run."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = [os.dup(1), os.dup(2)]
+    with open(os.devnull, "w") as null:
+        os.dup2(null.fileno(), 1)
+        os.dup2(null.fileno(), 2)
+        try:
+            with contextlib.redirect_stdout(null), contextlib.redirect_stderr(null):
+                yield
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            for fd, copy in zip((1, 2), saved, strict=True):
+                os.dup2(copy, fd)
+                os.close(copy)
+
+
 def alternate(sides: dict[Hashable, Callable[[int], list[float]]], rounds: int, unit: str,
               scale: float = 1.0, digits: int | None = None,
               ) -> dict[Hashable, list[list[float]]]:  # fmt: skip
@@ -29,7 +53,8 @@ def alternate(sides: dict[Hashable, Callable[[int], list[float]]], rounds: int, 
     times: dict[Hashable, list[list[float]]] = {name: [] for name in sides}
     for round_ in range(rounds):
         for name, run in sides.items():
-            times[name].append(run(round_))
+            with console_off():
+                times[name].append(run(round_))
         last = {name: [round(t * scale, digits) for t in per_round[-1]]
                 for name, per_round in times.items()}  # fmt: skip
         print(f"round {round_ + 1}/{rounds} ({unit}): {last}", flush=True)
