@@ -150,8 +150,9 @@ def test_real_data(real_fashion_mnist):
     assert abs(mean - 0.2860) < 1e-3
 
 
-def test_the_tests_find_the_real_data_where_training_does(real_fashion_mnist, tmp_path,
-                                                        monkeypatch):
+def test_the_tests_find_the_real_data_where_training_does(
+    real_fashion_mnist, tmp_path, monkeypatch
+):
     # Only in <root>/data/fashion_mnist, as `make train` leaves it where no system copy exists.
     copy = tmp_path / "data" / "fashion_mnist"
     copy.mkdir(parents=True)
