@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 
 import lightning as L
@@ -32,7 +33,9 @@ class EpochTimer(L.Callback):
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx: int) -> None:
         parts = batch if isinstance(batch, list) else [batch]  # StepGroups: a list of batches
-        self._examples += sum(len(part[0]) for part in parts)
+        # Leading axes of an input that count examples: 2 for stacked members, [K, B, ...].
+        axes = getattr(pl_module, "example_axes", 1)
+        self._examples += sum(math.prod(part[0].shape[:axes]) for part in parts)
 
     def on_validation_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if self._started is not None and not trainer.sanity_checking:

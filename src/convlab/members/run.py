@@ -34,8 +34,8 @@ from convlab.runner.run import (
 )
 
 log = logging.getLogger("convlab")
-# Callbacks a stacked run does itself, per member: divergence, the lr curve.
-PER_MEMBER = ("divergence", "lr_monitor")
+# Callbacks a stacked run does itself, per member.
+PER_MEMBER = ("divergence",)
 
 
 def member_dirname(seed: int) -> str:
@@ -58,7 +58,7 @@ def member_overrides(overrides: list[str], seed: int) -> list[str]:
     return [*kept, f"seed={seed}"]
 
 
-def _callbacks(cfg: DictConfig) -> list:
+def _callbacks(cfg: DictConfig, has_logger: bool) -> list:
     """The run's callbacks minus the per-member ones; last.ckpt without a monitor (each member
     keeps its own best)."""
     spec = OmegaConf.to_container(cfg.get("callbacks") or {}, resolve=True)
@@ -66,7 +66,7 @@ def _callbacks(cfg: DictConfig) -> list:
         spec.pop(name, None)
     if spec.get("model_checkpoint"):
         spec["model_checkpoint"]["monitor"] = None
-    return build_callbacks(OmegaConf.create(spec), has_logger=False)
+    return build_callbacks(OmegaConf.create(spec), has_logger=has_logger)
 
 
 def build_members_task(cfg: DictConfig, datamodule: L.LightningDataModule) -> MembersTask:
@@ -98,11 +98,14 @@ def train_members(cfg: DictConfig) -> RunRecord:
     task = build_members_task(cfg, datamodule)
     seeds, out = task.seeds, Path(cfg.paths.output_dir)
     dirs = [out / member_dirname(seed) for seed in seeds]
-    callbacks = _callbacks(cfg)
-    trainer = build_trainer(cfg, [*callbacks, RunProgress()], [])
+    # A TensorBoard log per member (none under fast_dev_run, as for a single run).
+    if not cfg.trainer.get("fast_dev_run"):
+        task.writers = MemberWriters(dirs, task.reporting)
+    loggers = [task.writers] if task.writers is not None else []
+    callbacks = _callbacks(cfg, has_logger=bool(loggers))
+    trainer = build_trainer(cfg, [*callbacks, RunProgress()], loggers)
     data = MemberData(datamodule, seeds)
-    if trainer.is_global_zero and not trainer.fast_dev_run:
-        task.writers = MemberWriters(dirs)
+    if task.writers is not None:
         task.writers.hparams_start(
             [member_config(cfg, seed) for seed in seeds], task, sweep_domains()
         )
