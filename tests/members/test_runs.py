@@ -118,7 +118,7 @@ def test_member_tensorboard_has_the_single_runs_tags_and_an_hparams_row(runs):
 
     events = EventAccumulator(str(runs / "clean" / "seed=43")).Reload()
     scalars = set(events.Tags()["scalars"])
-    assert {"train/loss", "val/mae", "val/loss", "test/mae", "lr"} <= scalars
+    assert {"train/loss", "val/mae", "val/loss", "test/mae", "train/lr"} <= scalars
     plugins = events.PluginTagToContent("hparams")
     assert {"_hparams_/experiment", "_hparams_/session_start_info",
             "_hparams_/session_end_info"} <= set(plugins)  # fmt: skip
@@ -139,12 +139,12 @@ def test_a_member_logs_the_tags_of_its_single_run_at_its_steps(runs, tmp_path):
     for name in experiments:
         member = _scalars(runs / name / "members" / f"seed={SEED}")
         single = _scalars(runs / name / "single")
-        assert {"lr", "train/batch_loss", "time/epoch_s"} <= set(single), name
+        assert {"train/lr", "train/batch_loss", "wall/epoch_s"} <= set(single), name
         assert set(member) == set(single), name
         for tag, points in single.items():
             assert [step for step, _ in member[tag]] == [step for step, _ in points], (name, tag)
-        assert member["lr"] == single["lr"], name
-        assert single["lr"][0][0] == 0, name  # the rate of the first epoch, at its start
+        assert member["train/lr"] == single["train/lr"], name
+        assert single["train/lr"][0][0] == 0, name  # the rate of the first epoch, at its start
 
 
 def test_one_diverged_member_leaves_the_others_alone(runs):
