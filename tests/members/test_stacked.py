@@ -10,7 +10,7 @@ from torch.nn import functional as F
 
 from convlab.members.run import build_members_task
 from convlab.members.scores import member_losses, objective
-from convlab.members.stacked import StackedLinear, stack_nets, unstack_net
+from convlab.members.stacked import StackedLinear, build_stacked, stack_nets, unstack_net
 from convlab.models.exact import ExactMax
 from convlab.models.gated import GatedMax
 from convlab.models.lenet import LeNet
@@ -38,6 +38,22 @@ def test_each_member_computes_its_own_net(name):
         back = unstack_net(stacked, k)
         for mine, theirs in zip(back.parameters(), net.parameters(), strict=True):
             assert torch.equal(mine, theirs)
+
+
+@pytest.mark.parametrize("name", NETS)
+def test_the_stacked_net_is_built_as_each_seeds_net_without_building_them(name):
+    seeds = list(range(5, 55))
+    nets = []
+    for seed in seeds:  # what each member's single run builds
+        L.seed_everything(seed, workers=True)
+        nets.append(NETS[name]())
+    generator_after = torch.get_rng_state()
+    built = []
+    stacked = build_stacked(lambda: built.append(NETS[name]()) or built[-1], seeds)
+    assert len(built) <= 3  # not one net per member
+    for mine, theirs in zip(stacked.parameters(), stack_nets(nets).parameters(), strict=True):
+        assert torch.equal(mine, theirs) and mine.requires_grad == theirs.requires_grad
+    assert torch.equal(torch.get_rng_state(), generator_after)  # training draws on from there
 
 
 def test_frozen_weights_stay_frozen():

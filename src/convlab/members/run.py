@@ -19,7 +19,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from convlab.members.data import MemberData
-from convlab.members.stacked import stack_nets
+from convlab.members.stacked import build_stacked
 from convlab.members.task import MembersTask
 from convlab.members.writers import MemberWriters
 from convlab.runner.overrides import split_override, sweep_domains
@@ -70,16 +70,13 @@ def _callbacks(cfg: DictConfig, has_logger: bool) -> list:
 
 
 def build_members_task(cfg: DictConfig, datamodule: L.LightningDataModule) -> MembersTask:
-    """Member k's net is built right after seeding with its seed, as its single run builds it."""
+    """Member k starts from the weights its single run builds right after seeding."""
     seeds = member_seeds(cfg)
-    nets = []
-    for seed in seeds:
-        L.seed_everything(seed, workers=True)
-        nets.append(instantiate(cfg.model))
+    net = build_stacked(lambda: instantiate(cfg.model), seeds)
     facts = datamodule.task_facts()
     scheduler = instantiate(cfg.scheduler) if cfg.get("scheduler") else None
     return MembersTask(
-        stack_nets(nets), optimizer=instantiate(cfg.optimizer), seeds=seeds,
+        net, optimizer=instantiate(cfg.optimizer), seeds=seeds,
         kind=datamodule.hparams.target, target_scale=facts.get("target_scale", 1.0),
         monitor=cfg.monitor.metric, mode=cfg.monitor.mode, scheduler=scheduler,
     )  # fmt: skip
