@@ -74,8 +74,8 @@ class SupervisedTask(FastHookName, L.LightningModule):
         return loss
 
     def on_train_batch_end(self, outputs, batch, batch_idx: int) -> None:
-        # The per-step curve, named apart from the epoch's train/loss (the batches of the epoch
-        # so far: this batch's steps where an epoch is one batch).
+        # The per-step curve, named apart from the epoch's train/loss; the epoch's steps so far
+        # tell an epoch of one step, whose batch loss would repeat train/loss.
         steps = len(self._train_batches)
         if steps and batch_loss_due(self.trainer, batch_idx, steps):
             self.log("train/batch_loss", self._train_batches[-1][2], on_step=True, on_epoch=False,
