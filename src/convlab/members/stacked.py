@@ -34,14 +34,6 @@ class StackedLinear(nn.Module):
         self.weight = nn.Parameter(weight, requires_grad=requires_grad)
         self.bias = None if bias is None else nn.Parameter(bias, requires_grad=requires_grad)
 
-    @classmethod
-    def of(cls, layers: list[nn.Linear]) -> StackedLinear:
-        weight = torch.stack([layer.weight.detach().t() for layer in layers]).contiguous()
-        bias = None
-        if layers[0].bias is not None:
-            bias = torch.stack([layer.bias.detach() for layer in layers]).unsqueeze(1).contiguous()
-        return cls(weight, bias, layers[0].weight.requires_grad)
-
     @property
     def members(self) -> int:
         return self.weight.shape[0]
@@ -72,14 +64,6 @@ def _linears(net: nn.Module) -> dict[str, nn.Linear]:
         elif next(module.parameters(recurse=False), None) is not None:
             raise ValueError(f"members: {type(module).__name__} layers cannot be stacked")
     return linears
-
-
-def stack_nets(nets: list[nn.Module]) -> nn.Module:
-    stacked = copy.deepcopy(nets[0])
-    modules = [dict(net.named_modules()) for net in nets]
-    for name in _linears(nets[0]):
-        _replace(stacked, name, StackedLinear.of([found[name] for found in modules]))
-    return stacked
 
 
 def _seed(seed: int) -> None:
