@@ -9,9 +9,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hydra.utils import instantiate
 from omegaconf import DictConfig
 
 from convlab.data.idx import write_idx
+from convlab.errors import DataNotFoundError
 from convlab.runner.cli import (  # noqa: F401 (CONF_DIR: for the tests)
     CONF_DIR,
     compose_run_config,
@@ -19,7 +21,6 @@ from convlab.runner.cli import (  # noqa: F401 (CONF_DIR: for the tests)
 )
 
 ROOT = Path(__file__).resolve().parents[1]
-SYSTEM_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 
 register_resolvers()
 
@@ -63,10 +64,23 @@ def fashion_fixture(tmp_path: Path) -> Path:
     return make_fashion_fixture(tmp_path / "fashion")
 
 
+def locate_real_fashion_mnist(output_dir: Path, *overrides: str) -> Path:
+    """The folder ``train.py`` reads Fashion-MNIST from (its config, its locator); where there is
+    none, the locator's message is the failure (not a skip: CI installs the system copy)."""
+    cfg = compose_config(list(overrides), output_dir)
+    try:
+        files = instantiate(cfg.data).locate()
+    except DataNotFoundError as error:
+        pytest.fail(str(error), pytrace=False)
+    return files.train_images.parent
+
+
 @pytest.fixture
-def require_system_data() -> Path:
-    """The real data set; its absence is a failure, not a skip (CI installs it)."""
-    assert (SYSTEM_FASHION_MNIST / "train-images-idx3-ubyte.gz").is_file(), (
-        "real Fashion-MNIST missing: apt-get install dataset-fashion-mnist"
-    )
-    return SYSTEM_FASHION_MNIST
+def real_fashion_mnist(tmp_path_factory) -> Path:
+    return locate_real_fashion_mnist(tmp_path_factory.mktemp("compose"))
+
+
+@pytest.fixture
+def require_system_data(real_fashion_mnist) -> Path:
+    """The former name of ``real_fashion_mnist``, for the tests that still use it."""
+    return real_fashion_mnist

@@ -80,3 +80,10 @@ def session_groups(base: str) -> list[dict]:
     body = {"experimentName": "", "allowedStatuses": ALL_STATUSES, "startIndex": 0,
             "sliceSize": 100}  # fmt: skip
     return get_json(f"{base}/data/plugin/hparams/session_groups", body)["sessionGroups"]
+
+
+def dashboard_groups(tags) -> list[str]:
+    """The groups of the Scalars (Time Series) dashboard, in its order: TensorBoard 2.21's web app
+    sorts the tags, groups them by the part before the first ``/`` in the order of their first
+    tag, and opens the first two (tags without digits sort as Python sorts strings)."""
+    return list(dict.fromkeys(tag.split("/", 1)[0] for tag in sorted(tags)))

@@ -14,7 +14,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from convlab.report.tensorboard_index import write_index
 from convlab.runner.record import read_record
 from convlab.runner.run import train
-from tests.callbacks.tb_server import get_json, session_groups, tensorboard
+from tests.callbacks.tb_server import dashboard_groups, get_json, session_groups, tensorboard
 from tests.conftest import compose_config, make_fashion_fixture, run_script
 
 RUN = "run"  # the run's name as TensorBoard lists it: its folder, events straight in it
@@ -49,7 +49,9 @@ def test_image_run_writes_filters_confusion_matrix_and_mistakes(image_run: Path)
     assert len(rows) == 10 and rows[0].startswith("| t-shirt |")  # the task's class names
     counts = [int(cell) for row in rows for cell in row.strip("|").split("|")[1:]]
     assert sum(counts) == 100  # every test image counted once
-    assert {"perf/epoch_time_s", "perf/train_examples_per_s"} <= set(events.Tags()["scalars"])
+    scalars = events.Tags()["scalars"]
+    assert {"wall/train_epoch_s", "wall/train_examples_per_s", "train/lr"} <= set(scalars)
+    assert dashboard_groups(scalars)[:3] == ["test", "train", "val"]  # open first, then wall/
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""FashionMNISTDataModule on a tiny generated fixture and on the real system copy."""
+"""FashionMNISTDataModule on a tiny generated fixture and on the real data set."""
 
 import hashlib
 import logging
@@ -11,6 +11,7 @@ import torch
 
 from convlab.data.fashion_mnist import (
     CLASS_NAMES,
+    FILES,
     FashionMNISTDataModule,
     file_digest,
     load_fashion_mnist,
@@ -18,6 +19,7 @@ from convlab.data.fashion_mnist import (
 )
 from convlab.data.idx import read_idx, write_idx
 from convlab.errors import CorruptDataError, DataNotFoundError
+from tests.conftest import locate_real_fashion_mnist
 
 
 def _module(data_dir, **kwargs):
@@ -135,9 +137,8 @@ def test_label_out_of_range_is_corrupt(fashion_fixture):
         _module(fashion_fixture).prepare_data()
 
 
-def test_real_system_data(require_system_data, tmp_path):
-    dm = FashionMNISTDataModule(default_dir=str(tmp_path), system_dir=str(require_system_data),
-                                download=False)  # fmt: skip
+def test_real_data(real_fashion_mnist):
+    dm = FashionMNISTDataModule(data_dir=str(real_fashion_mnist), download=False)
     dm.prepare_data()
     dm.setup("fit")
     assert [len(dm.splits[s][0]) for s in ("train", "val", "test")] == [55000, 5000, 10000]
@@ -147,6 +148,28 @@ def test_real_system_data(require_system_data, tmp_path):
     assert torch.bincount(dm.splits["test"][1]).tolist() == [1000] * 10
     mean = float(torch.cat([dm.splits["train"][0], dm.splits["val"][0]]).mean())
     assert abs(mean - 0.2860) < 1e-3
+
+
+def test_the_tests_find_the_real_data_where_training_does(
+    real_fashion_mnist, tmp_path, monkeypatch
+):
+    # Only in <root>/data/fashion_mnist, as `make train` leaves it where no system copy exists.
+    copy = tmp_path / "data" / "fashion_mnist"
+    copy.mkdir(parents=True)
+    for stem in FILES.values():
+        found = next(real_fashion_mnist.glob(f"{stem}*"))
+        (copy / found.name).symlink_to(found)
+    monkeypatch.setenv("CONVLAB_ROOT", str(tmp_path))
+    no_system_copy = f"data.system_dir={tmp_path / 'no-system-copy'}"
+    assert locate_real_fashion_mnist(tmp_path / "run", no_system_copy) == copy
+
+    for path in copy.iterdir():
+        path.unlink()
+    with pytest.raises(pytest.fail.Exception) as failure:
+        locate_real_fashion_mnist(tmp_path / "run", no_system_copy, "data.download=false")
+    with pytest.raises(DataNotFoundError) as error:  # train.py's message, word for word
+        locate_fashion_mnist(copy, tmp_path / "no-system-copy", download=False)
+    assert str(failure.value) == str(error.value)
 
 
 # --- the data a run uses is the data it names (issue: no silent fallbacks) -------------------

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from hydra.types import RunMode
 from omegaconf import OmegaConf, open_dict
 
+from convlab.members import check
 from convlab.members.check import members_problems
 from convlab.runner.check import find_problems as find_all
-from tests.conftest import compose_config
+from tests.conftest import compose_config, run_script
 
 
 def find_problems(cfg):
@@ -73,3 +76,28 @@ def test_a_sweeps_base_config_leaves_the_jobs_to_their_own_check(tmp_path):
     with open_dict(cfg):
         cfg.hydra.mode = RunMode.MULTIRUN
     assert not [p for p in find_problems(cfg) if "members" in p]
+
+
+def test_more_members_than_the_memory_holds_are_refused_in_one_line(tmp_path, monkeypatch):
+    # The memory is fixed here so the numbers do not depend on the machine.
+    monkeypatch.setattr(check, "_free_memory", lambda cfg: (16 * 10**9, "memory available"))
+    cfg = compose_config(["experiment=max_regression", "members=100000"], tmp_path)
+    assert [p for p in find_problems(cfg) if p.startswith("members=")] == [
+        "members=100000 needs about 72.0 GB (4,417 parameters a member with their gradients, "
+        "optimizer state and best values, evaluation batches of 1,000 through 64 units), more "
+        "than the 16.0 GB of memory available: members=22236 or fewer fit."
+    ]
+    fits = compose_config(["experiment=max_regression", "members=22236"], tmp_path)
+    assert not [p for p in find_problems(fits) if p.startswith("members=")]
+
+
+def test_train_py_refuses_too_many_members_before_any_folder(tmp_path):
+    started = time.perf_counter()
+    result = run_script(["experiment=max_regression", "members=100000000",
+                         f"hydra.run.dir={tmp_path / 'run'}"], timeout=60)  # fmt: skip
+    assert result.returncode == 2
+    (line,) = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert line.startswith("error: members=100000000 needs about 71,954.0 GB (4,417 parameters")
+    assert line.endswith("or fewer fit.")
+    assert not (tmp_path / "run").exists()
+    assert time.perf_counter() - started < 30  # members=100000 used to build nets for minutes

@@ -15,15 +15,26 @@ from pathlib import Path
 import pytest
 import torch
 
+from convlab.members.check import members_problems
 from convlab.report import group_runs, load_runs
 from convlab.runner.record import read_record
-from tests.conftest import ROOT, run_script
+from tests.conftest import CONF_DIR, ROOT, compose_config, run_script
 
 SEED, K = 3, 3
 BASE = ["experiment=max_regression", "trainer.deterministic=true"]
 PROBES = "tests.members.probes"
 # Float tolerance of the per-step losses (see test_per_step_losses_match_single_runs).
 RTOL, ATOL = 1e-4, 1e-6
+
+
+def stackable_experiments(tmp_path: Path) -> list[str]:
+    """Every experiment that ``members=2`` accepts as it is."""
+    names = sorted(path.stem for path in (CONF_DIR / "experiment").glob("*.yaml"))
+    return [
+        name
+        for name in names
+        if not members_problems(compose_config([f"experiment={name}", "members=2"], tmp_path))
+    ]
 
 
 def _batch(cases: list[list[str]], tmp_path: Path) -> None:
@@ -56,6 +67,14 @@ def runs(tmp_path_factory) -> Path:
         [*epoch, "members=3", *poison, f"hydra.run.dir={root / 'poisoned'}"],
         ["-m", *epoch, "members=2", "optimizer.lr=0.001,0.01", f"hydra.sweep.dir={root / 'sweep'}"],
     ]  # fmt: skip
+    # Each stackable experiment, 2 epochs (its own data size, so train/batch_loss is logged),
+    # as members=2 and as the single run of the first member's seed.
+    for name in stackable_experiments(root / "compose"):
+        budget = [f"experiment={name}", "trainer.max_epochs=2", f"seed={SEED}"]
+        if name == "max_classification":  # a trainer batch per step: fewer steps
+            budget.append("data.n_train=200")
+        cases += [[*budget, "members=2", f"hydra.run.dir={root / name / 'members'}"],
+                  [*budget, f"hydra.run.dir={root / name / 'single'}"]]  # fmt: skip
     _batch(cases, root)
     return root
 
@@ -99,9 +118,32 @@ def test_member_tensorboard_has_the_single_runs_tags_and_an_hparams_row(runs):
 
     events = EventAccumulator(str(runs / "clean" / "seed=43")).Reload()
     scalars = set(events.Tags()["scalars"])
-    assert {"train/loss", "val/mae", "val/loss", "test/mae", "lr"} <= scalars
+    assert {"train/loss", "val/mae", "val/loss", "test/mae", "train/lr"} <= scalars
     plugins = events.PluginTagToContent("hparams")
     assert {"_hparams_/session_start_info", "_hparams_/session_end_info"} <= set(plugins)
+
+
+def _scalars(run_dir: Path) -> dict[str, list[tuple[int, float]]]:
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(run_dir), size_guidance={"scalars": 0}).Reload()
+    return {
+        tag: [(e.step, e.value) for e in events.Scalars(tag)] for tag in events.Tags()["scalars"]
+    }
+
+
+def test_a_member_logs_the_tags_of_its_single_run_at_its_steps(runs, tmp_path):
+    experiments = stackable_experiments(tmp_path)
+    assert {"max_regression", "max_classification", "max_gated", "max_exact"} <= set(experiments)
+    for name in experiments:
+        member = _scalars(runs / name / "members" / f"seed={SEED}")
+        single = _scalars(runs / name / "single")
+        assert {"train/lr", "train/batch_loss", "wall/epoch_s"} <= set(single), name
+        assert set(member) == set(single), name
+        for tag, points in single.items():
+            assert [step for step, _ in member[tag]] == [step for step, _ in points], (name, tag)
+        assert member["train/lr"] == single["train/lr"], name
+        assert single["train/lr"][0][0] == 0, name  # the rate of the first epoch, at its start
 
 
 def test_one_diverged_member_leaves_the_others_alone(runs):

@@ -10,7 +10,7 @@ from torch.nn import functional as F
 
 from convlab.members.run import build_members_task
 from convlab.members.scores import member_losses, objective
-from convlab.members.stacked import StackedLinear, stack_nets, unstack_net
+from convlab.members.stacked import StackedLinear, build_stacked, unstack_net
 from convlab.models.exact import ExactMax
 from convlab.models.gated import GatedMax
 from convlab.models.lenet import LeNet
@@ -26,11 +26,19 @@ NETS = {
 }
 
 
+def _single_nets(build, seeds: list[int]) -> list[torch.nn.Module]:
+    """What each seed's single run builds: seed, then the net."""
+    nets = []
+    for seed in seeds:
+        L.seed_everything(seed, workers=True)
+        nets.append(build())
+    return nets
+
+
 @pytest.mark.parametrize("name", NETS)
 def test_each_member_computes_its_own_net(name):
-    torch.manual_seed(0)
-    nets = [NETS[name]() for _ in range(3)]
-    stacked = stack_nets(nets)
+    nets = _single_nets(NETS[name], [0, 1, 2])
+    stacked = build_stacked(NETS[name], [0, 1, 2])
     x = torch.randn(3, 5, 2)
     out = stacked(x)
     for k, net in enumerate(nets):
@@ -40,14 +48,30 @@ def test_each_member_computes_its_own_net(name):
             assert torch.equal(mine, theirs)
 
 
+@pytest.mark.parametrize("name", NETS)
+def test_the_stacked_net_is_built_as_each_seeds_net_without_building_them(name):
+    seeds = list(range(5, 55))
+    nets = _single_nets(NETS[name], seeds)
+    generator_after = torch.get_rng_state()
+    built = []
+    stacked = build_stacked(lambda: built.append(NETS[name]()) or built[-1], seeds)
+    assert len(built) <= 3  # not one net per member
+    assert torch.equal(torch.get_rng_state(), generator_after)  # training draws on from there
+    for k, net in enumerate(nets):
+        for mine, theirs in zip(
+            unstack_net(stacked, k).parameters(), net.parameters(), strict=True
+        ):
+            assert torch.equal(mine, theirs) and mine.requires_grad == theirs.requires_grad
+
+
 def test_frozen_weights_stay_frozen():
-    stacked = stack_nets([ExactMax(), ExactMax()])
+    stacked = build_stacked(ExactMax, [1, 2])
     assert not any(p.requires_grad for p in stacked.parameters())
 
 
 def test_a_net_with_other_layers_is_refused():
     with pytest.raises(ValueError, match="LeNet cannot be stacked"):
-        stack_nets([LeNet(), LeNet()])
+        build_stacked(LeNet, [1, 2])
 
 
 @pytest.mark.parametrize("experiment", ["max_regression", "max_gated"])
@@ -79,9 +103,8 @@ def test_the_built_net_is_the_configured_one(tmp_path):
 def test_each_members_gradient_is_its_single_runs(kind, out):
     """The stacked objective's gradient, member by member, against the single net's own loss:
     what makes an element-wise optimizer step each member as its single run does."""
-    torch.manual_seed(1)
-    nets = [MLP(out_features=out, width=8, depth=2) for _ in range(3)]
-    stacked = stack_nets(nets)
+    nets = _single_nets(lambda: MLP(out_features=out, width=8, depth=2), [1, 2, 3])
+    stacked = build_stacked(lambda: MLP(out_features=out, width=8, depth=2), [1, 2, 3])
     x = torch.randn(3, 4, 2)
     target = torch.randn(3, 4, 1) if kind == "regression" else torch.randint(0, 2, (3, 4))
     objective(member_losses(kind, stacked(x), target)).backward()

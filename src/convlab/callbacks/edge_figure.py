@@ -18,6 +18,8 @@ from convlab.data.idx import read_idx
 from convlab.errors import ConvlabError
 
 log = logging.getLogger(__name__)
+# As the other figures: 440 px wide at 100 dpi, read at TensorBoard's card size.
+WIDTH_IN, ROW_IN, DPI = 4.4, 1.6, 100
 
 
 def fashion_image(data_dir: str | None, system_dir: str | None, index: int) -> torch.Tensor | None:
@@ -50,15 +52,18 @@ class EdgeFigure(Callback):
         images = {"example": edge_image()}
         fashion = fashion_image(self.fashion_data_dir, self.fashion_system_dir, self.fashion_index)
         if fashion is not None:
-            images[f"Fashion-MNIST test[{self.fashion_index}]"] = fashion
-        return edge_figure(images)
+            images[f"test image {self.fashion_index}"] = fashion  # short: a title per panel
+        figure = edge_figure(images)
+        figure.set_size_inches(WIDTH_IN, ROW_IN * len(images))
+        figure.set_dpi(DPI)
+        return figure
 
     def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if not trainer.is_global_zero:
             return
         figure = self.figure()
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        figure.savefig(self.path, dpi=100)
+        figure.savefig(self.path, dpi=DPI)
         log.info("edge figure: %s", self.path)
         writer = tensorboard_writer(trainer)
         if writer is not None:

@@ -1,7 +1,10 @@
-"""Time per epoch: the whole epoch (validation included) and its training part alone."""
+"""Time per epoch: the whole epoch (validation included) and its training part alone, under
+``wall/``: TensorBoard orders its groups by name, and these come after ``test``, ``train`` and
+``val``."""
 
 from __future__ import annotations
 
+import math
 import time
 
 import lightning as L
@@ -16,8 +19,8 @@ def _now(pl_module: L.LightningModule) -> float:
 
 
 class EpochTimer(L.Callback):
-    """Logs ``time/epoch_s`` (validation included), ``perf/epoch_time_s`` and
-    ``perf/train_examples_per_s`` (training only, all ranks, as D2L's "examples/sec");
+    """Logs ``wall/epoch_s`` (validation included), ``wall/train_epoch_s`` and
+    ``wall/train_examples_per_s`` (training only, all ranks, as D2L's "examples/sec");
     ``metrics.json``'s ``epoch_durations_s`` run from one epoch start to the next (all work)."""
 
     def __init__(self) -> None:
@@ -32,7 +35,9 @@ class EpochTimer(L.Callback):
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx: int) -> None:
         parts = batch if isinstance(batch, list) else [batch]  # StepGroups: a list of batches
-        self._examples += sum(len(part[0]) for part in parts)
+        # Leading axes of an input that count examples: 2 for stacked members, [K, B, ...].
+        axes = getattr(pl_module, "example_axes", 1)
+        self._examples += sum(math.prod(part[0].shape[:axes]) for part in parts)
 
     def on_validation_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if self._started is not None and not trainer.sanity_checking:
@@ -55,9 +60,9 @@ class EpochTimer(L.Callback):
         self.examples_per_s.append(per_s)
         # Rank 0's clock: the ranks step in lock-step, so it is the run's (a synced log here
         # would be reduced when rank 0's progress bar reads it, and hang the other ranks).
-        pl_module.log("time/epoch_s", elapsed, on_epoch=True)
-        pl_module.log("perf/epoch_time_s", train_s, on_epoch=True)
-        pl_module.log("perf/train_examples_per_s", per_s, on_epoch=True)
+        pl_module.log("wall/epoch_s", elapsed, on_epoch=True)
+        pl_module.log("wall/train_epoch_s", train_s, on_epoch=True)
+        pl_module.log("wall/train_examples_per_s", per_s, on_epoch=True)
 
     def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._close_epoch(pl_module)

@@ -1,5 +1,7 @@
-"""One ``lr`` scalar whatever the optimizer (Lightning's monitor names it ``lr-Adam``, ``lr-SGD``),
-so runs with different optimizers share one chart, at the step the rate was used from."""
+"""One ``train/lr`` scalar whatever the optimizer (Lightning's monitor names it ``lr-Adam``,
+``lr-SGD``), so runs with different optimizers share one chart, at the step the rate was used
+from. In the ``train`` group: TensorBoard orders its groups by name and opens the first two, and a
+group of its own (``lr``) would come before ``test``, ``train`` and ``val``."""
 
 from __future__ import annotations
 
@@ -10,8 +12,9 @@ INTERVALS = ("epoch", "step")
 
 
 class LearningRateLogger(Callback):
-    """``lr`` at every epoch start (``logging_interval: epoch``) or every ``log_every_n_steps``
-    optimizer steps (``step``); a second parameter group's rate as ``lr/group1``, and so on."""
+    """``train/lr`` at every epoch start (``logging_interval: epoch``) or every
+    ``log_every_n_steps`` optimizer steps (``step``); a second parameter group's rate as
+    ``train/lr_group1``, and so on."""
 
     def __init__(self, logging_interval: str = "epoch") -> None:
         if logging_interval not in INTERVALS:
@@ -24,7 +27,8 @@ class LearningRateLogger(Callback):
         if not trainer.loggers or not trainer.optimizers:
             return
         groups = trainer.optimizers[0].param_groups
-        metrics = {f"lr/group{i}" if i else "lr": float(g["lr"]) for i, g in enumerate(groups)}
+        metrics = {f"train/lr_group{i}" if i else "train/lr": float(g["lr"])
+                   for i, g in enumerate(groups)}  # fmt: skip
         for logger in trainer.loggers:
             logger.log_metrics(metrics, step=trainer.global_step)
 

@@ -25,6 +25,13 @@ def step_metrics_due(trainer: L.Trainer, batch_idx: int) -> bool:
     return done % every == 0 or trainer.should_stop
 
 
+def batch_loss_due(trainer: L.Trainer, batch_idx: int, steps_in_batch: int) -> bool:
+    """Whether ``train/batch_loss`` is written for this batch: where step metrics are, unless the
+    epoch is one optimizer step (its batch loss is the epoch's ``train/loss``)."""
+    one_step_epochs = trainer.num_training_batches == 1 and steps_in_batch == 1
+    return step_metrics_due(trainer, batch_idx) and not one_step_epochs
+
+
 class OptimizerStepAxis(Callback):
     """``step`` wherever metrics reach the loggers: the training batches Lightning writes and
     the ends of the training, validation and test epochs."""

@@ -1,4 +1,5 @@
-"""What ``members=K`` refuses before anything is built: settings that would couple the members.
+"""What ``members=K`` refuses before anything is built: settings that would couple the members,
+and more members than the memory holds.
 
 Stacking is exact only when every operation on the stacked parameters acts on each member's
 slice alone. Each refusal is one line naming the setting.
@@ -7,6 +8,7 @@ slice alone. Each refusal is one line naming the setting.
 import itertools
 from typing import Any
 
+from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from convlab.runner.overrides import hydra_node, in_multirun, sweep_domains
@@ -77,7 +79,55 @@ def members_problems(cfg: DictConfig) -> list[str]:
                             f"mix the members; set callbacks.{name}=null.")  # fmt: skip
     if cfg.get("optimized_metric"):
         problems.append(f"{head}: a search optimises one run's metric; members are K runs.")
+    if not problems and (problem := _size_problem(cfg, members)):
+        problems.append(problem)
     return problems
+
+
+# Per member parameter: its value, gradient, best value (test_ckpt=best) and two optimizer
+# moments (Adam's; SGD keeps fewer).
+STATE_COPIES = 5
+
+
+def _size_problem(cfg: DictConfig, members: int) -> str | None:
+    """An estimate, from one member's net and the data's sizes, of what K members hold at once:
+    the state above, an evaluation batch entering and leaving the widest layer, the saved
+    activations of a training batch and the epoch's batch order (int64) of each member."""
+    import torch
+
+    data = cfg.data
+    try:
+        net = instantiate(cfg.model)  # one member, milliseconds
+        evaluated = min(int(data.eval_batch_size), max(int(data.n_val), int(data.n_test)))
+        trained = int(data.batch_size) * int(data.get("steps_per_batch") or 1)
+        n_train = int(data.n_train)
+    except Exception:  # a value the net or the data refuse: the schema check's line names it
+        return None
+    params = sum(p.numel() for p in net.parameters())
+    widths = [m.out_features for m in net.modules() if isinstance(m, torch.nn.Linear)]
+    element = 8 if str((cfg.get("trainer") or {}).get("precision", "")).startswith("64") else 4
+    floats = STATE_COPIES * params + 2 * evaluated * max(widths) + 2 * trained * sum(widths)
+    need = members * (element * floats + 2 * 8 * n_train)
+    available, memory = _free_memory(cfg)
+    if need <= available:
+        return None
+    fits = int(members * available // need)
+    return (f"members={members} needs about {need / 1e9:,.1f} GB ({params:,} parameters a member "
+            f"with their gradients, optimizer state and best values, evaluation batches of "
+            f"{evaluated:,} through {max(widths)} units), more than the {available / 1e9:.1f} GB "
+            f"of {memory}: members={fits} or fewer fit.")  # fmt: skip
+
+
+def _free_memory(cfg: DictConfig) -> tuple[int, str]:
+    """Bytes free where the members will train: the CUDA device, else the machine's memory. On
+    a GPU this starts CUDA here; the stacked run is one process, nothing is forked after it."""
+    import psutil
+    import torch
+
+    accelerator = str(OmegaConf.select(cfg, "trainer.accelerator", default="auto")).lower()
+    if accelerator in ("gpu", "cuda", "auto") and torch.cuda.is_available():
+        return torch.cuda.mem_get_info()[0], "free CUDA memory"
+    return psutil.virtual_memory().available, "memory available"
 
 
 def _repeated_seeds(cfg: DictConfig, members: int) -> str | None:

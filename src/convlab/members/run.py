@@ -19,7 +19,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from convlab.members.data import MemberData
-from convlab.members.stacked import stack_nets
+from convlab.members.stacked import build_stacked
 from convlab.members.task import MembersTask
 from convlab.members.writers import MemberWriters
 from convlab.runner.overrides import split_override, sweep_domains
@@ -34,8 +34,8 @@ from convlab.runner.run import (
 )
 
 log = logging.getLogger("convlab")
-# Callbacks a stacked run does itself, per member: divergence, the lr curve.
-PER_MEMBER = ("divergence", "lr_monitor")
+# Callbacks a stacked run does itself, per member.
+PER_MEMBER = ("divergence",)
 
 
 def member_dirname(seed: int) -> str:
@@ -58,7 +58,7 @@ def member_overrides(overrides: list[str], seed: int) -> list[str]:
     return [*kept, f"seed={seed}"]
 
 
-def _callbacks(cfg: DictConfig) -> list:
+def _callbacks(cfg: DictConfig, has_logger: bool) -> list:
     """The run's callbacks minus the per-member ones; last.ckpt without a monitor (each member
     keeps its own best)."""
     spec = OmegaConf.to_container(cfg.get("callbacks") or {}, resolve=True)
@@ -66,20 +66,17 @@ def _callbacks(cfg: DictConfig) -> list:
         spec.pop(name, None)
     if spec.get("model_checkpoint"):
         spec["model_checkpoint"]["monitor"] = None
-    return build_callbacks(OmegaConf.create(spec), has_logger=False)
+    return build_callbacks(OmegaConf.create(spec), has_logger=has_logger)
 
 
 def build_members_task(cfg: DictConfig, datamodule: L.LightningDataModule) -> MembersTask:
-    """Member k's net is built right after seeding with its seed, as its single run builds it."""
+    """Member k starts from the weights its single run builds right after seeding."""
     seeds = member_seeds(cfg)
-    nets = []
-    for seed in seeds:
-        L.seed_everything(seed, workers=True)
-        nets.append(instantiate(cfg.model))
+    net = build_stacked(lambda: instantiate(cfg.model), seeds)
     facts = datamodule.task_facts()
     scheduler = instantiate(cfg.scheduler) if cfg.get("scheduler") else None
     return MembersTask(
-        stack_nets(nets), optimizer=instantiate(cfg.optimizer), seeds=seeds,
+        net, optimizer=instantiate(cfg.optimizer), seeds=seeds,
         kind=datamodule.hparams.target, target_scale=facts.get("target_scale", 1.0),
         monitor=cfg.monitor.metric, mode=cfg.monitor.mode, scheduler=scheduler,
     )  # fmt: skip
@@ -98,11 +95,14 @@ def train_members(cfg: DictConfig) -> RunRecord:
     task = build_members_task(cfg, datamodule)
     seeds, out = task.seeds, Path(cfg.paths.output_dir)
     dirs = [out / member_dirname(seed) for seed in seeds]
-    callbacks = _callbacks(cfg)
-    trainer = build_trainer(cfg, [*callbacks, RunProgress(started=started)], [])
+    # A TensorBoard log per member (none under fast_dev_run, as for a single run).
+    if not cfg.trainer.get("fast_dev_run"):
+        task.writers = MemberWriters(dirs, task.reporting)
+    loggers = [task.writers] if task.writers is not None else []
+    callbacks = _callbacks(cfg, has_logger=bool(loggers))
+    trainer = build_trainer(cfg, [*callbacks, RunProgress(started=started)], loggers)
     data = MemberData(datamodule, seeds)
-    if trainer.is_global_zero and not trainer.fast_dev_run:
-        task.writers = MemberWriters(dirs)
+    if task.writers is not None:
         task.writers.hparams_start(
             [member_config(cfg, seed) for seed in seeds], task, sweep_domains()
         )

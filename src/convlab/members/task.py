@@ -16,6 +16,7 @@ import lightning as L
 import torch
 from torch import nn
 
+from convlab.callbacks.step_axis import batch_loss_due
 from convlab.members.scores import MemberSums, member_losses, objective
 from convlab.tasks.manual_steps import grouped_backward, grouped_step, step_schedulers
 from convlab.tasks.supervised import SupervisedTask
@@ -25,6 +26,7 @@ log = logging.getLogger("convlab")
 
 class MembersTask(L.LightningModule):
     INPUT_DIM = 2  # [B, features]: the max(a, b) nets' input; stacked inputs have one more
+    example_axes = 2  # a training input is [K, B, ...]: K·B examples (for the epoch timer)
 
     def __init__(
         self, net: nn.Module, optimizer, seeds: list[int], kind: str = "regression",
@@ -47,15 +49,20 @@ class MembersTask(L.LightningModule):
         self.register_buffer("best_value", torch.full((members,), worst))
         for i, p in enumerate(net.parameters()):
             self.register_buffer(f"best_{i}", p.detach().clone())
-        self._train_loss: torch.Tensor | None = None
-        self._train_count = 0
+        # The epoch's training outputs and targets, scored at its end as a single run does.
+        self._train_outputs: list[tuple[torch.Tensor, torch.Tensor]] = []
+        self._batch_losses: torch.Tensor | None = None  # [steps, K] of the last trainer batch
         self.writers = None  # a MemberWriters, set by the runner
-        self._lr: float | None = None
 
     configure_optimizers = SupervisedTask.configure_optimizers  # the same factories
 
     def alive(self) -> torch.Tensor:
         return self.diverged_at < 0
+
+    def reporting(self) -> torch.Tensor:
+        """The members whose single run would still log: alive, or diverged in this epoch
+        (a single run finishes that epoch, its validation included, then stops)."""
+        return self.alive() | (self.diverged_epoch == self.current_epoch)
 
     def split_metrics(self, split: str) -> dict[str, None]:
         """The HParams columns, loss excluded as for a single run."""
@@ -63,9 +70,6 @@ class MembersTask(L.LightningModule):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
-
-    def on_train_epoch_start(self) -> None:
-        self._lr = float(self.trainer.optimizers[0].param_groups[0]["lr"])
 
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
         optimizer = self.optimizers()
@@ -75,23 +79,28 @@ class MembersTask(L.LightningModule):
         per_step = any(c.interval == "step" for c in self.trainer.lr_scheduler_configs)
         losses = []
         for x, target in batch if isinstance(batch, list) else [batch]:
-            step_losses = member_losses(self.kind, self.net(x), target)
+            output = self.net(x)
+            step_losses = member_losses(self.kind, output, target)
             if self.trainable:
                 optimizer.zero_grad()
                 backward(objective(step_losses))
             step()
             losses.append(step_losses.detach())
-            size = x.shape[1]
-            weighted = losses[-1] * size
-            self._train_loss = weighted if self._train_loss is None else self._train_loss + weighted
-            self._train_count += size
+            if self.writers is not None:
+                self._train_outputs.append((output.detach(), target))
             if per_step:
                 step_schedulers(self, "step")
             if max_steps >= 0 and self.global_step >= max_steps:
                 break
         stacked = torch.stack(losses)  # [steps, K]: one loss per member and optimizer step
         self._check_divergence(stacked)
+        self._batch_losses = stacked
         return stacked
+
+    def on_train_batch_end(self, outputs, batch, batch_idx: int) -> None:
+        losses = self._batch_losses
+        if self.writers is not None and batch_loss_due(self.trainer, batch_idx, len(losses)):
+            self.writers.scalars({"train/batch_loss": losses[-1]}, self.global_step, self.alive())
 
     def _check_divergence(self, losses: torch.Tensor) -> None:
         bad = ~torch.isfinite(losses) & self.alive()
@@ -109,12 +118,12 @@ class MembersTask(L.LightningModule):
             self.trainer.should_stop = True  # after trainer.min_epochs, as a single run
 
     def on_train_epoch_end(self) -> None:
-        if self._train_loss is not None and self.writers is not None:
-            loss, step = self._train_loss / self._train_count, self.global_step
-            self.writers.scalars({"train/loss": loss}, step, self.alive())
-            if self._lr is not None:
-                self.writers.scalars({"lr": torch.full_like(loss, self._lr)}, step, self.alive())
-        self._train_loss, self._train_count = None, 0
+        if self._train_outputs and self.writers is not None:
+            outputs, targets = zip(*self._train_outputs, strict=True)
+            scores = MemberSums(self.kind, self.sums["val"].scale)
+            scores.update(torch.cat(outputs, dim=1), torch.cat(targets, dim=1))
+            self.writers.scalars(scores.compute(), self.global_step, self.reporting(), "train/")
+        self._train_outputs.clear()
         step_schedulers(self, "epoch")
 
     def _eval_step(self, batch, split: str) -> None:
@@ -135,8 +144,7 @@ class MembersTask(L.LightningModule):
         self.sums["val"].reset()
         if self.trainer.sanity_checking:
             return
-        # A single run that diverges still finishes that epoch's validation, then stops.
-        alive = self.alive() | (self.diverged_epoch == self.current_epoch)
+        alive = self.reporting()
         values = torch.stack([metrics[name] for name in self.names])
         self.last_val.copy_(torch.where(alive, values, self.last_val))
         self.validated |= alive

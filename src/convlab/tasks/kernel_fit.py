@@ -22,8 +22,8 @@ MAX_KERNEL_CURVES = 16
 class KernelFitTask(SupervisedTask):
     """Fit a convolution's ``weight`` so that ``net(X)`` reproduces ``Y``. Logs ``{split}/loss``
     (D2L's sum of squares over the batch), ``{split}/mse`` (per pixel), each kernel entry per
-    step (``kernel/<index>``) and the learned kernel at the end (console, TensorBoard text,
-    ``metrics.json``)."""
+    step (``weights/kernel_<index>``: a group TensorBoard sorts after the splits') and the learned
+    kernel at the end (console, TensorBoard text, ``metrics.json``)."""
 
     def __init__(self, net: nn.Module, optimizer, scheduler=None) -> None:
         if not isinstance(getattr(net, "weight", None), torch.Tensor):
@@ -58,9 +58,9 @@ class KernelFitTask(SupervisedTask):
         super().on_train_batch_end(outputs, batch, batch_idx)
         kernel = self.kernel
         if kernel.numel() <= MAX_KERNEL_CURVES:
-            # One curve per entry, named by its position: kernel/0_1 is K[0, 1].
+            # One curve per entry, named by its position: weights/kernel_0_1 is K[0, 1].
             curves = {
-                "kernel/" + "_".join(map(str, index)): float(kernel[index])
+                "weights/kernel_" + "_".join(map(str, index)): float(kernel[index])
                 for index in itertools.product(*map(range, kernel.shape))
             }
             self.log_dict(curves, on_step=True, on_epoch=False)

@@ -11,7 +11,7 @@ import torchmetrics
 from torch import nn
 from torch.optim.lr_scheduler import ReduceLROnPlateau
 
-from convlab.callbacks.step_axis import step_metrics_due
+from convlab.callbacks.step_axis import batch_loss_due
 from convlab.compat import FastHookName
 
 OptimizerFactory = Callable[..., torch.optim.Optimizer]
@@ -74,8 +74,10 @@ class SupervisedTask(FastHookName, L.LightningModule):
         return loss
 
     def on_train_batch_end(self, outputs, batch, batch_idx: int) -> None:
-        # The per-step curve, named apart from the epoch's train/loss.
-        if self._train_batches and step_metrics_due(self.trainer, batch_idx):
+        # The per-step curve, named apart from the epoch's train/loss; the epoch's steps so far
+        # tell an epoch of one step, whose batch loss would repeat train/loss.
+        steps = len(self._train_batches)
+        if steps and batch_loss_due(self.trainer, batch_idx, steps):
             self.log("train/batch_loss", self._train_batches[-1][2], on_step=True, on_epoch=False,
                      prog_bar=True)  # fmt: skip
 
