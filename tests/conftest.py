@@ -78,9 +78,3 @@ def locate_real_fashion_mnist(output_dir: Path, *overrides: str) -> Path:
 @pytest.fixture
 def real_fashion_mnist(tmp_path_factory) -> Path:
     return locate_real_fashion_mnist(tmp_path_factory.mktemp("compose"))
-
-
-@pytest.fixture
-def require_system_data(real_fashion_mnist) -> Path:
-    """The former name of ``real_fashion_mnist``, for the tests that still use it."""
-    return real_fashion_mnist

@@ -71,7 +71,7 @@ def _records(output: Path) -> list[tuple[dict, dict]]:
     ]
 
 
-def test_the_worked_example_runs_as_written(tmp_path, require_system_data):
+def test_the_worked_example_runs_as_written(tmp_path, real_fashion_mnist):
     section = _section()
     files = dict(FILE_BLOCK.findall(section))
     models = [path for path in files if re.fullmatch(r"src/convlab/models/\w+\.py", path)]

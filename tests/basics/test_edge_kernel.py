@@ -101,6 +101,6 @@ def test_train_py_learns_the_edge_kernel(tmp_path):
         for kind, names in accumulator.Tags().items():
             if isinstance(names, list):
                 tags.setdefault(kind, set()).update(names)
-    assert {"kernel/0_0", "kernel/0_1", "train/batch_loss"} <= tags["scalars"]
+    assert {"weights/kernel_0_0", "weights/kernel_0_1", "train/loss"} <= tags["scalars"]
     assert "edge_detection" in tags["images"]
     assert "kernel/text_summary" in tags["tensors"]

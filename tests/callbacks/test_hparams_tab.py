@@ -170,14 +170,14 @@ def test_scalars_have_one_name_each_and_count_optimizer_steps(sweep: Path):
     record = json.loads((job / "metrics.json").read_text())
     events = EventAccumulator(str(job), size_guidance={"scalars": 0}).Reload()
     tags = set(events.Tags()["scalars"])
-    assert {"train/loss", "val/mae", "test/mae", "lr"} <= tags
+    assert {"train/loss", "val/mae", "test/mae", "train/lr"} <= tags
     assert not {"epoch", "train/loss_step", "train/loss_epoch"} & tags
     assert not any(tag.startswith("lr-") for tag in tags)
     # 200 pairs at batch size 1 for 2 epochs: 400 optimizer steps (20 per trainer batch).
     assert record["steps"] == 400
     assert [event.step for event in events.Scalars("val/mae")] == [200, 400]
     assert [event.step for event in events.Scalars("train/loss")] == [200, 400]
-    assert [event.step for event in events.Scalars("lr")] == [0, 200]
+    assert [event.step for event in events.Scalars("train/lr")] == [0, 200]
     assert [event.step for event in events.Scalars("test/mae")] == [400]
 
 

@@ -58,9 +58,9 @@ def test_image_patches_are_windows_of_the_pooling_grid():
         assert (windows == patch).all(dim=1).any()
 
 
-def test_fashion_mnist_patches(require_system_data: Path):
+def test_fashion_mnist_patches(real_fashion_mnist: Path):
     splits = _splits(source="fashion_mnist", n_train=500, n_val=100, n_test=100,
-                     data_dir=None, system_dir=str(require_system_data))  # fmt: skip
+                     data_dir=None, system_dir=str(real_fashion_mnist))  # fmt: skip
     x, y = splits["train"]
     assert x.shape == (500, 1, 2, 2) and x.min() >= 0 and x.max() <= 1
     assert torch.equal(y, x.amax(dim=(2, 3)))

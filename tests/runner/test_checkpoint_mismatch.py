@@ -86,8 +86,8 @@ def test_eval_py_with_another_network_is_one_line_by_config_or_by_weights(tmp_pa
     for given, ckpt, said in (
         ("experiment=lenet", run_dir / "checkpoints" / "last.ckpt", "was trained with another "
          "network (model._target_: 'convlab.models.mlp.MLP' -> 'convlab.models.lenet.LeNet'"),
-        ("experiment=max_regression model.width=9 data.n_test=50", loose, "its weights do not fit the model "
-         "given (size mismatch for net."),
+        ("experiment=max_regression model.width=9 data.n_test=50", loose,
+         "its weights do not fit the model given (size mismatch for net."),
     ):  # fmt: skip
         result = run_script(
             [*given.split(), f"ckpt_path={ckpt}", f"hydra.run.dir={eval_dir / ckpt.name}"],

@@ -10,7 +10,7 @@ from convlab.runner.run import train
 from tests.conftest import compose_config, run_script
 
 
-def test_short_real_run_beats_chance(require_system_data, tmp_path: Path):
+def test_short_real_run_beats_chance(real_fashion_mnist, tmp_path: Path):
     # ~40 steps of modern LeNet on the real data: chance is 0.10, this reaches ~0.7.
     cfg = compose_config(
         ["experiment=lenet_modern", "trainer.max_epochs=1", "+trainer.limit_train_batches=40",

@@ -50,8 +50,8 @@ def test_kernel_curves_console_tensorboard_and_record(tmp_path, caplog):
     assert task.kernel.shape == (1, 2)
     # One curve per entry after the step, named by position.
     metrics = trainer.callback_metrics
-    assert float(metrics["kernel/0_0"]) == pytest.approx(float(learned[0]))
-    assert float(metrics["kernel/0_1"]) == pytest.approx(float(learned[1]))
+    assert float(metrics["weights/kernel_0_0"]) == pytest.approx(float(learned[0]))
+    assert float(metrics["weights/kernel_0_1"]) == pytest.approx(float(learned[1]))
     assert float(metrics["train/loss"]) == pytest.approx(float((err**2).sum()), rel=1e-6)
     messages = [r.getMessage() for r in caplog.records if "learned kernel" in r.getMessage()]
     rounded = [[round(float(v), 4) for v in learned]]
@@ -64,7 +64,8 @@ def test_kernel_curves_console_tensorboard_and_record(tmp_path, caplog):
     accumulator = EventAccumulator(str(tmp_path), size_guidance={"tensors": 0, "histograms": 0})
     accumulator.Reload()
     tags = accumulator.Tags()
-    assert {"kernel/0_0", "kernel/0_1", "train/batch_loss"} <= set(tags["scalars"])
+    assert {"weights/kernel_0_0", "weights/kernel_0_1", "train/loss"} <= set(tags["scalars"])
+    assert "train/batch_loss" not in tags["scalars"]  # one step an epoch: it would repeat the loss
     assert "kernel" in tags["histograms"]
     (text,) = accumulator.Tensors("kernel/text_summary")
     assert text.step == 1
@@ -78,11 +79,11 @@ def test_kernel_curves_console_tensorboard_and_record(tmp_path, caplog):
 def test_kernels_up_to_16_entries_get_curves_larger_ones_do_not():
     big = _task((3, 6), torch.arange(18.0).tolist())  # 18 entries
     metrics = _fit(big, EdgeDataModule(target_kernel=[[1.0] * 6] * 3), epochs=1).callback_metrics
-    assert not any(k.startswith("kernel/") for k in metrics)
+    assert not any(k.startswith("weights/kernel_") for k in metrics)
     four = _task((4, 4), (torch.arange(16.0) / 16).tolist())  # 16 entries
     metrics = _fit(four, EdgeDataModule(target_kernel=[[1.0] * 4] * 4), epochs=1).callback_metrics
-    curves = {k: float(v) for k, v in metrics.items() if k.startswith("kernel/")}
-    assert curves == {f"kernel/{i}_{j}": pytest.approx((4 * i + j) / 16) for i in range(4)
+    curves = {k: float(v) for k, v in metrics.items() if k.startswith("weights/kernel_")}
+    assert curves == {f"weights/kernel_{i}_{j}": pytest.approx((4 * i + j) / 16) for i in range(4)
                       for j in range(4)}  # fmt: skip
     assert four.record_extras()["kernel_shape"] == [4, 4]
 
