@@ -221,7 +221,7 @@ class FashionMNISTDataModule(TensorDataModule):
     """
 
     class_names = CLASS_NAMES
-    input_shape = (1, 28, 28)
+    input_shape, target_shape = (1, 28, 28), ()
 
     def __init__(
         self,
