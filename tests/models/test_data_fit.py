@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from convlab.errors import ConvlabError
-from convlab.models.data_fit import check_net_fits_data
+from convlab.models.data_fit import check_net_fits_data, choice
 from convlab.runner.run import build_datamodule, build_task
 from tests.conftest import compose_config
 from tests.runner.test_configs import EXPERIMENTS
@@ -87,3 +87,9 @@ def test_a_data_module_without_shapes_is_not_checked(tmp_path, monkeypatch):
     cfg, task, datamodule = _built(["model=mlp"], tmp_path)
     monkeypatch.delattr(type(datamodule), "input_shape")  # one's own module, without the facts
     check_net_fits_data(cfg, task, datamodule)
+
+
+def test_a_config_is_named_by_its_option_else_by_its_class(tmp_path):
+    cfg = compose_config(["experiment=max_regression", "model=residual_mlp"], tmp_path)
+    assert (choice(cfg, "model"), choice(cfg, "data")) == ("residual_mlp", "pairs")
+    assert choice(cfg, "scheduler") == "CosineAnnealingLR"  # set by the experiment, no option
