@@ -440,3 +440,25 @@ def test_batch_warning_counts_per_process_under_ddp(fashion_fixture, caplog):
             dm.setup("fit")
     (message,) = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert "(500 images, 250 per process)" in message and "data.batch_size=250 or less" in message
+
+
+@pytest.mark.parametrize("copy", ["as is", "decompressed"])
+def test_test_files_under_the_train_names_are_refused(fashion_fixture, copy):
+    """The same images (compressed or not: the check compares what the files hold, not their
+    bytes) would train and test the run on one set."""
+    test_images = fashion_fixture / "t10k-images-idx3-ubyte.gz"
+    train_images = fashion_fixture / "train-images-idx3-ubyte.gz"
+    if copy == "as is":
+        train_images.write_bytes(test_images.read_bytes())
+    else:
+        train_images.unlink()
+        train_images = train_images.with_suffix("")
+        write_idx(train_images, read_idx(test_images, expected_ndim=3))
+    labels = fashion_fixture / "t10k-labels-idx1-ubyte"
+    (fashion_fixture / "train-labels-idx1-ubyte").write_bytes(labels.read_bytes())
+    message = (f"{train_images} and {test_images} hold the same 200 images: the run would be "
+               "tested on the images it trained on. Put the training files (train-*) and the "
+               "test files (t10k-*) there under their own names.")  # fmt: skip
+    with pytest.raises(CorruptDataError) as error:
+        _module(fashion_fixture).prepare_data()
+    assert str(error.value) == message

@@ -360,3 +360,61 @@ def test_short_labels_keep_the_last_part_of_each_key():
                 "a/b/c.d@x@y": "1", "a/b/c": "2", "seed": "0"}  # fmt: skip
     assert Group(settings).short_label == "width=8, batch_arm=steps_16, d=1, c=2, seed=0"
     assert Group({}).short_label == "all"
+
+
+def test_a_folder_without_runs_is_an_error_naming_it(tmp_path, capsys):
+    from convlab.report.__main__ import main
+
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "notes" / "plots").mkdir(parents=True)
+    (tmp_path / "notes" / "readme.txt").write_text("not a run")
+    for folder in (tmp_path / "empty", tmp_path / "notes"):
+        assert main([str(folder)]) == 2
+        assert capsys.readouterr().err.splitlines() == [
+            f"error: {folder}: no run in this folder (no metrics.json or .hydra/overrides.yaml "
+            "below it); give a sweep or run folder"]  # fmt: skip
+        assert not (folder / "report").exists()
+
+
+def test_unreadable_records_are_named_by_path_and_not_counted(tmp_path, capsys):
+    """Written as runs write them; then damaged: a cut file, a JSON list, a completed record
+    without metrics, a metric that is not a number."""
+    sweep = tmp_path / "sweep"
+    jobs = [make_job(sweep, num, [f"seed={num}"], "completed", {"test/acc": 0.5 + num / 10})
+            for num in range(5)]  # fmt: skip
+    (jobs[1] / "metrics.json").write_text('{"status": "completed", "metr')
+    (jobs[2] / "metrics.json").write_text("[1, 2]")
+    write_record(jobs[3], {"status": "completed", "overrides": ["seed=3"]})
+    odd = {"test/acc": "high", "val/acc": 0.9, "test/loss": "nan", "val/loss": True}
+    write_record(jobs[4], {"status": "completed", "metrics": odd})
+    runs = load_runs(sweep)
+    assert [run.status for run in runs] == ["completed", "missing", "missing", "missing",
+                                            "completed"]  # fmt: skip
+    assert runs[4].metrics["val/acc"] == 0.9 and "test/acc" not in runs[4].metrics
+    assert math.isnan(runs[4].metrics["test/loss"])  # a NaN as write_record stores it is a number
+    report = build_report(sweep, curves=False)
+    assert report.problems == [
+        f"{jobs[1]}/metrics.json: unreadable (JSONDecodeError: Unterminated string starting at: "
+        "line 1 column 25 (char 24))",
+        f"{jobs[2]}/metrics.json: not a record (a JSON list, not an object)",
+        f"{jobs[3]}/metrics.json: a completed record without metrics (metrics: {{}})",
+        f"{jobs[4]}/metrics.json: not a number: test/acc='high', val/loss=True",
+    ]
+    err = capsys.readouterr().err
+    assert [f"[report] cannot read {p}" for p in report.problems] == [
+        line for line in err.splitlines() if "cannot read" in line]  # fmt: skip
+    text = report.markdown.read_text()
+    assert "5 runs in 1 groups: 2 completed, 3 missing." in text
+    assert all(f"- `{problem}`" in text for problem in report.problems)
+    # Only the one readable test/acc (0.5) is a completed value; "high" is not a 0.
+    assert (report.rows[0]["test/acc"].mean, report.rows[0]["test/acc"].n) == (0.5, 1)
+    assert build_report(sweep, curves=False, quiet=True) and not capsys.readouterr().err
+
+
+def test_a_record_of_an_unknown_status_is_named(tmp_path):
+    job = make_job(tmp_path / "sweep", 0, ["seed=1"], "completed", {"test/acc": 0.5})
+    record = json.loads((job / "metrics.json").read_text())
+    (job / "metrics.json").write_text(json.dumps({**record, "status": "done"}))
+    (run,) = load_runs(tmp_path / "sweep")
+    assert (run.status, run.metrics) == ("missing", {})
+    assert run.problem == "status 'done' is not one of completed, diverged, failed, interrupted"

@@ -59,6 +59,14 @@ class EdgeDataModule(L.LightningDataModule):
         self.kernel = kernel
         self.target = corr2d(self.image, kernel)
 
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return (1, *self.image.shape)
+
+    @property
+    def target_shape(self) -> tuple[int, ...]:
+        return (1, *self.target.shape)
+
     def train_dataloader(self) -> TensorLoader:
         return TensorLoader(self.image[None, None], self.target[None, None], batch_size=1)
 

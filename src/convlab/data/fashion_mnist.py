@@ -201,6 +201,12 @@ def load_fashion_mnist(files: FashionMNISTFiles) -> tuple[torch.Tensor, ...]:
                 problem = f"labels range up to {int(y.max())}, expected 0..9"
             if problem:
                 raise CorruptDataError(f"{where}: {split} {problem}")
+        if train_x.shape == test_x.shape and torch.equal(train_x, test_x):
+            raise CorruptDataError(
+                f"{files.train_images} and {files.test_images} hold the same {len(test_x):,} "
+                "images: the run would be tested on the images it trained on. Put the training "
+                "files (train-*) and the test files (t10k-*) there under their own names."
+            )
         _DECODED.clear()
         _DECODED[key] = (train_x, train_y, test_x, test_y)
     return _DECODED[key]
@@ -215,7 +221,7 @@ class FashionMNISTDataModule(TensorDataModule):
     """
 
     class_names = CLASS_NAMES
-    input_shape = (1, 28, 28)
+    input_shape, target_shape = (1, 28, 28), ()
 
     def __init__(
         self,

@@ -79,6 +79,12 @@ class PairDataModule(TensorDataModule):
         self.raw: dict[str, torch.Tensor] = {}
         self.splits = {}
 
+    input_shape = (2,)
+
+    @property
+    def target_shape(self) -> tuple[int, ...]:
+        return () if self.hparams.target == "classification" else (1,)
+
     def setup(self, stage: str | None = None) -> None:
         if self.splits:
             return

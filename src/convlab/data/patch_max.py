@@ -44,6 +44,8 @@ def image_patches(images: torch.Tensor, n: int, seed: int) -> torch.Tensor:
 
 
 class PatchMaxDataModule(TensorDataModule):
+    input_shape, target_shape = (1, 2, 2), (1,)
+
     def __init__(
         self,
         source: Source = "random",

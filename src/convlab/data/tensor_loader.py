@@ -121,6 +121,10 @@ class TensorDataModule(L.LightningDataModule):
     ``shuffle_seed`` (the run's seed when unset), one shard per process."""
 
     splits: dict[str, tuple[torch.Tensor, torch.Tensor]]
+    # One sample's input and target shapes (a class label: ``()``), known before ``setup``: the
+    # net is tried on them before training (``convlab.models.data_fit``).
+    input_shape: tuple[int, ...]
+    target_shape: tuple[int, ...]
 
     def _loader(self, split: str, loader: type = TensorLoader, **extra) -> TensorLoader:
         hp, trainer, train = self.hparams, self.trainer, split == "train"

@@ -32,6 +32,11 @@ class Report:
     markdown: Path | None = None
     curves: Curves = field(default_factory=dict)  # empty when built with curves=False
 
+    @property
+    def problems(self) -> list[str]:
+        """``<job>/metrics.json: why``, for each record (or part of one) that could not be read."""
+        return [f"{run.record_path}: {run.problem}" for run in self.runs if run.problem]
+
 
 def _progress(message: str, quiet: bool) -> None:
     if not quiet:
@@ -95,6 +100,9 @@ def _write_markdown(report: Report, out_dir: Path) -> Path:
              "Groups are the runs whose overrides differ only in `seed`. Metrics: mean ± sample "
              "std (n − 1) over the completed runs of a group; diverged, failed and missing runs "
              "are counted in their columns and left out of the means.", ""]  # fmt: skip
+    if report.problems:
+        lines += ["Records that could not be read (a job without one counts as missing):", "",
+                  *(f"- `{problem}`" for problem in report.problems), ""]  # fmt: skip
     if report.common:
         shared = ", ".join(f"`{k}={v}`" for k, v in report.common.items())
         lines += [f"Shared by every run: {shared}.", ""]
@@ -123,6 +131,8 @@ def build_report(sweep_dir: str | Path, metrics: list[str] | None = None,
     _progress(f"{sweep_dir}: {len(runs)} runs in {len(groups)} groups", quiet)
     report = Report(sweep_dir, runs, groups, summarize(groups, metrics), metrics,
                     common_settings(runs))  # fmt: skip
+    for problem in report.problems:
+        _progress(f"cannot read {problem}", quiet)
     out = Path(out_dir) if out_dir else sweep_dir / REPORT_DIR
     out.mkdir(parents=True, exist_ok=True)
     plotted = [m for m in metrics if m.startswith("test/") or m in EXTRA_METRICS] or metrics

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,9 +12,10 @@ import yaml
 
 from convlab.errors import ConvlabError
 from convlab.runner.overrides import split_override
-from convlab.runner.record import RECORD_NAME
+from convlab.runner.record import RECORD_NAME, STATUSES
 
-# A job folder without a readable metrics.json: killed, still running, or crashed hard.
+# A job folder without a readable metrics.json: killed, still running, crashed hard, or a record
+# the report cannot read (named in the report).
 MISSING = "missing"
 REPORT_DIR = "report"
 # Numbers that callbacks add at the top of metrics.json, read as metrics of the run.
@@ -31,6 +31,11 @@ class Run:
     overrides: dict[str, str] = field(default_factory=dict)
     metrics: dict[str, float] = field(default_factory=dict)
     record: dict[str, Any] = field(default_factory=dict)
+    problem: str = ""  # why its metrics.json, or part of it, could not be read
+
+    @property
+    def record_path(self) -> Path:
+        return self.path / RECORD_NAME
 
     @property
     def is_member(self) -> bool:
@@ -53,11 +58,41 @@ class Run:
         return int(match.group(1)) if match else -1
 
 
-def _as_float(value: Any) -> float:
+def _number(value: Any) -> float | None:
+    """The metric as a float ("nan" / "inf" as write_record stores them included), else None."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
     try:
-        return float(value)  # "nan" / "inf" as write_record stores them included
-    except (TypeError, ValueError):
-        return math.nan
+        return float(value)
+    except ValueError:
+        return None
+
+
+def _numbers(values: dict[str, Any], problems: list[str]) -> dict[str, float]:
+    """The numeric values; each other one is named in ``problems`` and left out."""
+    numbers = {name: _number(value) for name, value in values.items()}
+    if bad := [f"{name}={values[name]!r}" for name, number in numbers.items() if number is None]:
+        problems.append(f"not a number: {', '.join(bad)}")
+    return {name: number for name, number in numbers.items() if number is not None}
+
+
+def _read_record(job_dir: Path) -> tuple[dict[str, Any], str]:
+    """(the record, why it cannot be read): ``({}, "")`` where there is none yet."""
+    path = job_dir / RECORD_NAME
+    if not path.exists():
+        return {}, ""
+    try:
+        record = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        return {}, f"unreadable ({type(error).__name__}: {error})"
+    if not isinstance(record, dict):
+        return {}, f"not a record (a JSON {type(record).__name__}, not an object)"
+    if record.get("status") not in STATUSES:
+        return {}, f"status {record.get('status')!r} is not one of {', '.join(STATUSES)}"
+    metrics = record.get("metrics")
+    if not isinstance(metrics, dict) or (record["status"] == "completed" and not metrics):
+        return {}, f"a {record['status']} record without metrics (metrics: {metrics!r})"
+    return record, ""
 
 
 def _overrides(job_dir: Path, record: dict[str, Any]) -> dict[str, str]:
@@ -67,14 +102,15 @@ def _overrides(job_dir: Path, record: dict[str, Any]) -> dict[str, str]:
 
 
 def load_run(job_dir: str | Path) -> Run:
+    """The job's record; one that cannot be read counts as ``missing``, its ``problem`` says why
+    (a metric that is not a number is left out and named there too)."""
     job_dir = Path(job_dir)
-    try:
-        record = json.loads((job_dir / RECORD_NAME).read_text())
-    except (OSError, json.JSONDecodeError):
-        record = {}
-    metrics = {k: _as_float(v) for k, v in (record.get("metrics") or {}).items()}
-    metrics.update({k: _as_float(record[k]) for k in EXTRA_METRICS if k in record})
-    return Run(job_dir, record.get("status", MISSING), _overrides(job_dir, record), metrics, record)
+    record, unreadable = _read_record(job_dir)
+    problems = [unreadable] if unreadable else []
+    metrics = _numbers(record.get("metrics") or {}, problems)
+    metrics.update(_numbers({k: record[k] for k in EXTRA_METRICS if k in record}, problems))
+    status = record.get("status", MISSING)
+    return Run(job_dir, status, _overrides(job_dir, record), metrics, record, "; ".join(problems))
 
 
 def _members(job_dir: Path) -> list[Path] | None:
@@ -101,9 +137,16 @@ def job_dirs(sweep_dir: str | Path) -> list[Path]:
 
 
 def load_runs(sweep_dir: str | Path) -> list[Run]:
-    """All runs of a sweep, in job-number order; jobs without a record count as ``missing``."""
+    """All runs of a sweep, in job-number order; jobs without a record count as ``missing``.
+    A folder without any run is an error: an empty report would look like a sweep of nothing."""
     sweep_dir = Path(sweep_dir)
     if not sweep_dir.is_dir():
         raise ConvlabError(f"{sweep_dir}: no such sweep folder")
-    runs = [load_run(job) for job in job_dirs(sweep_dir)]
+    jobs = job_dirs(sweep_dir)
+    if not jobs:
+        raise ConvlabError(
+            f"{sweep_dir}: no run in this folder (no {RECORD_NAME} or .hydra/overrides.yaml "
+            "below it); give a sweep or run folder"
+        )
+    runs = [load_run(job) for job in jobs]
     return sorted(runs, key=lambda run: (run.job_num, run.name))

@@ -21,6 +21,7 @@ from omegaconf import DictConfig
 
 from convlab.callbacks.hparams import log_hparams_end, log_hparams_start
 from convlab.errors import ConvlabError
+from convlab.models.data_fit import check_net_fits_data
 from convlab.runner.job import RunInterrupted
 from convlab.runner.overrides import job_overrides, sweep_domains
 from convlab.runner.record import RunRecord, first_line
@@ -190,6 +191,7 @@ def train(cfg: DictConfig) -> RunRecord:
     if cfg.get("torch_threads"):
         torch.set_num_threads(int(cfg.torch_threads))
     task = build_task(cfg, datamodule)
+    check_net_fits_data(cfg, task, datamodule)  # a mismatch in one line, before training
     loggers = build_loggers(cfg.get("logger"))
     callbacks = build_callbacks(cfg.get("callbacks"), has_logger=bool(loggers))
     parts = [datamodule, task, *callbacks]
