@@ -92,7 +92,8 @@ def test_every_option_of_every_group_is_valid(choice, tmp_path, any_machine):
          "(FashionMNISTDataModule.batch_size)."),
         (["data.batch_size=0"], "data.batch_size=0: must be a positive integer."),
         (["data.eval_batch_size=-5"], "data.eval_batch_size=-5: must be a positive integer."),
-        (["optimizer.lr=-1"], "optimizer.lr=-1: must be a positive number."),
+        (["optimizer.lr=-1"], "optimizer.lr=-1: must be a positive, finite number."),
+        (["optimizer.lr=inf"], "optimizer.lr=inf: must be a positive, finite number."),
         (["optimizer.lr=fast"], "optimizer.lr=fast: expected a number or Tensor (SGD.lr)."),
         (["model.pooling=median"], "model.pooling=median: expected one of avg, max, strided "
          "(LeNet.pooling)."),
@@ -142,7 +143,7 @@ BOUND_CASES = [
     (["data=patch_max", "model=patch_relu"], "data.n_train", 0, 1, "a positive integer"),
     (["experiment=edge_kernel"], "data.height", 0, 2, "a positive integer"),
     (["experiment=edge_kernel"], "data.width", 0, 6, "a positive integer"),
-    ([], "optimizer.lr", 0.0, 1e-9, "a positive number"),
+    ([], "optimizer.lr", 0.0, 1e-9, "a positive, finite number"),
     ([], "optimizer.weight_decay", -1e-9, 0.0, "a number >= 0"),
     ([], "optimizer.momentum", -0.5, 0, "a number >= 0"),
     (["optimizer=adam_then_sgd"], "optimizer.sgd_lr", 0.0, 1e-9, "a positive number"),

@@ -27,7 +27,7 @@ CONFIG_ERRORS = {
                           "pooling."),
     "wrong type": (["data.batch_size=abc"], "data.batch_size=abc: expected an integer"),
     "zero batch size": (["data.batch_size=0"], "data.batch_size=0: must be a positive integer"),
-    "negative lr": (["optimizer.lr=-1"], "optimizer.lr=-1: must be a positive number"),
+    "negative lr": (["optimizer.lr=-1"], "optimizer.lr=-1: must be a positive, finite number"),
     "choice": (["model.pooling=median"], "model.pooling=median: expected one of avg, max, strided"),
     "choice of new group": (["experiment=max_regression", "data.normalization=log"],
                             "data.normalization=log: expected one of none, unit, standard"),

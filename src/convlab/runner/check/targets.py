@@ -27,7 +27,7 @@ OPTIMIZER, TRAINER = "torch.optim.optimizer.Optimizer", "lightning.pytorch.train
 # (class, parameter) → constraints added to the annotation; a subclass inherits them unless it
 # annotates the parameter with bounds of its own.
 BOUNDS: dict[tuple[str, str], tuple[Any, ...]] = {
-    (OPTIMIZER, "lr"): (Field(gt=0, allow_inf_nan=False, description="a finite number > 0"),),
+    (OPTIMIZER, "lr"): (Field(gt=0, allow_inf_nan=False, description="a positive, finite number"),),
     (OPTIMIZER, "momentum"): AT_LEAST_0,
     (OPTIMIZER, "weight_decay"): AT_LEAST_0, (TRAINER, "max_epochs"): UNLIMITED,
     (TRAINER, "max_steps"): UNLIMITED, (TRAINER, "min_epochs"): AT_LEAST_0,
