@@ -1,8 +1,6 @@
 """The only private names of Lightning that convlab uses: speed on the batch-size-1 path, where
 no public way exists. ``tests/test_compat.py`` fails when Lightning moves either."""
 
-from __future__ import annotations
-
 from collections.abc import Callable
 from typing import Any
 

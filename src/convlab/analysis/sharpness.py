@@ -3,8 +3,6 @@ current weights: the Hessian's top eigenvalue, by power iteration on Hessian-vec
 and Keskar et al.'s (2017) epsilon-sharpness. Deterministic given ``seed``; in eval mode.
 """
 
-from __future__ import annotations
-
 import math
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import contextmanager

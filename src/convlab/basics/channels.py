@@ -1,7 +1,5 @@
 """Multiple input and output channels (D2L §6.4), and the 1x1 convolution as a dense layer."""
 
-from __future__ import annotations
-
 import torch
 
 from convlab.basics.corr2d import Size

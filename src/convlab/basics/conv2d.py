@@ -1,7 +1,5 @@
 """A learnable convolutional layer built on ``corr2d`` (D2L §6.2.3), shaped like ``nn.Conv2d``."""
 
-from __future__ import annotations
-
 import math
 
 import torch

@@ -1,7 +1,5 @@
 """Two-dimensional cross-correlation (D2L §6.2), the operation a "convolutional" layer computes."""
 
-from __future__ import annotations
-
 from collections.abc import Sequence
 
 import torch

@@ -1,7 +1,5 @@
 """Edge detection with a hand-made kernel (D2L §6.2.3), drawn as one small figure."""
 
-from __future__ import annotations
-
 import torch
 from matplotlib.figure import Figure
 

@@ -1,7 +1,5 @@
 """Padding and stride (D2L §6.3): the output-shape formula, zero padding, strided correlation."""
 
-from __future__ import annotations
-
 import torch
 
 from convlab.basics.corr2d import Size, corr2d, pair

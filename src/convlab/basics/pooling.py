@@ -1,7 +1,5 @@
 """Maximum and average pooling (D2L §6.5), with padding and stride."""
 
-from __future__ import annotations
-
 from typing import Literal
 
 import torch

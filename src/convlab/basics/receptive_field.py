@@ -10,8 +10,6 @@ from ``j = 1, r = 1, c = 0``; unit ``i`` sees ``c + i j ± (r - 1) / 2``, cut to
 dilated stack may skip pixels inside that rectangle ("gridding"). Elementwise layers keep all.
 """
 
-from __future__ import annotations
-
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass

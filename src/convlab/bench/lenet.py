@@ -5,8 +5,6 @@ the pipeline's ``channels_last``, so pipeline / tuned is what the trainer, loggi
 and figures cost, and pipeline / plain what a user gets. See docs/benchmarks.md.
 """
 
-from __future__ import annotations
-
 import tempfile
 import time
 from collections.abc import Callable

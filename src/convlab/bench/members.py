@@ -5,8 +5,6 @@ single run; each K's cost per seed-step is printed as a fraction of the single r
 See docs/benchmarks.md.
 """
 
-from __future__ import annotations
-
 import statistics
 import tempfile
 from pathlib import Path

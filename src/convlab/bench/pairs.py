@@ -6,8 +6,6 @@ from the pipeline only by Lightning, so the ratios separate what the configurati
 what the trainer costs. ``--with-stock`` undoes the speed settings. See docs/benchmarks.md.
 """
 
-from __future__ import annotations
-
 import os
 import tempfile
 import time

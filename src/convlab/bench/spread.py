@@ -4,8 +4,6 @@ Ratios are taken round by round (the sides of one round ran under the same machi
 their spread says how far one invocation can be trusted.
 """
 
-from __future__ import annotations
-
 import argparse
 import contextlib
 import os

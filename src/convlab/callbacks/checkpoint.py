@@ -5,8 +5,6 @@ a plain copy, cut short by a kill, on another disk); refreshed every epoch end a
 or a first Ctrl-C (Lightning's graceful stop, which no ``trainer.min_epochs`` delays); kept when
 a resume spells the folder differently (relative, symlinked)."""
 
-from __future__ import annotations
-
 import logging
 import os
 import random

@@ -1,7 +1,5 @@
 """The test split's confusion matrix as a TensorBoard image."""
 
-from __future__ import annotations
-
 import lightning as L
 import torch
 from matplotlib.figure import Figure

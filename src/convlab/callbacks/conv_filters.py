@@ -1,7 +1,5 @@
 """The first convolution layer's kernels as an image in TensorBoard, as training moves them."""
 
-from __future__ import annotations
-
 import logging
 import math
 

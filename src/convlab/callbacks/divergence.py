@@ -1,7 +1,5 @@
 """A non-finite training loss ends the run as a result ("diverged"), not as a crash."""
 
-from __future__ import annotations
-
 import logging
 import math
 from typing import Any

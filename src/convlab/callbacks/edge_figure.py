@@ -1,7 +1,5 @@
 """Writes the edge-detection demo of the ``edge_kernel`` experiment as a PNG and to TensorBoard."""
 
-from __future__ import annotations
-
 import logging
 from pathlib import Path
 

@@ -2,8 +2,6 @@
 ``wall/``: TensorBoard orders its groups by name, and these come after ``test``, ``train`` and
 ``val``."""
 
-from __future__ import annotations
-
 import math
 import time
 

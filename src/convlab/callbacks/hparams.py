@@ -5,8 +5,6 @@ directory's root over all the runs there. A row's values are typed per column fo
 sweep (``hparam_columns``), so that every job of a sweep writes the same types.
 """
 
-from __future__ import annotations
-
 import hashlib
 import re
 import time

@@ -3,8 +3,6 @@
 from. In the ``train`` group: TensorBoard orders its groups by name and opens the first two, and a
 group of its own (``lr``) would come before ``test``, ``train`` and ``val``."""
 
-from __future__ import annotations
-
 import lightning as L
 from lightning.pytorch.callbacks import Callback
 

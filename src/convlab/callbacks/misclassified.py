@@ -1,7 +1,5 @@
 """A grid of the test images the model gets most confidently wrong, with true/predicted labels."""
 
-from __future__ import annotations
-
 import math
 
 import lightning as L

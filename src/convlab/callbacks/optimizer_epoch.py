@@ -1,7 +1,5 @@
 """Tells optimizers whose update depends on the epoch (``AdamThenSGD``) which epoch it is."""
 
-from __future__ import annotations
-
 import lightning as L
 
 

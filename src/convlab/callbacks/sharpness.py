@@ -5,8 +5,6 @@ vector product costs about three backward passes (LeNet: ~0.4 s per 1,000 images
 times up to ``iterations``: LeNet wants ``max_samples: 2048``; max(a, b) takes under a second.
 """
 
-from __future__ import annotations
-
 import logging
 import math
 from collections.abc import Iterable

@@ -5,8 +5,6 @@ metric is logged: with ``steps_per_batch: 100`` the curves would end at step 10 
 ``metrics.json`` says 1000, so ``step`` = ``trainer.global_step`` goes with every write.
 """
 
-from __future__ import annotations
-
 import math
 
 import lightning as L

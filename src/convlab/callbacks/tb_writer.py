@@ -1,7 +1,5 @@
 """What the inspection callbacks share: the TensorBoard writer, figures as pixels, predictions."""
 
-from __future__ import annotations
-
 import lightning as L
 import numpy as np
 import torch

@@ -1,7 +1,5 @@
 """D2L §6.2.4's toy image: white with a black vertical band, and its vertical edges as target."""
 
-from __future__ import annotations
-
 from collections.abc import Sequence
 
 import lightning as L

@@ -1,7 +1,5 @@
 """Fashion-MNIST as in-memory tensors: located offline first, validated, decoded once."""
 
-from __future__ import annotations
-
 import hashlib
 import logging
 from dataclasses import dataclass

@@ -1,8 +1,6 @@
 """The IDX format of (Fashion-)MNIST: two zero bytes, a type code (0x08 = uint8), the number of
 dimensions, one big-endian int32 per dimension, then the data; possibly gzipped."""
 
-from __future__ import annotations
-
 import gzip
 import struct
 import zlib

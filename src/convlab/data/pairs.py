@@ -5,8 +5,6 @@ Normalisation is one increasing affine map shared by a, b and the target (statis
 training split), so ``max(a', b') = max(a, b)'`` and errors convert back by times ``scale``.
 """
 
-from __future__ import annotations
-
 from typing import Literal, get_args
 
 import torch

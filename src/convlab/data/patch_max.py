@@ -7,8 +7,6 @@ LeNet's 2x2 pooling grid on real images, train/val from disjoint images (val: th
 generator; no normalisation (``max`` commutes with increasing affine maps).
 """
 
-from __future__ import annotations
-
 from typing import Literal
 
 import torch

@@ -5,8 +5,6 @@ the step itself. A task that knows the format (``RegressionTask`` with ``steps_p
 takes one optimizer step per ``(x, y)`` of the list (Keras's ``steps_per_execution``).
 """
 
-from __future__ import annotations
-
 from collections.abc import Iterator
 
 import torch

@@ -4,8 +4,6 @@ A ``DataLoader`` over a ``TensorDataset`` indexes and stacks one sample at a tim
 dominates the step for small images; here each batch is one ``index_select``.
 """
 
-from __future__ import annotations
-
 from collections.abc import Iterator
 
 import lightning as L
@@ -80,7 +78,7 @@ class TensorLoader:
     batch_sampler = None
 
     @property
-    def sampler(self) -> TensorLoader:
+    def sampler(self) -> "TensorLoader":
         return self
 
     def set_epoch(self, epoch: int) -> None:

@@ -1,7 +1,5 @@
 """The data of a stacked run: the run's data module, with each member's training order."""
 
-from __future__ import annotations
-
 import lightning as L
 
 from convlab.members.loader import MemberLoader

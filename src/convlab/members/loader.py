@@ -5,8 +5,6 @@ The epoch order is K orders, the one ``TensorLoader(seed=seeds[k])`` draws for e
 position come from ``TensorLoader``, which keeps a resumed stacked run exact.
 """
 
-from __future__ import annotations
-
 from collections.abc import Sequence
 
 import torch

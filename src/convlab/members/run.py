@@ -5,8 +5,6 @@ a run folder of its own, ``<run dir>/seed=<s>/`` (record, scalars, HParams row),
 the study and a re-run sweep see K runs.
 """
 
-from __future__ import annotations
-
 import logging
 import math
 import time

@@ -1,8 +1,6 @@
 """Per-member losses and metrics, each a ``[K]`` tensor whose entry k comes from member k's
 outputs alone, as its single run computes it (a mean over members would mix the runs)."""
 
-from __future__ import annotations
-
 import torch
 from torch.nn import functional as F
 

@@ -5,8 +5,6 @@ matmul); the rest of the net acts element-wise or on the last axis, so its own `
 unchanged. Member k starts from exactly the weights its single run's net starts from.
 """
 
-from __future__ import annotations
-
 import copy
 from collections.abc import Callable, Sequence
 

@@ -7,8 +7,6 @@ and best value with its weights (``test_ckpt=best``), so a resume continues each
 diverged member keeps its metrics of that epoch's validation, where a single run stops.
 """
 
-from __future__ import annotations
-
 import logging
 import math
 

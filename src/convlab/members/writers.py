@@ -6,8 +6,6 @@ axis) reaches each member still training, as it reaches a single run's log; the 
 per-member values (losses, metrics) itself.
 """
 
-from __future__ import annotations
-
 from collections.abc import Callable
 from pathlib import Path
 

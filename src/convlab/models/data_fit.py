@@ -6,8 +6,6 @@ Asked before training, by one forward pass of a zero batch shaped like the data 
 silently broadcast loss) at the first step.
 """
 
-from __future__ import annotations
-
 from typing import Any
 
 import torch

@@ -1,8 +1,6 @@
 """max(a, b) = b + relu(a − b) as a ReLU net with fixed weights: the learned nets' zero-error
 reference, run through the same pipeline."""
 
-from __future__ import annotations
-
 import torch
 from torch import nn
 

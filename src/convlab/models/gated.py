@@ -1,7 +1,5 @@
 """The gated net: a "which one is larger" classifier whose probabilities weight the inputs."""
 
-from __future__ import annotations
-
 import torch
 from pydantic import NonNegativeInt, PositiveInt
 from torch import nn

@@ -1,7 +1,5 @@
 """LeNet-5 as in D2L §6.6, with the activation and the down-sampling layer as choices."""
 
-from __future__ import annotations
-
 from typing import Literal, get_args
 
 import torch

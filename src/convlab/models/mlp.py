@@ -1,7 +1,5 @@
 """A plain multilayer perceptron, the learnable candidate for max(a, b)."""
 
-from __future__ import annotations
-
 from typing import Literal
 
 from pydantic import NonNegativeInt, PositiveInt

@@ -1,8 +1,6 @@
 """Candidates for max pooling as a layer: ``(B, C, H, W)`` → ``(B, C * H/2 * W/2)``, one value
 per 2x2 stride-2 window (a single patch gives ``(B, 1)``, a regression target)."""
 
-from __future__ import annotations
-
 import torch
 from pydantic import PositiveInt
 from torch import nn

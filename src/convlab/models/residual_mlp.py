@@ -1,7 +1,5 @@
 """An MLP with skip connections, sized to the plain MLP it is compared with."""
 
-from __future__ import annotations
-
 import torch
 from pydantic import NonNegativeInt, PositiveInt
 from torch import nn

@@ -5,8 +5,6 @@ The ``OptimizerEpoch`` callback (added by ``conf/optimizer/adam_then_sgd.yaml``)
 resume exact; a step before any ``set_epoch`` raises rather than silently never switching.
 """
 
-from __future__ import annotations
-
 from collections.abc import Callable, Iterable
 from typing import Any, Literal
 

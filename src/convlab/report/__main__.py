@@ -1,7 +1,5 @@
 """``python -m convlab.report <sweep dir> [...]``: write ``<sweep dir>/report/results.md``."""
 
-from __future__ import annotations
-
 import argparse
 import sys
 from collections.abc import Callable

@@ -1,7 +1,5 @@
 """Sweep folder → ``<sweep>/report/results.md`` + PNGs (what ``python -m convlab.report`` does)."""
 
-from __future__ import annotations
-
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path

@@ -4,8 +4,6 @@ A curve is a list of ``(epoch, value)``, epochs counted from 1. Where a resumed 
 files repeat a step, the later value wins: the resumed run went on from it.
 """
 
-from __future__ import annotations
-
 import csv
 import logging
 import math

@@ -4,8 +4,6 @@ Errors are drawn on a log axis, where a mean − std below zero has no place: th
 edge is clipped to the axis floor (half the smallest positive value shown).
 """
 
-from __future__ import annotations
-
 import math
 from collections import Counter
 

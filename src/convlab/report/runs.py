@@ -1,7 +1,5 @@
 """The runs of a sweep as rows: status, overrides and final metrics of every job folder."""
 
-from __future__ import annotations
-
 import json
 import re
 from dataclasses import dataclass, field

@@ -4,8 +4,6 @@ Welch's CI excludes 0 exactly when the two-sided p is below 0.05, so the verdict
 (``reading``) can be stated with either. Non-finite values (a diverged run's NaN) are dropped.
 """
 
-from __future__ import annotations
-
 import math
 import statistics
 from collections.abc import Sequence

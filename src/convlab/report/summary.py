@@ -1,7 +1,5 @@
 """Runs grouped by their overrides minus the seed; mean ± std over the seeds of each group."""
 
-from __future__ import annotations
-
 import math
 import statistics
 from dataclasses import dataclass, field
@@ -25,7 +23,7 @@ class Stat:
     values: tuple[float, ...] = field(default=(), compare=False, repr=False)
 
     @classmethod
-    def of(cls, values: list[float]) -> Stat:
+    def of(cls, values: list[float]) -> "Stat":
         values = [float(v) for v in values if math.isfinite(v)]
         if not values:
             return cls(math.nan, math.nan, 0)

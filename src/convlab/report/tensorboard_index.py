@@ -9,8 +9,6 @@ runs (TensorBoard puts those first and ticks the first five), and the final metr
 completed run reports (``metrics.json``), then ``train/loss``, so no row has a blank cell. Run
 folders are only read."""
 
-from __future__ import annotations
-
 import argparse
 import json
 import os

@@ -5,8 +5,6 @@
 data with 2 seeds, into ``outputs/study_quick/`` (a check of the machinery, not results).
 """
 
-from __future__ import annotations
-
 import argparse
 import datetime as dt
 import os

@@ -1,8 +1,6 @@
 """The claims of the original study, each judged from the report of the sweep that tests it:
 a verdict word and a paragraph built only from the numbers, by the rules of ``rules.py``."""
 
-from __future__ import annotations
-
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field

@@ -1,7 +1,5 @@
 """``RESULTS.md``: per claim the verdict, the table and the plots, with the command and date."""
 
-from __future__ import annotations
-
 import shutil
 from dataclasses import dataclass, field
 from itertools import takewhile

@@ -1,8 +1,6 @@
 """The rules that turn a sweep's numbers into words; every verdict of the study uses only these.
 ``explain`` states them, with their numbers, at the top of RESULTS.md."""
 
-from __future__ import annotations
-
 import math
 from dataclasses import dataclass
 

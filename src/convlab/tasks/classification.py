@@ -1,7 +1,5 @@
 """Classification: cross-entropy loss, accuracy per split."""
 
-from __future__ import annotations
-
 from collections.abc import Sequence
 
 import torch

@@ -1,7 +1,5 @@
 """Learning a kernel from an image and its filtered version (D2L §6.2.4)."""
 
-from __future__ import annotations
-
 import itertools
 import logging
 

@@ -1,8 +1,6 @@
 """What Lightning does around a manual optimizer step, for the tasks that take several per
 trainer batch (``RegressionTask``'s grouped steps, the stacked members)."""
 
-from __future__ import annotations
-
 from collections.abc import Callable
 
 import lightning as L

@@ -1,7 +1,5 @@
 """Regression: MSE loss in the net's units, ``*/mse`` and ``*/mae`` in the data's original units."""
 
-from __future__ import annotations
-
 import torch
 import torchmetrics
 from torch import nn

@@ -1,7 +1,5 @@
 """The one training/validation/test step every task shares."""
 
-from __future__ import annotations
-
 from collections.abc import Callable
 from typing import Any
 
