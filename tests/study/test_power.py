@@ -18,8 +18,9 @@ def spread(mean: float, std: float) -> Stat:
 
 
 def test_seeds_match_the_textbook_two_sample_power():
-    # Cohen's table, two-sided 0.05, 80 % power: d = 0.5 needs 64 per group, d = 0.8 needs 26
-    for d, n in ((0.5, 64), (0.8, 26)):
+    # Cohen's table, two-sided 0.05, 80 % power: d = 0.5 needs 64 per group, d = 0.8 needs 26;
+    # d = 2 needs 6, where the t's degrees of freedom (2n - 2) matter
+    for d, n in ((0.5, 64), (2.0, 6), (0.8, 26)):
         c = contrast(spread(d, 1.0), spread(0.0, 1.0), "m", False, names=("a", "b"))
         assert c.reading == "not resolved at n = 3"
         assert seeds_to_decide(c) == n
