@@ -19,13 +19,15 @@ from convlab.study.rules import contrast
 from tests.report.test_report import make_job
 
 
-def make_sweep(path: Path, groups: dict[tuple[str, ...], list[float | None]], metric: str):
-    """One job per value; ``None`` is a diverged run. Keys are the group's overrides."""
+def make_sweep(path: Path, groups: dict[tuple[str, ...], list[float | dict | None]],
+               metric: str = ""):  # fmt: skip
+    """One job per value (a value of ``metric``, or a dict of metrics); ``None`` is a diverged
+    run. Keys are the group's overrides."""
     num = 0
     for overrides, values in groups.items():
         for seed, value in enumerate(values, 1):
             status = "diverged" if value is None else "completed"
-            metrics = {} if value is None else {metric: value}
+            metrics = value if isinstance(value, dict) else {} if value is None else {metric: value}
             make_job(path, num, [*overrides, f"seed={seed}"], status, metrics)
             num += 1
     return build_report(path, curves=False, quiet=True)

@@ -436,6 +436,85 @@ def judge_maxpool(report: Report, curves: Curves, others: dict[str, Report]) -> 
     return Verdict(word, text, contrasts)
 
 
+# Sensitivity to position and noise (callbacks=shift_noise): the ReLU rows from the pooling sweep,
+# the sigmoid rows from lenet_activation, each activation compared within itself.
+FEATURE_CHANGE = "test/feature_change_1px"
+
+
+def pooling_arms(report: Report, others: dict[str, Report]) -> dict[str, dict[str, Group]]:
+    """activation → down-sampling (avg, max, strided) → its group."""
+    arms = {}
+    for activation, source in (("ReLU", report), ("sigmoid", others.get("lenet_activation"))):
+        if source is None:
+            continue
+        # a key every run shares (activation=sigmoid alone) is in report.common, not in the groups
+        groups = [Group({**source.common, **g.settings}, g.runs) for g in source.groups]
+        where = {"activation": "sigmoid"} if activation == "sigmoid" else {}
+        found = {p: find(groups, pooling=p, **where) for p in ("avg", "max", "strided")}
+        arms[activation] = {p: g for p, g in found.items() if g is not None}
+    return arms
+
+
+def _drop(group: Group, metric: str) -> Stat:
+    """Per completed run, test/acc minus ``metric`` (what the shift or the noise costs)."""
+    return Stat.of([r.metrics.get("test/acc", math.nan) - r.metrics.get(metric, math.nan)
+                    for r in group.completed])  # fmt: skip
+
+
+def judge_position(report: Report, curves: Curves, others: dict[str, Report]) -> Verdict:
+    arms = pooling_arms(report, others)
+    contrasts, parts = [], []
+    for activation, by in arms.items():
+        if "strided" not in by or not any(g.stat(FEATURE_CHANGE).n for g in by.values()):
+            continue
+        parts.append(f"{activation}: " + ", ".join(
+            f"{p} {describe(g, FEATURE_CHANGE)}" for p, g in by.items()))  # fmt: skip
+        for pooling in ("avg", "max"):
+            if pooling in by:
+                names = (f"{activation}, {pooling} pooling", f"{activation}, strided")
+                contrasts.append(contrast(by[pooling], by["strided"], FEATURE_CHANGE, True,
+                                          names=names))  # fmt: skip
+    if not contrasts:
+        return _missing(
+            f"model.pooling=avg|max|strided with {FEATURE_CHANGE} (callbacks=shift_noise)"
+        )
+    text = ("Relative change of the last down-sampling layer's output under a 1-pixel shift "
+            "(mean over the four directions of ‖f(shifted x) − f(x)‖ / ‖f(x)‖, test split): "
+            + "; ".join(parts) + ". Pooling below the strided convolution: "
+            + ", ".join(f"{c.a} {c.reading}" for c in contrasts) + ".")  # fmt: skip
+    return Verdict(combine(contrasts), text, contrasts)
+
+
+def judge_shift_robust(report: Report, curves: Curves, others: dict[str, Report]) -> Verdict:
+    arms = pooling_arms(report, others)
+    metrics = sorted({m for source in (report, *others.values()) for m in source.metrics})
+    shifts = [m for m in metrics if m.startswith("test/acc_shift_")]
+    noises = [m for m in metrics if m.startswith("test/acc_noise_")]
+    shifted, noisy, parts = [], [], []
+    for activation, by in arms.items():
+        if "max" not in by or "strided" not in by:
+            continue
+        for metric in shifts + noises:
+            names = (f"{activation}, max pooling", f"{activation}, strided")
+            c = contrast(_drop(by["max"], metric), _drop(by["strided"], metric),
+                         f"test/acc − {metric}", lower_is_better=True, names=names)  # fmt: skip
+            (shifted if metric in shifts else noisy).append(c)
+        parts.append(f"{activation}: max pooling {describe(by['max'], 'test/acc')}, strided "
+                     f"{describe(by['strided'], 'test/acc')}")  # fmt: skip
+    if not shifted:
+        return _missing("model.pooling=max|strided with test/acc_shift_* (callbacks=shift_noise)")
+
+    def listed(contrasts: list[Contrast]) -> str:
+        return ", ".join(f"{c.a.split(',')[0]} {c.metric.rsplit('_', 1)[-1]} {c.reading}"
+                         for c in contrasts)  # fmt: skip
+
+    text = ("; ".join(parts) + ". Accuracy lost on the test split shifted by 1–3 pixels (mean "
+            "of the four directions, zero fill), smaller for max pooling than for the strided "
+            f"convolution: {listed(shifted)}. The verdict is the shifts'; under additive "
+            f"Gaussian noise (std in pixel units): {listed(noisy) or 'not measured'}.")  # fmt: skip
+    return Verdict(combine(shifted), text, shifted + noisy)
+
+
 CLAIMS = (
     Claim("The data: 1,000 pairs uniform in (0, 20000)",
           "1,000 pairs sampled uniformly from (0, 20000).", "max_tasks",
@@ -487,9 +566,25 @@ CLAIMS = (
           "D2L §6.6 exercises: replacing sigmoid and average pooling by ReLU and max pooling "
           "improves LeNet.", "lenet_activation", ("test/acc",), judge_activation,
           also=("pooling",)),
+    Claim("Pooling lowers sensitivity to position",
+          "Pooling lowers the convolution's sensitivity to position.", "pooling",
+          (FEATURE_CHANGE, "test/acc"), judge_position, plots=(FEATURE_CHANGE,),
+          also=("lenet_activation",)),
+    Claim("Max pooling is more shift-robust than a strided convolution",
+          "Max pooling, a symmetric function, keeps its output under small shifts and noise; a "
+          "strided convolution is static where max pooling is dynamic.", "pooling",
+          ("test/acc", "test/acc_shift_1px", "test/acc_shift_2px", "test/acc_shift_3px",
+           "test/acc_noise_0.1", "test/acc_noise_0.3"), judge_shift_robust,
+          plots=("test/acc_shift_1px",), also=("lenet_activation",)),
 )  # fmt: skip
 
 SWEEPS = tuple(dict.fromkeys(claim.sweep for claim in CLAIMS))
+# Minutes per sweep of the full study on 2 idle CPU cores: measured by the last full run
+# (docs/RESULTS.md's header), or estimated from it where a sweep changed since (docs/study.md).
+ESTIMATE_MIN = {"max_tasks": 0.7, "max_normalization": 0.7, "max_gated_lr": 0.5,
+                "max_capacity": 2.6, "max_optimizers": 1.1, "max_batch_size": 3.4,
+                "max_optimizer_switch": 0.9, "max_residual": 1.0, "pooling": 15.4,
+                "maxpool_fn": 1.8, "lenet_activation": 8.0}  # fmt: skip
 
 
 def sweep_file(name: str, conf_dir: Path = Path("conf")) -> Path:

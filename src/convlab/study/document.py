@@ -5,11 +5,14 @@ from dataclasses import dataclass, field
 from itertools import takewhile
 from pathlib import Path
 
+from omegaconf import OmegaConf
+
 from convlab.report import Report
 from convlab.report.build import markdown_table, setting_keys
 from convlab.report.plots import metric_filename
 from convlab.report.statistics import fmt_p
-from convlab.study.claims import Claim, Verdict, job_config, sweep_file
+from convlab.study.claims import ESTIMATE_MIN, Claim, Verdict, job_config, sweep_file
+from convlab.study.power import MOST_SEEDS, POWER, seeds_statement, seeds_to_decide
 from convlab.study.rules import Contrast, explain
 
 
@@ -66,16 +69,66 @@ def claim_table(claim: Claim, report: Report) -> str:
     return markdown_table(report.rows, metrics, setting_keys(report.groups))
 
 
+def _unresolved(contrast: Contrast) -> bool:
+    return contrast.reading.startswith("not resolved")
+
+
+def _seeds_cell(contrast: Contrast) -> str:
+    if not _unresolved(contrast):
+        return ""
+    if n := seeds_to_decide(contrast):
+        return str(n)
+    return "–" if min(contrast.mean_a.n, contrast.mean_b.n) < 2 else f"> {MOST_SEEDS:,}"
+
+
 def contrast_table(contrasts: list[Contrast]) -> str:
-    """One row per comparison: n, both means ± std, A − B with its 95 % CI, Welch's p, reading."""
+    """One row per comparison: n, both means ± std, A − B with its 95 % CI, Welch's p, reading,
+    and for one not resolved the seeds per group that would decide it."""
     lines = ["| claim (A vs B) | metric | n (A/B) | A mean ± std | B mean ± std "
-             "| A − B [95 % CI] | Welch p | reading |",
-             "|---|---|---|---|---|---|---|---|"]  # fmt: skip
+             f"| A − B [95 % CI] | Welch p | reading | seeds for {POWER * 100:.0f} % power |",
+             "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
     for c in contrasts:
         d, a, b = c.difference, c.mean_a.format(), c.mean_b.format()
         lines.append(f"| {c.claim} | {c.metric} | {d.n_a}/{d.n_b} | {a} | {b} | {d.format()} "
-                     f"| {fmt_p(d.p)} | {c.reading} |")  # fmt: skip
+                     f"| {fmt_p(d.p)} | {c.reading} | {_seeds_cell(c)} |")  # fmt: skip
     return "\n".join(lines)
+
+
+def seeds_paragraph(claim: Claim, verdict: Verdict) -> list[str]:
+    """For a verdict not resolved: the seeds that would decide each open comparison, and the
+    minutes the claim's sweeps would take at the largest of them."""
+    unresolved = [c for c in verdict.contrasts if _unresolved(c)]
+    if not verdict.word.startswith("not resolved") or not unresolved:
+        return []
+    text = (f"**Seeds to decide it** ({POWER * 100:.0f} % power at the measured difference and "
+            "spreads): "
+            + "; ".join(f"{c.claim} ({c.metric}): {seeds_statement(c)}" for c in unresolved)
+            + ".")  # fmt: skip
+    needed = [n for c in unresolved if (n := seeds_to_decide(c))]
+    costs = []
+    for sweep in (claim.sweep, *claim.also):
+        seeds, stacked = sweep_seeds(sweep)
+        if needed and seeds and sweep in ESTIMATE_MIN:
+            minutes = ESTIMATE_MIN[sweep] * max(needed) / seeds
+            costs.append(
+                f"`{sweep}` ~{minutes:.0f} min (now {ESTIMATE_MIN[sweep]:g} at {seeds} "
+                "seeds" + ("; less: its seeds are stacked" if stacked else "") + ")"
+            )
+    if costs:
+        text += f" At n = {max(needed)} seeds per group, on 2 idle cores: {', '.join(costs)}."
+    return ["", text]
+
+
+def sweep_seeds(sweep: str) -> tuple[int, bool]:
+    """How many seeds the sweep config runs per group, and whether they are stacked."""
+    path = sweep_file(sweep)
+    if not path.is_file():
+        return 0, False
+    cfg = OmegaConf.load(path)
+    members = int(cfg.get("members", 1))
+    swept = OmegaConf.select(cfg, "hydra.sweeper.params.seed")
+    seeds = len(str(swept).split(",")) if swept is not None else 1
+    return seeds * members, members > 1
 
 
 def receptive_field_section() -> str:
@@ -114,7 +167,7 @@ def claim_section(judged: Judged, doc_dir: Path, command: str) -> str:
         shared = ", ".join(f"`{k}={v}`" for k, v in report.common.items())
         lines.append(f"Shared overrides: {shared}.")
     if verdict.contrasts:
-        lines += ["", contrast_table(verdict.contrasts)]
+        lines += ["", contrast_table(verdict.contrasts), *seeds_paragraph(claim, verdict)]
     lines += ["", claim_table(claim, report), ""]
     for name, other in judged.others.items():
         lines += [f"Rows read from the `{name}` sweep:", "", claim_table(claim, other), ""]

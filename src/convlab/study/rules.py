@@ -31,6 +31,12 @@ def explain() -> list[str]:
         "- **Can replace** (not worse by more than a stated margin): holds when the whole CI "
         "of A − B lies above −margin (in the better direction), does not hold when the whole "
         "CI lies below −margin, else not resolved.",
+        "- **Seeds to decide** (a comparison not resolved): the fewest seeds per group at which "
+        "Welch's test would decide it with 80 % power, taking the measured difference as the "
+        "true one and the measured standard deviations as the spreads (the claims state no "
+        "effect size); for a margin, the power that the CI clears it. Computed from scipy's "
+        "noncentral t distribution (`convlab.study.power`), with the minutes its sweep would "
+        "take at that n (its time now, scaled by the seeds).",
         f"- **Learns max(a, b)**: every run of the group completed (none diverged or failed) "
         f"and the mean test MAE is at most {LEARNS_MAE:g} (1 % of the range (0, {RANGE:g})). "
         f"For scale, answering (a + b) / 2 has an MAE of {MIDPOINT_MAE:.0f}.",
