@@ -16,8 +16,6 @@ Cost: ``1 + 4·len(shifts) + len(noise)`` forward passes over the test split (Le
 images: docs/study.md).
 """
 
-from __future__ import annotations
-
 import logging
 import time
 

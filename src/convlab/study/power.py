@@ -1,8 +1,6 @@
 """How many seeds would decide a comparison that is not resolved: the power of Welch's test at
 the measured difference and spreads, from scipy's noncentral t distribution."""
 
-from __future__ import annotations
-
 import math
 
 from scipy import stats
