@@ -583,7 +583,7 @@ SWEEPS = tuple(dict.fromkeys(claim.sweep for claim in CLAIMS))
 # (docs/RESULTS.md's header), or estimated from it where a sweep changed since (docs/study.md).
 ESTIMATE_MIN = {"max_tasks": 0.7, "max_normalization": 0.7, "max_gated_lr": 0.5,
                 "max_capacity": 2.6, "max_optimizers": 1.1, "max_batch_size": 3.4,
-                "max_optimizer_switch": 0.9, "max_residual": 1.0, "pooling": 15.4,
+                "max_optimizer_switch": 0.9, "max_residual": 5.0, "pooling": 15.4,
                 "maxpool_fn": 1.8, "lenet_activation": 8.0}  # fmt: skip
 
 
