@@ -62,7 +62,7 @@ gpu-check: ## On a CUDA machine: GPU tests, LeNet and max(a, b) on the GPU, spee
 bench: ## Speed: train.py vs a plain PyTorch loop, and members=K vs single runs, side by side
 	$(PYTHON) -m convlab.bench
 
-study: ## Every sweep of the study (~26 min on 2 cores) → docs/RESULTS.md; re-run resumes
+study: ## Every sweep of the study (~34 min on 2 cores) → docs/RESULTS.md; re-run resumes
 	$(PYTHON) -m convlab.study $(ARGS)
 
 study-quick: ## The study's sweeps at 1 epoch and 2 seeds (minutes) → outputs/study_quick/

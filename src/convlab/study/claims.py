@@ -581,10 +581,10 @@ CLAIMS = (
 SWEEPS = tuple(dict.fromkeys(claim.sweep for claim in CLAIMS))
 # Minutes per sweep of the full study on 2 idle CPU cores: measured by the last full run
 # (docs/RESULTS.md's header), or estimated from it where a sweep changed since (docs/study.md).
-ESTIMATE_MIN = {"max_tasks": 0.7, "max_normalization": 0.7, "max_gated_lr": 0.5,
-                "max_capacity": 2.6, "max_optimizers": 1.1, "max_batch_size": 3.4,
-                "max_optimizer_switch": 0.9, "max_residual": 5.0, "pooling": 15.4,
-                "maxpool_fn": 1.8, "lenet_activation": 8.0}  # fmt: skip
+ESTIMATE_MIN = {"max_tasks": 0.5, "max_normalization": 0.5, "max_gated_lr": 0.3,
+                "max_capacity": 1.7, "max_optimizers": 0.8, "max_batch_size": 2.8,
+                "max_optimizer_switch": 0.6, "max_residual": 4.7, "pooling": 13.3,
+                "maxpool_fn": 1.6, "lenet_activation": 6.6}  # fmt: skip
 
 
 def sweep_file(name: str, conf_dir: Path = Path("conf")) -> Path:
