@@ -3,7 +3,7 @@ VENV ?= .venv
 PYTHON ?= $(VENV)/bin/python
 # The exact versions tested (`make lock` writes it; `make install` and CI install with it).
 LOCK ?= constraints.txt
-# Where torch/torchvision come from. Empty: PyPI, whose Linux x86-64 torch bundles the CUDA
+# Where torch comes from. Empty: PyPI, whose Linux x86-64 torch bundles the CUDA
 # libraries (a ~6 GB venv). CPU-only wheels, where the platform has them (docs/install.md):
 # make install TORCH_INDEX=https://download.pytorch.org/whl/cpu
 TORCH_INDEX ?=
@@ -25,7 +25,7 @@ install: $(INSTALLED) ## Create .venv with the locked versions (once; 6 GB with 
 $(INSTALLED): pyproject.toml $(LOCK)
 	test -x $(VENV)/bin/python || python3 -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(VENV)/bin/python -m pip install -c $(LOCK) $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX)) torch torchvision
+	$(VENV)/bin/python -m pip install -c $(LOCK) $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX)) torch
 	$(VENV)/bin/python -m pip install -c $(LOCK) -e '.[dev]'
 	touch $@
 

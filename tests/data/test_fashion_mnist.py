@@ -244,7 +244,27 @@ def test_batch_larger_than_the_training_split_is_a_warning(fashion_fixture, capl
     assert not caplog.records
 
 
-# --- the look-up's every branch, with torchvision's downloader replaced (no network) ---------
+# --- the look-up's every branch, with the download replaced (no network) ----------------------
+
+
+FOUR = ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz",
+        "t10k-labels-idx1-ubyte.gz"]  # fmt: skip
+
+
+def test_a_download_that_is_not_the_published_file_is_refused_and_removed(
+    tmp_path, fake_download, monkeypatch, caplog
+):
+    from convlab.data import fashion_mnist
+
+    monkeypatch.setitem(fashion_mnist.MD5, "t10k-images-idx3-ubyte.gz", "0" * 32)
+    level = caplog.at_level(logging.INFO, logger="convlab.data.fashion_mnist")
+    with level, pytest.raises(DataNotFoundError, match="download into it: failed"):
+        locate_fashion_mnist(tmp_path, None, explicit=True)
+    assert "download failed: t10k-images-idx3-ubyte.gz: not the published file (MD5 differs)" in (
+        caplog.messages
+    )
+    assert not (tmp_path / "t10k-images-idx3-ubyte.gz").exists()
+    assert not list(tmp_path.glob("*.part"))
 
 
 def test_explicit_folder_downloads_into_it_when_allowed(tmp_path, fake_download, caplog):
@@ -253,15 +273,15 @@ def test_explicit_folder_downloads_into_it_when_allowed(tmp_path, fake_download,
     dm = FashionMNISTDataModule(data_dir=str(target), system_dir=None, download=True, val_size=100)
     with caplog.at_level(logging.INFO, logger="convlab.data.fashion_mnist"):
         dm.prepare_data()
-    assert fake_download.calls == [(str(target), True, True), (str(target), False, True)]
+    assert fake_download.calls == FOUR
     assert f"Fashion-MNIST: downloading into data.data_dir={target}" in caplog.messages
     files = dm.locate()
     assert files.source == "data_dir"  # downloaded once: found there from now on
-    assert files.train_images == target / "FashionMNIST" / "raw" / "train-images-idx3-ubyte.gz"
+    assert files.train_images == target / "train-images-idx3-ubyte.gz"
     (tmp_path / "other").mkdir()
     downloaded = locate_fashion_mnist(tmp_path / "other", None, explicit=True)
     assert downloaded.source == "download"  # download=True is the default
-    assert downloaded.test_labels.parent == tmp_path / "other" / "FashionMNIST" / "raw"
+    assert downloaded.test_labels == tmp_path / "other" / "t10k-labels-idx1-ubyte.gz"
 
 
 def test_setup_never_downloads(tmp_path, fake_download):
@@ -271,7 +291,7 @@ def test_setup_never_downloads(tmp_path, fake_download):
     with pytest.raises(DataNotFoundError, match="disabled"):
         dm.record_extras()
     default = FashionMNISTDataModule(default_dir=str(tmp_path), system_dir=None, download=True)
-    with pytest.raises(DataNotFoundError, match=r"3\. torchvision download: disabled"):
+    with pytest.raises(DataNotFoundError, match=r"3\. download: disabled"):
         default.setup("fit")
     assert fake_download.calls == []
 
@@ -291,7 +311,7 @@ def test_explicit_folder_messages_say_what_was_tried(tmp_path, fake_download, ca
     assert message(absent, True) == (
         "Fashion-MNIST not found. Tried:\n"
         f"  1. data.data_dir={absent} (set explicitly): no such folder\n"
-        "  2. torchvision download into it: not tried (create the folder first)\n" + tail
+        "  2. download into it: not tried (create the folder first)\n" + tail
     )
     a_file = tmp_path / "file"
     a_file.write_text("")
@@ -306,13 +326,13 @@ def test_explicit_folder_messages_say_what_was_tried(tmp_path, fake_download, ca
     assert message(empty, False) == (
         "Fashion-MNIST not found. Tried:\n"
         f"  1. data.data_dir={empty} (set explicitly): {missing}\n"
-        "  2. torchvision download into it: disabled (data.download=false)\n" + tail
+        "  2. download into it: disabled (data.download=false)\n" + tail
     )
     fake_download.fail = True
     with caplog.at_level(logging.INFO, logger="convlab.data.fashion_mnist"):
         failed = message(empty, True)
-    assert "  2. torchvision download into it: failed (no internet?)\n" in failed
-    assert "torchvision download failed: no route to host" in caplog.messages
+    assert "  2. download into it: failed (no internet?)\n" in failed
+    assert "download failed: <urlopen error no route to host>" in caplog.messages
 
 
 def test_default_look_up_downloads_into_the_default_folder(tmp_path, fake_download, caplog):
@@ -321,7 +341,7 @@ def test_default_look_up_downloads_into_the_default_folder(tmp_path, fake_downlo
     dm = FashionMNISTDataModule(default_dir=str(target), system_dir=None, val_size=100)
     with caplog.at_level(logging.INFO, logger="convlab.data.fashion_mnist"):
         dm.prepare_data()
-    assert fake_download.calls == [(str(target), True, True), (str(target), False, True)]
+    assert fake_download.calls == FOUR
     assert f"Fashion-MNIST: downloading into {target}" in caplog.messages
     files = locate_fashion_mnist(tmp_path / "again", None, True)
     assert files.source == "download"
@@ -342,7 +362,7 @@ def test_default_look_up_messages_say_what_was_tried(tmp_path, fake_download):
         "Fashion-MNIST not found. Tried:\n"
         "  1. data.data_dir: not set\n"
         "  2. system copy: disabled (data.system_dir=null)\n"
-        "  3. torchvision download: disabled (data.download=false)\n" + tail
+        "  3. download: disabled (data.download=false)\n" + tail
     )
     assert fake_download.calls == []  # nowhere to download into
     fake_download.fail = True
@@ -351,7 +371,7 @@ def test_default_look_up_messages_say_what_was_tried(tmp_path, fake_download):
         f"  1. data.data_dir={tmp_path / 'd'}: the four IDX files are not there\n"
         f"  2. system copy {tmp_path / 's'}: not installed "
         "(Debian/Ubuntu: apt-get install dataset-fashion-mnist)\n"
-        "  3. torchvision download into data.data_dir: failed (no internet?)\n" + tail
+        "  3. download into data.data_dir: failed (no internet?)\n" + tail
     )
 
 

@@ -185,7 +185,7 @@ def test_fashion_mnist_source_reads_the_named_files(tmp_path, monkeypatch, fake_
         missing.prepare_data()
     assert fake_download.calls == []
     PatchMaxDataModule(source="fashion_mnist", data_dir=str(empty), system_dir=None).prepare_data()
-    assert len(fake_download.calls) == 2  # download=True by default
+    assert len(fake_download.calls) == 4  # download=True by default: the four files
 
 
 def test_loaders_batch_sizes_order_seed_and_shards():

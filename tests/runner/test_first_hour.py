@@ -55,7 +55,7 @@ def test_train_and_test_set_up_a_fresh_clone_first(tmp_path):
         plan = _make("-n", target, f"VENV={venv}").stdout.splitlines()
         assert plan[0] == f"test -x {venv}/bin/python || python3 -m venv {venv}", plan
         installs = [line for line in plan if "pip install -c constraints.txt" in line]
-        assert len(installs) == 2, plan  # torch/torchvision, then the project with [dev]
+        assert len(installs) == 2, plan  # torch, then the project with [dev]
         assert plan[-1].startswith(f"{venv}/bin/python ")  # then the command itself
 
 
