@@ -12,7 +12,7 @@ from omegaconf import OmegaConf
 
 from convlab.report import build_report, group_runs, load_runs
 from convlab.report.summary import Stat
-from convlab.runner.overrides import job_dirname
+from convlab.runner.overrides import job_dirname, sweep_domains
 from convlab.runner.record import read_record
 from tests.conftest import CONF_DIR, compose_config, run_script
 
@@ -37,7 +37,10 @@ def test_every_claim_of_the_study_has_a_sweep():
 @pytest.mark.parametrize("name", SWEEPS)
 def test_sweep_composes_with_each_swept_value(name, tmp_path: Path):
     params = sweep_params(name)
-    seeds = params.pop("seed", [])
+    params.pop("seed", None)
+    raw = yaml.safe_load((CONF_DIR / "sweep" / f"{name}.yaml").read_text())
+    swept = raw["hydra"]["sweeper"]["params"].get("seed")  # 1,2,3 or range(1,38)
+    seeds = sweep_domains([f"seed={swept}"])["seed"] if swept is not None else []
     cfg = compose_config([f"sweep={name}"], tmp_path)
     # Seeds swept one per job, or stacked in every job (members=K: seed .. seed+K-1).
     assert max(len(seeds), cfg.members) >= 3, "every sweep repeats over at least 3 seeds"
