@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -42,6 +43,26 @@ def run_script(
         [sys.executable, str(ROOT / script), *args],
         cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout,
     )  # fmt: skip
+
+
+def run_batch(
+    cases: list[list[str]], folder: Path, name: str = "cases", env=None, timeout: float = 900
+) -> list[dict]:
+    """``train.py`` once per command line, all in one interpreter (``tests/cli_batch.py``):
+    each case's ``argv``, exit ``code``, ``stdout`` and ``stderr``."""
+    case_file = folder / f"{name}.json"
+    case_file.write_text(json.dumps([["train.py", argv] for argv in cases]))
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "tests" / "cli_batch.py"), str(case_file)],
+        cwd=ROOT, capture_output=True, text=True, timeout=timeout, env=env,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout)
+
+
+def run_batch_ok(cases: list[list[str]], folder: Path) -> None:
+    for case in run_batch(cases, folder):
+        assert case["code"] == 0, (case["argv"], case["stderr"][-3000:])
 
 
 def make_fashion_fixture(directory: Path, n_train: int = 600, n_test: int = 200, seed: int = 0):

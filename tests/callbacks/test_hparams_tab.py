@@ -16,7 +16,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -24,7 +23,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 from convlab.report.tensorboard_index import INDEX, write_index
 from tests.callbacks.tb_server import default_columns, get_json, session_groups, tensorboard
-from tests.conftest import ROOT, make_fashion_fixture
+from tests.conftest import make_fashion_fixture, run_batch_ok
 
 SWEPT = ["optimizer=sgd,adam", "seed=1,2"]
 # The callbacks that put every scalar at its optimizer step and log one ``lr``. Forced on with
@@ -43,19 +42,6 @@ SWEEP = "max_regression/multiruns/2026-01-01_00-00-02-sweep1"
 MEMBERS = "max_regression/runs/2026-01-01_00-00-03-membr1"
 
 
-def _run_batch(cases: list[list[str]], folder: Path) -> None:
-    """``train.py`` once per command line, all in one interpreter (tests/cli_batch.py)."""
-    case_file = folder / "cases.json"
-    case_file.write_text(json.dumps([["train.py", argv] for argv in cases]))
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "tests" / "cli_batch.py"), str(case_file)],
-        cwd=ROOT, capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr[-3000:]
-    for case in json.loads(result.stdout):
-        assert case["code"] == 0, (case["argv"], case["stderr"][-3000:])
-
-
 @pytest.fixture(scope="module")
 def tree(tmp_path_factory) -> Path:
     """Real experiments at their defaults, shortened through the budget. max_regression (batch
@@ -67,7 +53,7 @@ def tree(tmp_path_factory) -> Path:
     fashion = make_fashion_fixture(root / "fashion", n_train=300, n_test=100)
     tree = root / "outputs"
     regression = ["experiment=max_regression", "data.n_train=200"]
-    _run_batch(
+    run_batch_ok(
         [["experiment=lenet_modern", f"data.data_dir={fashion}", "data.system_dir=null",
           "data.download=false", "data.val_size=60", "data.batch_size=60",
           "trainer.max_epochs=1", "callbacks.rich_progress_bar=null",

@@ -6,10 +6,7 @@ process, since a SIGKILL cannot be simulated in-process.
 
 from __future__ import annotations
 
-import json
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,7 +15,7 @@ import torch
 from convlab.members.check import members_problems
 from convlab.report import group_runs, load_runs
 from convlab.runner.record import read_record
-from tests.conftest import CONF_DIR, ROOT, compose_config, run_script
+from tests.conftest import CONF_DIR, compose_config, run_batch_ok, run_script
 
 SEED, K = 3, 3
 BASE = ["experiment=max_regression", "trainer.deterministic=true"]
@@ -35,18 +32,6 @@ def stackable_experiments(tmp_path: Path) -> list[str]:
         for name in names
         if not members_problems(compose_config([f"experiment={name}", "members=2"], tmp_path))
     ]
-
-
-def _batch(cases: list[list[str]], tmp_path: Path) -> None:
-    case_file = tmp_path / "cases.json"
-    case_file.write_text(json.dumps([["train.py", argv] for argv in cases]))
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "tests" / "cli_batch.py"), str(case_file)],
-        cwd=ROOT, capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr[-3000:]
-    for case in json.loads(result.stdout):
-        assert case["code"] == 0, (case["argv"], case["stderr"][-3000:])
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +60,7 @@ def runs(tmp_path_factory) -> Path:
             budget.append("data.n_train=200")
         cases += [[*budget, "members=2", f"hydra.run.dir={root / name / 'members'}"],
                   [*budget, f"hydra.run.dir={root / name / 'single'}"]]  # fmt: skip
-    _batch(cases, root)
+    run_batch_ok(cases, root)
     return root
 
 
@@ -177,7 +162,7 @@ def test_killed_and_resumed_it_ends_exactly_as_uninterrupted(tmp_path):
     result = run_script([*common, *kill, f"hydra.run.dir={tmp_path / 'killed'}"])
     assert result.returncode == -signal.SIGKILL, result.stderr[-3000:]
     assert not (tmp_path / "killed" / "seed=42" / "metrics.json").exists()
-    _batch([[*common, f"hydra.run.dir={tmp_path / 'reference'}"],
+    run_batch_ok([[*common, f"hydra.run.dir={tmp_path / 'reference'}"],
             [f"resume={tmp_path / 'killed'}"]], tmp_path)  # fmt: skip
     for seed in (42, 43):
         resumed = read_record(tmp_path / "killed" / f"seed={seed}")

@@ -12,18 +12,15 @@ reference and the continuations run through the real entry point in one interpre
 
 from __future__ import annotations
 
-import json
 import shutil
 import signal
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from convlab.runner.record import read_record
-from tests.conftest import ROOT, make_fashion_fixture, run_script
+from tests.conftest import make_fashion_fixture, run_batch, run_script
 from tests.runner.test_configs import EXPERIMENTS
 
 
@@ -76,17 +73,6 @@ def test_every_experiment_has_a_budget():
     assert set(BUDGETS) == set(EXPERIMENTS)
 
 
-def _batch(cases: list[list[str]], tmp_path: Path) -> list[dict]:
-    case_file = tmp_path / "cases.json"
-    case_file.write_text(json.dumps([["train.py", argv] for argv in cases]))
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "tests" / "cli_batch.py"), str(case_file)],
-        cwd=ROOT, capture_output=True, text=True, timeout=900,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr[-3000:]
-    return json.loads(result.stdout)
-
-
 def _same_result(run_dir: Path, reference: dict, label: str) -> None:
     record = read_record(run_dir)
     assert record["status"] == "completed", (label, record)
@@ -121,7 +107,7 @@ def _check_experiment(experiment: str, tmp_path: Path) -> None:
         cases.append([*common, *overrides, f"ckpt_path={copy}/checkpoints/last.ckpt",
                       f"hydra.run.dir={tmp_path / (name + '_ckpt_path')}"])  # fmt: skip
         cases.append([f"resume={tmp_path / name}"])
-    for case in _batch(cases, tmp_path):
+    for case in run_batch(cases, tmp_path):
         assert case["code"] == 0, (case["argv"], case["stderr"][-3000:])
 
     reference = read_record(reference_dir)

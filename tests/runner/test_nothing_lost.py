@@ -3,28 +3,16 @@ runs of two experiments, then each refused command, with every file's checksum b
 """
 
 import hashlib
-import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from convlab.runner.record import read_record
-from tests.conftest import ROOT, run_script
+from tests.conftest import run_batch, run_script
 
 SHORT = ["trainer.max_epochs=2", "data.n_train=200", "logger=csv"]
-
-
-def _batch(root: Path, name: str, cases: list[list[str]]) -> list[dict]:
-    """``train.py`` for each command line, in one interpreter (tests/cli_batch.py)."""
-    (root / f"{name}.json").write_text(json.dumps([("train.py", argv) for argv in cases]))
-    done = subprocess.run([sys.executable, str(ROOT / "tests" / "cli_batch.py"),
-                           str(root / f"{name}.json")], cwd=ROOT, capture_output=True,
-                          text=True, timeout=600)  # fmt: skip
-    assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(done.stdout)
 
 
 def _sums(folder: Path) -> dict[str, str]:
@@ -40,10 +28,10 @@ def _errors(result: dict) -> list[str]:
 def runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("nothing_lost")
     regression, classification = root / "regression", root / "classification"
-    trained = _batch(root, "train", [
+    trained = run_batch([
         ["experiment=max_regression", "seed=7", *SHORT, f"hydra.run.dir={regression}"],
         ["experiment=max_classification", *SHORT, f"hydra.run.dir={classification}"],
-    ])  # fmt: skip
+    ], root, "train")  # fmt: skip
     assert [r["code"] for r in trained] == [0, 0], trained
     return root, regression, classification
 
@@ -96,7 +84,7 @@ def refused(runs):
     before = {folder: _sums(folder) for folder in (regression, classification)}
     fill = {"root": root, "regression": regression}
     cases = [[arg.format(**fill) for arg in args] for args, _, _ in REFUSED.values()]
-    results = dict(zip(REFUSED, _batch(root, "refused", cases), strict=True))
+    results = dict(zip(REFUSED, run_batch(cases, root, "refused"), strict=True))
     after = {folder: _sums(folder) for folder in (regression, classification)}
     return fill, results, before, after
 
@@ -118,7 +106,7 @@ def test_a_run_extended_on_resume_keeps_its_history(runs, tmp_path):
     run = tmp_path / "run"
     subprocess.run(["cp", "-a", str(regression), str(run)], check=True)
     first = read_record(run)
-    (extended,) = _batch(tmp_path, "extend", [[f"resume={run}", "trainer.max_epochs=3"]])
+    (extended,) = run_batch([[f"resume={run}", "trainer.max_epochs=3"]], tmp_path, "extend")
     assert extended["code"] == 0, extended["stderr"][-2000:]
     record = read_record(run)
     assert (record["status"], record["epochs"], record["seed"]) == ("completed", 3, 7)
@@ -140,7 +128,7 @@ def test_a_resume_that_fails_keeps_the_runs_record(runs, tmp_path):
     run = tmp_path / "run"
     subprocess.run(["cp", "-a", str(regression), str(run)], check=True)
     fault = "+callbacks.fault={_target_:tests.faults.FailAt,step:400}"
-    (failed,) = _batch(tmp_path, "fail", [[f"resume={run}", "trainer.max_epochs=3", fault]])
+    (failed,) = run_batch([[f"resume={run}", "trainer.max_epochs=3", fault]], tmp_path, "fail")
     assert failed["code"] == 1 and _errors(failed) == [
         f"error: RuntimeError: injected failure (traceback in {run}/train.log)"
     ], failed["stderr"]
@@ -181,7 +169,7 @@ def test_every_stop_leaves_a_record_and_one_line(tmp_path):
     folders = {name: tmp_path / str(i) for i, name in enumerate(STOPS)}
     cases = [["experiment=max_regression", *SHORT, f"+callbacks.fault={fault}",
               f"hydra.run.dir={folders[name]}"] for name, (fault, *_) in STOPS.items()]  # fmt: skip
-    for name, result in zip(STOPS, _batch(tmp_path, "stops", cases), strict=True):
+    for name, result in zip(STOPS, run_batch(cases, tmp_path, "stops"), strict=True):
         _, code, status, said = STOPS[name]
         run = folders[name]
         assert result["code"] == code, (name, result["stderr"][-2000:])
