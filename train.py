@@ -1,7 +1,7 @@
 """Train a model: ``python train.py experiment=lenet`` (``--help`` lists the config groups).
 
-Read on in ``convlab.runner``: ``cli.launch`` → Hydra composes the config and
-``hydra_hooks.ValidateConfig`` checks it → ``job.run_job`` owns the run folder → ``run.train``
+Read on in ``convlab.runner``: ``cli.launch`` composes and checks the config → Hydra's run,
+``hydra_hooks.ValidateConfig`` claims its folder → ``job.run_job`` owns it → ``run.train``
 does the run (``members=K``: ``convlab.members.run.train_members``, K seeds stacked).
 """
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from convlab.runner.check import find_problems
-from convlab.runner.record import read_record
+from convlab.record import read_record
+from convlab.runner.check.validate import find_problems
 from convlab.runner.run import train
 from tests.conftest import compose_config
 from tests.runner.test_configs import DEBUGS, EXPERIMENTS

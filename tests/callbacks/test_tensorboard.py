@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
+from convlab.record import read_record
 from convlab.report.tensorboard_index import write_index
-from convlab.runner.record import read_record
 from convlab.runner.run import train
 from tests.callbacks.tb_server import dashboard_groups, get_json, session_groups, tensorboard
 from tests.conftest import compose_config, make_fashion_fixture, run_script

@@ -6,7 +6,7 @@ import torch
 from convlab.basics.corr2d import corr2d
 from convlab.data.edges import EdgeDataModule, edge_image
 from convlab.errors import ConvlabError
-from convlab.runner.check import find_problems
+from convlab.runner.check.validate import find_problems
 from tests.conftest import compose_config
 
 

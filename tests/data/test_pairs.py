@@ -10,7 +10,7 @@ from convlab.data.pairs import PairDataModule, normalization_stats, sample_pairs
 from convlab.data.step_groups import StepGroups
 from convlab.data.tensor_loader import TensorLoader
 from convlab.errors import ConvlabError
-from convlab.runner.check import find_problems
+from convlab.runner.check.validate import find_problems
 from tests.conftest import compose_config
 
 

@@ -14,7 +14,7 @@ from convlab.data.fashion_mnist import FashionMNISTDataModule
 from convlab.data.patch_max import PatchMaxDataModule, image_patches, random_patches
 from convlab.errors import ConvlabError, DataNotFoundError
 from convlab.models.patch_max import PatchLinear, PatchReLU
-from convlab.runner.check import find_problems
+from convlab.runner.check.validate import find_problems
 from tests.conftest import compose_config
 
 

@@ -10,7 +10,7 @@ from omegaconf import OmegaConf, open_dict
 
 from convlab.members import check
 from convlab.members.check import members_problems
-from convlab.runner.check import find_problems as find_all
+from convlab.runner.check.validate import find_problems as find_all
 from tests.conftest import compose_config, run_script
 
 

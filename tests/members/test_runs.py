@@ -13,8 +13,8 @@ import pytest
 import torch
 
 from convlab.members.check import members_problems
+from convlab.record import read_record
 from convlab.report import group_runs, load_runs
-from convlab.runner.record import read_record
 from tests.conftest import CONF_DIR, compose_config, run_batch_ok, run_script
 
 SEED, K = 3, 3

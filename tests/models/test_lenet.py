@@ -108,7 +108,7 @@ def test_classes_and_input_channels():
 
 
 def test_bad_choice_is_rejected(tmp_path):
-    from convlab.runner.check import find_problems
+    from convlab.runner.check.validate import find_problems
     from tests.conftest import compose_config
 
     with pytest.raises(ValueError, match=r"pooling must be one of \('avg', 'max', 'strided'\), "

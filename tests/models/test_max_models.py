@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from convlab.models.exact import ExactMax
 from convlab.models.gated import GatedMax
 from convlab.models.mlp import MLP
-from convlab.runner.check import find_problems
+from convlab.runner.check.validate import find_problems
 from tests.conftest import compose_config
 
 finite = st.floats(min_value=-1e6, max_value=1e6, allow_nan=False, width=32)

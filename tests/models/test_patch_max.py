@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from convlab.models.patch_max import PatchExactMax, PatchLinear, PatchReLU
-from convlab.runner.check import find_problems
+from convlab.runner.check.validate import find_problems
 from tests.conftest import compose_config
 
 

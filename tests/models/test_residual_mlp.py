@@ -120,7 +120,7 @@ def test_the_activation_reaches_every_layer_that_applies_one():
 
 
 def test_defaults_and_bad_sizes(tmp_path):
-    from convlab.runner.check import find_problems
+    from convlab.runner.check.validate import find_problems
     from tests.conftest import compose_config
 
     assert ResidualMLP(match_plain=False).width == 64

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from matplotlib.collections import LineCollection, PathCollection
 
+from convlab.record import write_record
 from convlab.report import (
     Group,
     Run,
@@ -26,7 +27,6 @@ from convlab.report import (
 from convlab.report.plots import curves_figure, final_figure
 from convlab.report.summary import Stat, fmt_number
 from convlab.runner.overrides import job_dirname
-from convlab.runner.record import write_record
 
 
 def make_job(

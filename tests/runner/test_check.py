@@ -18,7 +18,6 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.errors import ConfigCompositionException
 from omegaconf import OmegaConf, open_dict
 
-from convlab.runner.check import ConfigError, find_problems, validate_config
 from convlab.runner.check.composition import explain
 from convlab.runner.check.targets import (
     BOUNDS,
@@ -29,7 +28,9 @@ from convlab.runner.check.targets import (
     target,
     unknown_key,
 )
-from convlab.runner.hydra_hooks import ValidateConfig, check_jobs, unwritable
+from convlab.runner.check.validate import ConfigError, find_problems, unwritable, validate_config
+from convlab.runner.cli import first_job_problem
+from convlab.runner.hydra_hooks import ValidateConfig, check_jobs
 from tests.conftest import CONF_DIR, compose_config
 
 # Groups whose options each build an object; every option must pass validation as shipped.
@@ -325,24 +326,26 @@ def _sweep_config(tmp_path, task_overrides: list[str], params: dict | None = Non
     return cfg
 
 
-def test_callback_refuses_a_bad_run_before_any_folder(tmp_path, capsys):
-    cfg = compose_config(["data.batch_size=0"], tmp_path / "run")
-    with pytest.raises(SystemExit) as raised:
-        ValidateConfig().on_run_start(cfg)
-    assert raised.value.code == 2
-    assert capsys.readouterr().err.splitlines() == [
-        "error: data.batch_size=0: must be a positive integer."
-    ]
+def _one_run(overrides: list[str], folder: Path) -> str | None:
+    problem = first_job_problem(CONF_DIR.parent / "train.py", "train", [*overrides,
+                                f"hydra.run.dir={folder}"])  # fmt: skip
+    GlobalHydra.instance().clear()
+    return problem
+
+
+def test_a_bad_run_is_refused_before_hydra_makes_any_folder(tmp_path):
+    assert _one_run(["data.batch_size=0"], tmp_path / "run") == (
+        "data.batch_size=0: must be a positive integer."
+    )
     assert not (tmp_path / "run").exists()
-    ValidateConfig().on_run_start(compose_config([], tmp_path / "run"))  # a good one passes
+    assert _one_run([], tmp_path / "run") is None  # a good one passes
+    assert _one_run(["-m", "data.batch_size=0"], tmp_path / "run") is None  # ValidateConfig's
 
 
-def test_callback_refuses_an_unwritable_run_folder(tmp_path, capsys):
+def test_a_run_into_an_unwritable_folder_is_refused(tmp_path):
     (tmp_path / "file").write_text("")
-    with pytest.raises(SystemExit):
-        ValidateConfig().on_run_start(compose_config([], tmp_path / "file" / "run"))
-    assert capsys.readouterr().err.startswith(
-        f"error: hydra.run.dir={tmp_path / 'file' / 'run'}: cannot write the run's output there "
+    assert _one_run([], tmp_path / "file" / "run").startswith(
+        f"hydra.run.dir={tmp_path / 'file' / 'run'}: cannot write the run's output there "
         f"({tmp_path / 'file'} is a file, not a folder)."
     )
 
@@ -430,7 +433,7 @@ def test_unimportable_targets_are_one_line_each():
 
 
 def test_unwritable_asks_for_write_and_search_permission(tmp_path, monkeypatch):
-    import convlab.runner.hydra_hooks as jobs
+    import convlab.runner.check.validate as jobs
 
     asked = []
     monkeypatch.setattr(jobs.os, "access", lambda path, mode: asked.append((path, mode)) or False)

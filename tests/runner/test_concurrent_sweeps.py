@@ -10,8 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from convlab.record import read_record
 from convlab.runner.job import acquire, release
-from convlab.runner.record import read_record
 from tests.conftest import ROOT, run_script
 
 SWEEP = [

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from convlab.runner.record import read_record
+from convlab.record import read_record
 from tests.conftest import make_fashion_fixture, run_batch, run_script
 from tests.runner.test_configs import EXPERIMENTS
 

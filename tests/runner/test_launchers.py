@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from omegaconf import OmegaConf
 
+from convlab.record import read_record
 from convlab.runner.job import available_cores
-from convlab.runner.record import read_record
 from tests.conftest import compose_config, run_script
 
 SLURM_TARGET = "hydra_plugins.hydra_submitit_launcher.submitit_launcher.SlurmLauncher"

@@ -6,7 +6,7 @@ import pytest
 import torch
 from hydra.utils import instantiate
 
-from convlab.runner.record import read_record
+from convlab.record import read_record
 from convlab.runner.run import build_task, train
 from tests.conftest import compose_config
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from convlab.runner.record import read_record
+from convlab.record import read_record
 from tests.conftest import run_batch, run_script
 
 SHORT = ["trainer.max_epochs=2", "data.n_train=200", "logger=csv"]

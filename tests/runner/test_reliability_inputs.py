@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from convlab.runner.record import read_record
+from convlab.record import read_record
 from tests.conftest import ROOT, make_fashion_fixture, run_script
 
 # name → (arguments, expected exit code, text the one error message must hold)

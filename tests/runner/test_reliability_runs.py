@@ -10,7 +10,7 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
-from convlab.runner.record import read_record
+from convlab.record import read_record
 from tests.conftest import ROOT, make_fashion_fixture, run_script
 
 

@@ -16,10 +16,10 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import OmegaConf
 
 from convlab.errors import ConvlabError
+from convlab.record import LOCATION_KEYS, read_record
 from convlab.runner import resume as resume_module
 from convlab.runner.cli import expand_resume_argument, split_command_line
 from convlab.runner.overrides import quote
-from convlab.runner.record import LOCATION_KEYS, read_record
 from convlab.runner.resume import (
     check_checkpoint,
     checked_ckpt_path,

@@ -10,10 +10,10 @@ import pytest
 import yaml
 from omegaconf import OmegaConf
 
+from convlab.record import read_record
 from convlab.report import build_report, group_runs, load_runs
 from convlab.report.summary import Stat
 from convlab.runner.overrides import job_dirname, sweep_domains
-from convlab.runner.record import read_record
 from tests.conftest import CONF_DIR, compose_config, run_script
 
 SWEEPS = sorted(p.stem for p in (CONF_DIR / "sweep").glob("*.yaml"))
@@ -143,7 +143,7 @@ def _as_sweep_job(cfg):
 
 def test_a_finished_job_of_another_config_is_not_reused(tmp_path: Path):
     from convlab.errors import ConvlabError
-    from convlab.runner.record import write_record
+    from convlab.record import write_record
     from convlab.runner.resume import skip_or_resume
 
     cfg = _as_sweep_job(compose_config(["experiment=max_regression"], tmp_path))

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from convlab.runner.record import read_record
+from convlab.record import read_record
 from convlab.runner.run import train
 from tests.conftest import compose_config, run_script
 

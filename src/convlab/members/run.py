@@ -20,8 +20,8 @@ from convlab.members.data import MemberData
 from convlab.members.stacked import build_stacked
 from convlab.members.task import MembersTask
 from convlab.members.writers import MemberWriters
+from convlab.record import RunRecord
 from convlab.runner.overrides import split_override, sweep_domains
-from convlab.runner.record import RunRecord
 from convlab.runner.run import (
     RunProgress,
     build_callbacks,

@@ -9,8 +9,8 @@ from typing import Any
 import yaml
 
 from convlab.errors import ConvlabError
+from convlab.record import RECORD_NAME, STATUSES
 from convlab.runner.overrides import split_override
-from convlab.runner.record import RECORD_NAME, STATUSES
 
 # A job folder without a readable metrics.json: killed, still running, crashed hard, or a record
 # the report cannot read (named in the report).

@@ -22,9 +22,10 @@ from hydra.errors import ConfigCompositionException, OverrideParseException
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from convlab.errors import ConvlabError
+from convlab.record import EXIT_USER_ERROR
 from convlab.runner.check.composition import explain
+from convlab.runner.check.validate import ConfigError, extra_checks, find_problems, folder_problem
 from convlab.runner.overrides import first_job, sweep_job_dirname
-from convlab.runner.record import EXIT_USER_ERROR
 from convlab.runner.resume import expand_resume
 
 CONF_DIR = Path(__file__).resolve().parents[3] / "conf"
@@ -35,6 +36,7 @@ _VALUED = {"-c", "--cfg", "-p", "--package", "-cp", "--config-path", "-cn", "--c
 _INFO = ("all", "config", "defaults", "defaults-tree", "plugins", "searchpath")
 _COMPOSING = {"-m", "--multirun", "-c", "--cfg", "--resolve", "-p", "--package", "-cn",
               "--config-name", "-cp", "--config-path", "-cd", "--config-dir"}  # fmt: skip
+_NOT_ONE_RUN = {"-m", "--multirun", "-c", "--cfg", "--resolve", "-p", "--package"}
 
 
 def split_command_line(argv: list[str]) -> tuple[list[str], list[str]]:
@@ -67,31 +69,38 @@ def _flag(flags: list[str], *names: str) -> str | None:
     return value
 
 
-def composition_error(script: Path, config_name: str, argv: list[str]) -> str | None:
-    """One line for a command line whose config (its first job's) does not compose."""
+def first_job_problem(script: Path, config_name: str, argv: list[str]) -> str | None:
+    """One line for a command line whose config (its first job's) does not compose; for a single
+    run, every problem the config check finds, before Hydra composes it again (a sweep's jobs are
+    checked by ``ValidateConfig``)."""
     flags, overrides = split_command_line(argv)
-    if {flag.split("=")[0] for flag in flags} - _COMPOSING:
+    given = {flag.split("=")[0] for flag in flags if flag.startswith("-")}  # not their values
+    if given - _COMPOSING:
         return None  # --help, --info, ...: Hydra's own business
     config_name = _flag(flags, "-cn", "--config-name") or config_name
     config_dir = script.parent / (_flag(flags, "-cp", "--config-path") or "conf")
     if extra := _flag(flags, "-cd", "--config-dir"):
         overrides = [*overrides, f"hydra.searchpath=[file://{Path(extra).absolute()}]"]
-    for override in overrides:
+    full_error = os.environ.get("HYDRA_FULL_ERROR") == "1"  # Hydra's own report of a typo
+    for override in overrides if not full_error else ():
         try:
             first_job([override])
         except OverrideParseException as error:
             reason = str(error).strip().splitlines()[0]
             return (f"{override}: not an override ({reason}); the grammar: "
                     "https://hydra.cc/docs/advanced/override_grammar/basic/")  # fmt: skip
-    job = first_job(overrides)
     GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=str(config_dir.absolute()), version_base="1.3"):
         try:
-            compose(config_name=config_name, overrides=job)
+            cfg = compose(config_name, first_job(overrides), return_hydra_config=True)
         except Exception as error:  # Hydra's own report for anything but a composition error
-            composing = isinstance(error, ConfigCompositionException)
+            composing = isinstance(error, ConfigCompositionException) and not full_error
             return explain(error, config_name, overrides) if composing else None
-    return None
+    if given & _NOT_ONE_RUN:
+        return None
+    HydraConfig.instance().set_config(cfg)
+    problems = find_problems(cfg, extra_checks(cfg)) + folder_problem(cfg, "hydra.run.dir")
+    return str(ConfigError(problems)) if problems else None
 
 
 def launch(main: Callable[[], Any], config_name: str) -> None:
@@ -102,8 +111,7 @@ def launch(main: Callable[[], Any], config_name: str) -> None:
         if (expanded := expand_resume_argument(sys.argv[1:])) != sys.argv[1:]:
             print(f"resume: {' '.join(expanded)}", file=sys.stderr)  # what the run will be
             sys.argv[1:] = expanded
-        full_error = os.environ.get("HYDRA_FULL_ERROR") == "1"
-        if not full_error and (message := composition_error(script, config_name, sys.argv[1:])):
+        if message := first_job_problem(script, config_name, sys.argv[1:]):
             raise ConvlabError(message)
     except ConvlabError as error:
         print(f"error: {error}", file=sys.stderr)

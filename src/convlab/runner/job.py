@@ -1,15 +1,18 @@
-"""``run_job(work, cfg)``: the life of one job folder around its work (``run.train``, ...).
+"""The job folder, owned for the job's life, and ``run_job(work, cfg)``, the life around its work.
 
-It locks the folder for the job's life (a held folder is skipped in a sweep, refused for a
-single run), checks the config where Hydra could not, skips or resumes a sweep's job run again,
-runs the work, and turns whatever stops it into a record and one line: ``failed`` with the
-error's first line (the traceback goes to the log file), ``interrupted`` on Ctrl-C.
+One lock per folder, taken once: for a single run by ``claim_run_folder`` before Hydra writes
+into it (a folder holding another run is refused), for a sweep's job by ``run_job`` (a held one
+is skipped). ``run_job`` checks the config where the sweep could not, skips or resumes a job run
+again, runs the work, and turns whatever stops it into a record and one line: ``failed`` with
+the error's first line (the traceback goes to the log file), ``interrupted`` on Ctrl-C.
 """
 
 import errno
+import fcntl
 import logging
 import os
 import signal
+import socket
 import sys
 import threading
 import time
@@ -20,22 +23,23 @@ from typing import Any
 import torch
 from hydra.core.hydra_config import HydraConfig
 from lightning.fabric.utilities.rank_zero import rank_zero_only
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from convlab.errors import ConvlabError
-from convlab.runner.check.environment import available_cores
-from convlab.runner.hydra_hooks import acquire, check_job, in_use, release
-from convlab.runner.overrides import in_multirun, job_overrides
-from convlab.runner.record import (
+from convlab.record import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
     EXIT_USER_ERROR,
+    LOCK_NAME,
     RECORD_NAME,
     TOTAL_ENV,
     RunRecord,
     first_line,
 )
-from convlab.runner.resume import skip_or_resume
+from convlab.runner.check.environment import available_cores
+from convlab.runner.check.validate import checked_up_front, extra_checks, validate_config
+from convlab.runner.overrides import in_multirun, job_overrides
+from convlab.runner.resume import nothing_to_do, skip_or_resume
 
 log = logging.getLogger("convlab")
 
@@ -51,11 +55,78 @@ class RunInterrupted(KeyboardInterrupt):
         )
 
 
+# ``flock`` locks belong to the open file: the kernel drops them when the process ends, however
+# it ends (SIGKILL included), so a lock left by a killed run never blocks a later one.
+_held: dict[Path, int] = {}  # folder → open file descriptor, for this process
+
+
+def acquire(folder: str | Path) -> str | None:
+    """Take ``folder``'s lock for this process; ``None``, or the owner when another holds it."""
+    folder = Path(folder).absolute()
+    if folder in _held:
+        return None
+    folder.mkdir(parents=True, exist_ok=True)
+    fd = os.open(folder / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        owner = os.pread(fd, 200, 0).decode(errors="replace").strip() or "unknown"
+        os.close(fd)
+        return owner
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"pid {os.getpid()} on {socket.gethostname()}\n".encode(), 0)
+    _held[folder] = fd
+    return None
+
+
+def release(folder: str | Path) -> None:
+    fd = _held.pop(Path(folder).absolute(), None)
+    if fd is not None:
+        os.close(fd)  # closing the descriptor drops the lock; the file stays (harmless)
+
+
+def in_use(folder: Path, owner: str) -> str:
+    return (f"error: {folder.absolute()} is in use by another process ({owner}); wait for it to "
+            "finish, or choose another hydra.run.dir")  # fmt: skip
+
+
+def _what_ran(folder: Path) -> str:
+    try:
+        overrides = [str(o) for o in OmegaConf.load(folder / ".hydra" / "overrides.yaml")]
+    except Exception:
+        overrides = []
+    experiment = next((o for o in overrides if o.startswith("experiment=")), None)
+    return f"a run of {experiment}" if experiment else "another run's files"
+
+
+def claim_run_folder(config: DictConfig) -> tuple[str, int] | None:
+    """A single run's folder, before Hydra writes into it: refused when it holds another run (its
+    own run may be resumed); a finished run resumed has nothing to do. ``(what to say, exit
+    code)`` when the run must not start."""
+    folder = Path(str(config.hydra.run.dir)).absolute()
+    if (owner := _lock(folder)) is not None:
+        return in_use(folder, owner), EXIT_USER_ERROR
+    resumed = bool(config.get("resume")) and Path(str(config.resume)).absolute() == folder
+    stop = None
+    if not resumed and ((folder / ".hydra").is_dir() or (folder / RECORD_NAME).is_file()):
+        stop = (f"error: {folder} holds {_what_ran(folder)}; pick another hydra.run.dir, or "
+                f"resume={folder} to continue it.", EXIT_USER_ERROR)  # fmt: skip
+    elif resumed and (message := nothing_to_do(config)):
+        stop = message, 0
+    if stop:
+        release(folder)
+    return stop
+
+
+def _lock(folder: Path) -> str | None:
+    """``acquire`` where this process owns the job: DDP ranks > 0 run inside rank 0's."""
+    return None if os.environ.get("LOCAL_RANK", "0") != "0" else acquire(folder)
+
+
 def _claim(folder: Path) -> bool:
-    """Take the folder's lock; ``False`` when a sweep's job must be skipped. Another process's
-    folder gets none of this process's log lines."""
-    # DDP ranks > 0 run inside rank 0's job
-    if os.environ.get("LOCAL_RANK", "0") != "0" or (owner := acquire(folder)) is None:
+    """A job's folder, in the job; ``False`` when a sweep's job must be skipped. Another
+    process's folder gets none of this process's log lines."""
+    if (owner := _lock(folder)) is None:
         return True
     root = logging.getLogger()
     for handler in [h for h in root.handlers if isinstance(h, logging.FileHandler)]:
@@ -91,17 +162,10 @@ def _label(hydra_cfg: DictConfig) -> str:
     return f"job {int(hydra_cfg.job.num) + 1}/{os.environ.get(TOTAL_ENV, '?')}"
 
 
-def _output_dir(cfg: DictConfig) -> Path:
-    try:
-        return Path(cfg.paths.output_dir)
-    except Exception:  # no paths group (a hand-made config)
-        return Path(HydraConfig.get().runtime.output_dir)
-
-
 def _record_stop(cfg: DictConfig, status: str, error: str, started: float) -> None:
     if not HydraConfig.initialized() or getattr(rank_zero_only, "rank", 0) != 0:
         return
-    folder = _output_dir(cfg)
+    folder = Path(cfg.paths.output_dir)
     if cfg.get("resume") and (folder / RECORD_NAME).is_file():
         log.info("the run's metrics.json is kept as it was (this resume %s)", status)
         return
@@ -124,7 +188,7 @@ def _sigterm_as_ctrl_c(signum: int, frame: Any) -> None:
 def run_job(work: Callable[[DictConfig], Any], cfg: DictConfig) -> Any:
     """Run ``work(cfg)`` as the owner of the job's folder; see the module docstring."""
     started = time.perf_counter()
-    folder = _output_dir(cfg)
+    folder = Path(cfg.paths.output_dir)
     if not _claim(folder):
         return None
     failure, on_main_thread = None, threading.current_thread() is threading.main_thread()
@@ -136,7 +200,8 @@ def run_job(work: Callable[[DictConfig], Any], cfg: DictConfig) -> Any:
             if in_multirun():
                 log.info("%s: %s", _label(hydra_cfg), " ".join(job_overrides()) or "(no overrides)")
             share_cores(hydra_cfg, cfg.get("torch_threads"))
-            check_job(cfg, hydra_cfg)
+            if not checked_up_front(hydra_cfg):  # fails this job in one line; a sweep goes on
+                validate_config(cfg, extra_checks(hydra_cfg))
         if (earlier := skip_or_resume(cfg)) is not None:
             return RunRecord.from_json(earlier)
         return work(cfg)

@@ -18,8 +18,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from convlab.errors import ConvlabError
-from convlab.runner.overrides import in_multirun, quote, split_override
-from convlab.runner.record import (
+from convlab.record import (
     CHECKPOINTS,
     FINGERPRINT_NAME,
     FINISHED,
@@ -27,6 +26,7 @@ from convlab.runner.record import (
     LOCATION_KEYS,
     read_record,
 )
+from convlab.runner.overrides import in_multirun, quote, split_override
 
 log = logging.getLogger("convlab")
 # What was trained and on which data: repeated in the suggested eval command.

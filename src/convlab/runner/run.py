@@ -22,9 +22,9 @@ from omegaconf import DictConfig
 from convlab.callbacks.hparams import log_hparams_end, log_hparams_start
 from convlab.errors import ConvlabError
 from convlab.models.data_fit import check_net_fits_data
+from convlab.record import RunRecord, first_line
 from convlab.runner.job import RunInterrupted
 from convlab.runner.overrides import job_overrides, sweep_domains
-from convlab.runner.record import RunRecord, first_line
 from convlab.runner.resume import checked_ckpt_path
 
 log = logging.getLogger("convlab")

@@ -6,6 +6,7 @@ top level. One line per problem, said as the command line writes the config, wit
 import functools
 import json
 import operator
+import os
 import re
 import typing
 from collections.abc import Callable, Sequence
@@ -13,12 +14,14 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from hydra.core.hydra_config import HydraConfig
+from hydra.utils import get_object
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, create_model
 
 from convlab.errors import ConvlabError
 from convlab.runner.check.environment import environment_problems
 from convlab.runner.check.targets import STRICT, closest, listing, target, unknown_key
+from convlab.runner.overrides import hydra_node, in_multirun, sweep_jobs
 from convlab.runner.resume import check_checkpoint, resume_problem
 
 Check = Callable[[DictConfig], list[str]]
@@ -36,6 +39,7 @@ WORDS = {"int_type": "an integer", "float_type": "a number", "bool_type": "true 
          "dict_type": "a mapping",
          "model_type": f"a mapping of {listing(Monitor.model_fields)}"}  # fmt: skip
 SIGNS = {"gt": ">", "ge": ">=", "lt": "<", "le": "<="}
+MAX_JOBS_CHECKED = 256  # a larger sweep's jobs check themselves
 
 
 class RunConfig(BaseModel):
@@ -220,3 +224,37 @@ def find_problems(cfg: DictConfig, extra_checks: Sequence[Check] = ()) -> list[s
 def validate_config(cfg: DictConfig, extra_checks: Sequence[Check] = ()) -> None:
     if problems := find_problems(cfg, extra_checks):
         raise ConfigError(problems)
+
+
+def extra_checks(config: DictConfig) -> list[Any]:
+    """The checks other packages add: dotted names of ``cfg -> list[str]`` functions."""
+    names = OmegaConf.select(
+        hydra_node(config), "callbacks.validate_config.extra_checks", default=None
+    )
+    return [get_object(str(name)) for name in names or ()]
+
+
+def checked_up_front(config: DictConfig) -> bool:
+    """Whether ``ValidateConfig`` checks this run's config before it starts; otherwise (Optuna,
+    a very large sweep) each job checks its own (``job.run_job``)."""
+    jobs = sweep_jobs(config) if in_multirun(config) else []
+    return jobs is not None and len(jobs) <= MAX_JOBS_CHECKED
+
+
+def unwritable(directory: str | Path) -> str | None:
+    """Why ``directory`` cannot be created or written to, or ``None`` when it can."""
+    path = Path(directory).absolute()
+    ancestor = next(p for p in (path, *path.parents) if p.exists())
+    if not ancestor.is_dir():
+        return f"{ancestor} is a file, not a folder"
+    return None if os.access(ancestor, os.W_OK | os.X_OK) else f"{ancestor} is not writable"
+
+
+def folder_problem(config: DictConfig, folder_key: str) -> list[str]:
+    """Whether the run's output can be written where ``folder_key`` says, before any folder."""
+    if not (reason := unwritable(str(folder := OmegaConf.select(config, folder_key)))):
+        return []
+    return [
+        f"{folder_key}={folder}: cannot write the run's output there ({reason}). Choose "
+        "another place with paths.log_dir=<folder> or hydra.run.dir/hydra.sweep.dir."
+    ]
