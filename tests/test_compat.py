@@ -1,5 +1,6 @@
 """The private Lightning names in ``convlab.compat``: each test fails when Lightning moves one."""
 
+import importlib.util
 from functools import partial
 from typing import ClassVar
 
@@ -55,3 +56,7 @@ def test_counted_steps_advance_global_step_and_the_weights():
     trainer = _fit(task, dm, limit_val_batches=0)
     assert trainer.global_step == 6  # 2 trainer batches of 3 optimizer steps each
     assert all(not torch.equal(a, b) for a, b in zip(before, task.parameters(), strict=True))
+
+
+def test_the_module_lightning_warns_from_is_still_there():
+    assert importlib.util.find_spec(compat.PYTREE_MODULE) is not None

@@ -1,11 +1,15 @@
 """The only private names of Lightning that convlab uses: speed on the batch-size-1 path, where
-no public way exists. ``tests/test_compat.py`` fails when Lightning moves either."""
+no public way exists, and the module a warning filter names. ``tests/test_compat.py`` fails when
+Lightning moves any of them."""
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from lightning.pytorch.core.optimizer import LightningOptimizer
+if TYPE_CHECKING:  # the CLI imports this module before Lightning loads
+    from lightning.pytorch.core.optimizer import LightningOptimizer
 
+# Lightning warns from here about its own use of a torch API; a filter can only name the module.
+PYTREE_MODULE = "lightning.pytorch.utilities._pytree"
 # Lightning sets this str around every hook call (~40 per training step); nn.Module.__setattr__
 # takes ~2 us for it, ~7 % of a batch-size-1 step.
 HOOK_NAME = "_current_fx_name"
@@ -21,7 +25,7 @@ class FastHookName:
             super().__setattr__(name, value)
 
 
-def counted_step(optimizer: LightningOptimizer) -> Callable[[], None]:
+def counted_step(optimizer: "LightningOptimizer") -> Callable[[], None]:
     """The wrapped optimizer's step between the two callbacks the manual loop gives the
     ``LightningOptimizer`` (they count ``global_step`` and time the step for the profiler):
     ~60 us less than ``optimizer.step()``, which reaches the optimizer through the strategy."""

@@ -21,6 +21,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.errors import ConfigCompositionException, OverrideParseException
 from omegaconf import DictConfig, OmegaConf, open_dict
 
+from convlab.compat import PYTREE_MODULE
 from convlab.errors import ConvlabError
 from convlab.record import EXIT_USER_ERROR
 from convlab.runner.check.composition import explain
@@ -173,7 +174,7 @@ LOG_LINES = (
      "the seed is in the config and in metrics.json"),
 )  # fmt: skip
 WARNING_LINES = (
-    ("lightning.pytorch.utilities._pytree", FutureWarning,
+    (PYTREE_MODULE, FutureWarning,
      "`isinstance(treespec, LeafSpec)` is deprecated", "Lightning's own use of a torch API"),
 )  # fmt: skip
 
