@@ -6,7 +6,7 @@ import lightning as L
 import pytest
 import torch
 
-from convlab.data.pairs import PairDataModule, normalization_stats, sample_pairs
+from convlab.data.pairs import PairDataModule, normalization_stats, uniform
 from convlab.data.step_groups import StepGroups
 from convlab.data.tensor_loader import TensorLoader
 from convlab.errors import ConvlabError
@@ -137,7 +137,7 @@ def test_bad_arguments_are_one_clear_error(settings, problem, tmp_path):
 
 def test_pairs_are_float64_draws_scaled_to_the_range():
     u = torch.rand(5, 2, generator=torch.Generator().manual_seed(4), dtype=torch.float64)
-    assert torch.equal(sample_pairs(5, 10.0, 30.0, seed=4), (10.0 + 20.0 * u).to(torch.float32))
+    assert torch.equal(uniform((5, 2), 10.0, 30.0, seed=4), (10.0 + 20.0 * u).to(torch.float32))
 
 
 def test_normalization_messages():

@@ -52,9 +52,4 @@ def write_idx(path: str | Path, array: np.ndarray | torch.Tensor, compress: bool
     array = np.asarray(array, dtype=np.uint8)
     header = bytes([0, 0, _UINT8, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
     payload = header + array.tobytes()
-    path = Path(path)
-    if compress:
-        with gzip.open(path, "wb") as handle:
-            handle.write(payload)
-    else:
-        path.write_bytes(payload)
+    Path(path).write_bytes(gzip.compress(payload) if compress else payload)
