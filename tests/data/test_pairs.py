@@ -173,8 +173,8 @@ def test_loaders_batch_sizes_order_seed_and_groups():
                           steps_per_batch=2, shuffle_seed=5)  # fmt: skip
     data.setup()
     train, val, test = data.train_dataloader(), data.val_dataloader(), data.test_dataloader()
-    assert isinstance(train, StepGroups) and train.steps == 2 and train.loader.shuffle
-    assert train.loader.seed == 5
+    assert isinstance(train, StepGroups) and train.steps == 2 and train.shuffle
+    assert train.seed == 5
     assert (val.batch_size, test.batch_size, val.shuffle, test.shuffle) == (16, 16, False, False)
     assert torch.equal(next(iter(test))[0], data.splits["test"][0][:16])
     assert (val.seed, val.rank, val.world_size) == (5, 0, 1)
