@@ -31,10 +31,6 @@ class MemberLoader(TensorLoader):
             for seed in seeds
         ]
 
-    @property
-    def members(self) -> int:
-        return len(self.member_loaders)
-
     def _order(self, epoch: int) -> torch.Tensor:
         orders = [loader._order(epoch) for loader in self.member_loaders]
         if orders[0] is None:  # unshuffled on one process: every member reads in file order
