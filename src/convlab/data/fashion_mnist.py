@@ -111,7 +111,8 @@ def _notice(message: str) -> None:
     log.info(message)
 
 
-def _locate_explicit(data_dir: Path, download: bool) -> FashionMNISTFiles:
+def locate_in(data_dir: Path, download: bool = True) -> FashionMNISTFiles:
+    """Only ``data_dir`` (the user named it), or a download into it: never a fallback."""
     found = _find_in(data_dir)
     if found:
         return found
@@ -138,13 +139,9 @@ def locate_fashion_mnist(
     data_dir: str | Path | None,
     system_dir: str | Path | None = SYSTEM_DIR,
     download: bool = True,
-    *,
-    explicit: bool = False,
 ) -> FashionMNISTFiles:
-    """``data_dir``, then the system copy, then the download; a fallback is said in
-    one log line. ``explicit`` (the user named ``data_dir``): only there, never a fallback."""
-    if explicit and data_dir:
-        return _locate_explicit(Path(data_dir), download)
+    """``data_dir``, then the system copy, then the download; a fallback is said in one log
+    line."""
     tried = []
     if data_dir:
         found = _find_in(Path(data_dir))
@@ -261,7 +258,7 @@ class FashionMNISTDataModule(TensorDataModule):
         hp = self.hparams
         download = hp.download if download is None else download
         if hp.data_dir:
-            return locate_fashion_mnist(hp.data_dir, None, download, explicit=True)
+            return locate_in(Path(hp.data_dir), download)
         return locate_fashion_mnist(hp.default_dir, hp.system_dir, download)
 
     def prepare_data(self) -> None:  # no state kept: may run on one process only
