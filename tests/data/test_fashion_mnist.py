@@ -16,6 +16,7 @@ from convlab.data.fashion_mnist import (
     file_digest,
     load_fashion_mnist,
     locate_fashion_mnist,
+    locate_in,
 )
 from convlab.data.idx import read_idx, write_idx
 from convlab.errors import CorruptDataError, DataNotFoundError
@@ -259,7 +260,7 @@ def test_a_download_that_is_not_the_published_file_is_refused_and_removed(
     monkeypatch.setitem(fashion_mnist.MD5, "t10k-images-idx3-ubyte.gz", "0" * 32)
     level = caplog.at_level(logging.INFO, logger="convlab.data.fashion_mnist")
     with level, pytest.raises(DataNotFoundError, match="download into it: failed"):
-        locate_fashion_mnist(tmp_path, None, explicit=True)
+        locate_in(tmp_path)
     assert "download failed: t10k-images-idx3-ubyte.gz: not the published file (MD5 differs)" in (
         caplog.messages
     )
@@ -279,7 +280,7 @@ def test_explicit_folder_downloads_into_it_when_allowed(tmp_path, fake_download,
     assert files.source == "data_dir"  # downloaded once: found there from now on
     assert files.train_images == target / "train-images-idx3-ubyte.gz"
     (tmp_path / "other").mkdir()
-    downloaded = locate_fashion_mnist(tmp_path / "other", None, explicit=True)
+    downloaded = locate_in(tmp_path / "other")
     assert downloaded.source == "download"  # download=True is the default
     assert downloaded.test_labels == tmp_path / "other" / "t10k-labels-idx1-ubyte.gz"
 
@@ -299,7 +300,7 @@ def test_setup_never_downloads(tmp_path, fake_download):
 def test_explicit_folder_messages_say_what_was_tried(tmp_path, fake_download, caplog):
     def message(data_dir, download):
         with pytest.raises(DataNotFoundError) as error:
-            locate_fashion_mnist(data_dir, "/unused", download, explicit=True)
+            locate_in(data_dir, download)  # no system copy to fall back on
         return str(error.value)
 
     tail = (

@@ -6,7 +6,7 @@ import lightning as L
 import pytest
 import torch
 
-from convlab.data.pairs import PairDataModule, normalization_stats, sample_pairs
+from convlab.data.pairs import PairDataModule, normalization_stats, uniform
 from convlab.data.step_groups import StepGroups
 from convlab.data.tensor_loader import TensorLoader
 from convlab.errors import ConvlabError
@@ -137,7 +137,7 @@ def test_bad_arguments_are_one_clear_error(settings, problem, tmp_path):
 
 def test_pairs_are_float64_draws_scaled_to_the_range():
     u = torch.rand(5, 2, generator=torch.Generator().manual_seed(4), dtype=torch.float64)
-    assert torch.equal(sample_pairs(5, 10.0, 30.0, seed=4), (10.0 + 20.0 * u).to(torch.float32))
+    assert torch.equal(uniform((5, 2), 10.0, 30.0, seed=4), (10.0 + 20.0 * u).to(torch.float32))
 
 
 def test_normalization_messages():
@@ -173,8 +173,8 @@ def test_loaders_batch_sizes_order_seed_and_groups():
                           steps_per_batch=2, shuffle_seed=5)  # fmt: skip
     data.setup()
     train, val, test = data.train_dataloader(), data.val_dataloader(), data.test_dataloader()
-    assert isinstance(train, StepGroups) and train.steps == 2 and train.loader.shuffle
-    assert train.loader.seed == 5
+    assert isinstance(train, StepGroups) and train.steps == 2 and train.shuffle
+    assert train.seed == 5
     assert (val.batch_size, test.batch_size, val.shuffle, test.shuffle) == (16, 16, False, False)
     assert torch.equal(next(iter(test))[0], data.splits["test"][0][:16])
     assert (val.seed, val.rank, val.world_size) == (5, 0, 1)

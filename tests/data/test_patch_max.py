@@ -11,7 +11,8 @@ from torch.nn import functional as F
 
 from convlab.data import patch_max as patch_max_module
 from convlab.data.fashion_mnist import FashionMNISTDataModule
-from convlab.data.patch_max import PatchMaxDataModule, image_patches, random_patches
+from convlab.data.pairs import uniform
+from convlab.data.patch_max import PatchMaxDataModule, image_patches
 from convlab.errors import ConvlabError, DataNotFoundError
 from convlab.models.patch_max import PatchLinear, PatchReLU
 from convlab.runner.check.validate import find_problems
@@ -114,7 +115,7 @@ def test_random_patches_are_float64_draws_scaled_to_the_range():
     generator = torch.Generator().manual_seed(3)
     u = torch.rand(6, 1, 2, 2, generator=generator, dtype=torch.float64)
     expected = (-1.0 + 4.0 * u).to(torch.float32)
-    assert torch.equal(random_patches(6, -1.0, 3.0, seed=3), expected)
+    assert torch.equal(uniform((6, 1, 2, 2), -1.0, 3.0, seed=3), expected)
 
 
 def test_image_patches_draw_from_their_own_seed_over_every_window():

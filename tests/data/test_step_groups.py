@@ -133,10 +133,10 @@ def test_steps_must_be_positive_and_the_loader_arguments_pass_through():
     with pytest.raises(ValueError, match="steps must be >= 1, got 0"):
         StepGroups(x, batch_size=2, steps=0)
     grouped = StepGroups(x, batch_size=2, steps=3, rank=1, world_size=2, drop_last=True)
-    assert (grouped.batch_size, grouped.steps) == (2, 3)
-    assert grouped.sampler is grouped.loader
-    assert grouped.loader.batch_size == 6 and grouped.loader.drop_last
-    assert (grouped.loader.rank, grouped.loader.world_size) == (1, 2)
+    assert (grouped.step_size, grouped.steps) == (2, 3)
+    assert grouped.sampler is grouped  # what Lightning calls set_epoch on
+    assert grouped.batch_size == 6 and grouped.drop_last
+    assert (grouped.rank, grouped.world_size) == (1, 2)
     assert len(grouped) == 0  # 5 samples on rank 1, fewer than one group of 6
     plain = StepGroups(x, batch_size=2, steps=3)
     assert len(plain) == 2
@@ -146,14 +146,15 @@ def test_steps_must_be_positive_and_the_loader_arguments_pass_through():
     ]
 
 
-def test_a_group_whose_tensors_split_unevenly_is_an_error():
+def test_a_group_whose_tensors_split_unevenly_is_an_error(monkeypatch):
     grouped = StepGroups(torch.arange(4.0), batch_size=2, steps=2)
-    grouped.loader = [(torch.arange(4.0), torch.arange(6.0))]  # never from a TensorLoader
+    uneven = (torch.arange(4.0), torch.arange(6.0))  # never from a TensorLoader
+    monkeypatch.setattr(TensorLoader, "_take", lambda self, order, lo, hi: uneven)
     with pytest.raises(ValueError, match="zip"):
         list(grouped)
 
 
-def test_set_epoch_and_state_pass_to_the_wrapped_loader():
+def test_set_epoch_and_state_count_groups():
     x = torch.arange(12.0)
     grouped = StepGroups(x, batch_size=2, steps=2, shuffle=True, seed=4)
     grouped.sampler.set_epoch(2)
@@ -164,4 +165,4 @@ def test_set_epoch_and_state_pass_to_the_wrapped_loader():
     ]
     assert grouped.state_dict() == {"epoch": 2, "batches_yielded": 3}
     grouped.load_state_dict({"epoch": 5, "batches_yielded": 1})
-    assert grouped.loader.epoch == 5 and grouped.loader._resume_batches == 1
+    assert grouped.epoch == 5 and grouped._resume_batches == 1

@@ -88,7 +88,7 @@ def test_member_k_starts_from_the_single_run_with_seed_plus_k(experiment, tmp_pa
         ):
             assert torch.equal(mine, theirs)
     layers = [m for m in task.net.modules() if isinstance(m, StackedLinear)]
-    assert layers and all(layer.members == 3 for layer in layers)
+    assert layers and all(layer.weight.shape[0] == 3 for layer in layers)
     assert not torch.equal(layers[0].weight[0], layers[0].weight[1])
 
 

@@ -23,12 +23,9 @@ def pool2d(
     """
     ph, pw = pair(pool_size)
     sh, sw = pair(pool_size if stride is None else stride)
-    if mode == "max":
-        X = pad2d(X, padding, value=float("-inf"))
-    elif mode == "avg":
-        X = pad2d(X, padding, value=0.0)
-    else:
+    if mode not in ("max", "avg"):
         raise ValueError(f"mode must be 'max' or 'avg', got {mode!r}")
+    X = pad2d(X, padding, value=float("-inf") if mode == "max" else 0.0)
     if ph > X.shape[-2] or pw > X.shape[-1]:
         raise ValueError(f"pool {ph}x{pw} is larger than the padded input {tuple(X.shape[-2:])}")
     windows = X.unfold(-2, ph, sh).unfold(-2, pw, sw)

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 
 from torch import nn
 
-from convlab.basics.conv2d import Conv2D
 from convlab.basics.corr2d import pair
 
 Pair = tuple[int, int]
@@ -39,18 +38,13 @@ def geometry(layer: nn.Module) -> Geometry | None:
     """``None`` for an elementwise layer."""
     if isinstance(layer, ELEMENTWISE):
         return None
-    if isinstance(layer, (nn.Conv2d, Conv2D)):
+    if isinstance(layer, (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)):  # Conv2D is a Conv2d
         if isinstance(layer.padding, str):
             raise ValueError(f"{layer}: padding={layer.padding!r} is not supported; give numbers")
-        dilation = getattr(layer, "dilation", 1)
-        return Geometry(*map(pair, (layer.kernel_size, layer.stride, layer.padding, dilation)))
-    if isinstance(layer, (nn.MaxPool2d, nn.AvgPool2d)):
-        stride = layer.stride if layer.stride is not None else layer.kernel_size
-        dilation = getattr(layer, "dilation", 1)  # AvgPool2d has none
-        return Geometry(
-            *map(pair, (layer.kernel_size, stride, layer.padding, dilation)),
-            ceil_mode=layer.ceil_mode,
-        )
+        # torch's poolings store stride=kernel_size when given none; AvgPool2d has no dilation,
+        # the convolutions no ceil_mode
+        sizes = (layer.kernel_size, layer.stride, layer.padding, getattr(layer, "dilation", 1))
+        return Geometry(*map(pair, sizes), ceil_mode=getattr(layer, "ceil_mode", False))
     raise TypeError(f"no receptive-field rule for {type(layer).__name__}")
 
 

@@ -41,13 +41,8 @@ class EdgeDataModule(L.LightningDataModule):
         # torch.load(weights_only=True) must be able to read back.
         target_kernel = [[float(v) for v in row] for row in target_kernel]
         rows = {len(row) for row in target_kernel}
-        kernel = torch.tensor(target_kernel if len(rows) == 1 else [])
-        if (
-            kernel.ndim != 2
-            or kernel.numel() == 0
-            or kernel.shape[0] > height
-            or kernel.shape[1] > width
-        ):
+        kernel = torch.tensor(target_kernel if len(rows) == 1 else [])  # ragged: empty
+        if not kernel.numel() or kernel.shape[0] > height or kernel.shape[1] > width:
             raise ConvlabError(
                 "data.target_kernel must be a non-empty rectangular 2-D list no larger than the "
                 f"{height}x{width} image, got {target_kernel}"

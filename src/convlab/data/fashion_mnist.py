@@ -1,11 +1,12 @@
 """Fashion-MNIST as in-memory tensors: located offline first, validated, decoded once."""
 
+import functools
 import hashlib
 import logging
 import os
 import shutil
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import torch
@@ -45,22 +46,24 @@ class FashionMNISTFiles:
     train_labels: Path
     test_images: Path
     test_labels: Path
-    source: str = "data_dir"  # or "system" (the system copy) or "download"
+    # or "system" (the system copy) or "download"; not part of the cache key: the same files
+    source: str = field(default="data_dir", compare=False)
 
     def paths(self) -> dict[str, Path]:
         return {key: getattr(self, key) for key in FILES}
 
 
+def _present(directory: Path) -> dict[str, Path]:
+    """The IDX files in ``directory`` by key, each plain or gzipped (the plain one first)."""
+    found = {key: next((p for p in (directory / stem, directory / f"{stem}.gz") if p.is_file()),
+                       None) for key, stem in FILES.items()}  # fmt: skip
+    return {key: path for key, path in found.items() if path}
+
+
 def _find_in(directory: Path) -> FashionMNISTFiles | None:
     """The four files in ``directory`` (or torchvision's ``FashionMNIST/raw`` layout below it)."""
     for candidate in (directory, directory / "FashionMNIST" / "raw"):
-        found = {}
-        for key, stem in FILES.items():
-            for name in (stem, stem + ".gz"):
-                if (candidate / name).is_file():
-                    found[key] = candidate / name
-                    break
-        if len(found) == len(FILES):
+        if len(found := _present(candidate)) == len(FILES):
             return FashionMNISTFiles(**found)
     return None
 
@@ -88,7 +91,8 @@ def _download(directory: Path) -> FashionMNISTFiles | None:
     except OSError as error:  # any network or integrity failure means "not available"
         log.info("download failed: %s", error)
         return None
-    return _find_in(directory)
+    found = _find_in(directory)
+    return found and replace(found, source="download")
 
 
 def _missing(directory: Path) -> str:
@@ -96,25 +100,19 @@ def _missing(directory: Path) -> str:
         return "no such folder"
     if not directory.is_dir():
         return "not a folder"
-    absent = [
-        stem
-        for stem in FILES.values()
-        if not (directory / stem).is_file() and not (directory / f"{stem}.gz").is_file()
-    ]
-    return "missing " + ", ".join(f"{stem}[.gz]" for stem in absent)
+    present = _present(directory)
+    return "missing " + ", ".join(
+        f"{stem}[.gz]" for key, stem in FILES.items() if key not in present
+    )
 
 
-_NOTICES: set[str] = set()
-
-
+@functools.cache  # once per process: prepare_data and setup both look the files up
 def _notice(message: str) -> None:
-    """Once per process: prepare_data and setup both look the files up."""
-    if message not in _NOTICES:
-        _NOTICES.add(message)
-        log.info(message)
+    log.info(message)
 
 
-def _locate_explicit(data_dir: Path, download: bool) -> FashionMNISTFiles:
+def locate_in(data_dir: Path, download: bool = True) -> FashionMNISTFiles:
+    """Only ``data_dir`` (the user named it), or a download into it: never a fallback."""
     found = _find_in(data_dir)
     if found:
         return found
@@ -123,9 +121,8 @@ def _locate_explicit(data_dir: Path, download: bool) -> FashionMNISTFiles:
         attempt = "  2. download into it: not tried (create the folder first)"
     elif download:
         _notice(f"Fashion-MNIST: downloading into data.data_dir={data_dir}")
-        found = _download(data_dir)
-        if found:
-            return FashionMNISTFiles(**found.paths(), source="download")
+        if found := _download(data_dir):
+            return found
         attempt = "  2. download into it: failed (no internet?)"
     else:
         attempt = "  2. download into it: disabled (data.download=false)"
@@ -142,13 +139,9 @@ def locate_fashion_mnist(
     data_dir: str | Path | None,
     system_dir: str | Path | None = SYSTEM_DIR,
     download: bool = True,
-    *,
-    explicit: bool = False,
 ) -> FashionMNISTFiles:
-    """``data_dir``, then the system copy, then the download; a fallback is said in
-    one log line. ``explicit`` (the user named ``data_dir``): only there, never a fallback."""
-    if explicit and data_dir:
-        return _locate_explicit(Path(data_dir), download)
+    """``data_dir``, then the system copy, then the download; a fallback is said in one log
+    line."""
     tried = []
     if data_dir:
         found = _find_in(Path(data_dir))
@@ -162,7 +155,7 @@ def locate_fashion_mnist(
         if found:
             where = f"nothing in {data_dir}" if data_dir else "data.data_dir not set"
             _notice(f"Fashion-MNIST: using the system copy {system_dir} ({where})")
-            return FashionMNISTFiles(**found.paths(), source="system")
+            return replace(found, source="system")
         tried.append(
             f"  2. system copy {system_dir}: not installed "
             "(Debian/Ubuntu: apt-get install dataset-fashion-mnist)"
@@ -171,9 +164,8 @@ def locate_fashion_mnist(
         tried.append("  2. system copy: disabled (data.system_dir=null)")
     if download and data_dir:
         _notice(f"Fashion-MNIST: downloading into {data_dir}")
-        found = _download(Path(data_dir))
-        if found:
-            return FashionMNISTFiles(**found.paths(), source="download")
+        if found := _download(Path(data_dir)):
+            return found
         tried.append("  3. download into data.data_dir: failed (no internet?)")
     else:
         tried.append("  3. download: disabled (data.download=false)")
@@ -185,53 +177,51 @@ def locate_fashion_mnist(
     )
 
 
-_DIGESTS: dict[tuple, str] = {}
+def _stamp(path: Path) -> tuple[int, int]:
+    """What tells a changed file from the one cached: its modification time and size."""
+    return path.stat().st_mtime_ns, path.stat().st_size
 
 
 def file_digest(path: Path, length: int = 16) -> str:
     """The file's SHA-256 as stored (a ``.gz`` hashed compressed), once per file and process."""
-    stat = path.stat()
-    key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
-    if key not in _DIGESTS:
-        digest = hashlib.sha256()
-        with open(path, "rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-        _DIGESTS[key] = digest.hexdigest()
-    return _DIGESTS[key][:length]
+    return _sha256(path.resolve(), _stamp(path))[:length]
 
 
-_DECODED: dict[tuple, tuple[torch.Tensor, ...]] = {}
+@functools.cache
+def _sha256(path: Path, stamp: tuple[int, int]) -> str:
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def load_fashion_mnist(files: FashionMNISTFiles) -> tuple[torch.Tensor, ...]:
     """Decode and validate; cached per process so a sweep decodes the files once."""
-    key = tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in files.paths().values())
-    if key not in _DECODED:
-        train_x = read_idx(files.train_images, expected_ndim=3)
-        train_y = read_idx(files.train_labels, expected_ndim=1)
-        test_x = read_idx(files.test_images, expected_ndim=3)
-        test_y = read_idx(files.test_labels, expected_ndim=1)
-        where = files.train_images.parent
-        for x, y, split in ((train_x, train_y, "train"), (test_x, test_y, "test")):
-            problem = None
-            if tuple(x.shape[1:]) != (28, 28):
-                problem = f"images are {tuple(x.shape[1:])}, not 28x28"
-            elif x.shape[0] != y.shape[0]:
-                problem = f"has {x.shape[0]} images but {y.shape[0]} labels"
-            elif y.numel() and int(y.max()) >= len(CLASS_NAMES):
-                problem = f"labels range up to {int(y.max())}, expected 0..9"
-            if problem:
-                raise CorruptDataError(f"{where}: {split} {problem}")
-        if train_x.shape == test_x.shape and torch.equal(train_x, test_x):
-            raise CorruptDataError(
-                f"{files.train_images} and {files.test_images} hold the same {len(test_x):,} "
-                "images: the run would be tested on the images it trained on. Put the training "
-                "files (train-*) and the test files (t10k-*) there under their own names."
-            )
-        _DECODED.clear()
-        _DECODED[key] = (train_x, train_y, test_x, test_y)
-    return _DECODED[key]
+    return _decode(files, tuple(_stamp(path) for path in files.paths().values()))
+
+
+@functools.lru_cache(maxsize=1)  # one data set held at a time
+def _decode(files: FashionMNISTFiles, stamps: tuple) -> tuple[torch.Tensor, ...]:
+    train_x = read_idx(files.train_images, expected_ndim=3)
+    train_y = read_idx(files.train_labels, expected_ndim=1)
+    test_x = read_idx(files.test_images, expected_ndim=3)
+    test_y = read_idx(files.test_labels, expected_ndim=1)
+    where = files.train_images.parent
+    for x, y, split in ((train_x, train_y, "train"), (test_x, test_y, "test")):
+        problem = None
+        if tuple(x.shape[1:]) != (28, 28):
+            problem = f"images are {tuple(x.shape[1:])}, not 28x28"
+        elif x.shape[0] != y.shape[0]:
+            problem = f"has {x.shape[0]} images but {y.shape[0]} labels"
+        elif y.numel() and int(y.max()) >= len(CLASS_NAMES):
+            problem = f"labels range up to {int(y.max())}, expected 0..9"
+        if problem:
+            raise CorruptDataError(f"{where}: {split} {problem}")
+    if train_x.shape == test_x.shape and torch.equal(train_x, test_x):
+        raise CorruptDataError(
+            f"{files.train_images} and {files.test_images} hold the same {len(test_x):,} "
+            "images: the run would be tested on the images it trained on. Put the training "
+            "files (train-*) and the test files (t10k-*) there under their own names."
+        )
+    return train_x, train_y, test_x, test_y
 
 
 class FashionMNISTDataModule(TensorDataModule):
@@ -268,7 +258,7 @@ class FashionMNISTDataModule(TensorDataModule):
         hp = self.hparams
         download = hp.download if download is None else download
         if hp.data_dir:
-            return locate_fashion_mnist(hp.data_dir, None, download, explicit=True)
+            return locate_in(Path(hp.data_dir), download)
         return locate_fashion_mnist(hp.default_dir, hp.system_dir, download)
 
     def prepare_data(self) -> None:  # no state kept: may run on one process only

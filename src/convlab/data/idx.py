@@ -17,10 +17,9 @@ _UINT8 = 0x08
 def read_idx(path: str | Path, expected_ndim: int) -> torch.Tensor:
     """Decode an IDX file of unsigned bytes; a damaged one raises ``CorruptDataError``."""
     path = Path(path)
-    with path.open("rb") as handle:
-        is_gzip = handle.read(2) == b"\x1f\x8b"
+    stored = path.read_bytes()
     try:
-        raw = gzip.decompress(path.read_bytes()) if is_gzip else path.read_bytes()
+        raw = gzip.decompress(stored) if stored[:2] == b"\x1f\x8b" else stored
     except (OSError, EOFError, zlib.error) as error:
         raise CorruptDataError(f"{path}: cannot decompress ({error})") from error
     if len(raw) < 4:
@@ -52,9 +51,4 @@ def write_idx(path: str | Path, array: np.ndarray | torch.Tensor, compress: bool
     array = np.asarray(array, dtype=np.uint8)
     header = bytes([0, 0, _UINT8, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
     payload = header + array.tobytes()
-    path = Path(path)
-    if compress:
-        with gzip.open(path, "wb") as handle:
-            handle.write(payload)
-    else:
-        path.write_bytes(payload)
+    Path(path).write_bytes(gzip.compress(payload) if compress else payload)

@@ -21,10 +21,15 @@ CLASS_NAMES = ("a", "b")
 SPLITS = ("train", "val", "test")
 
 
-def sample_pairs(n: int, low: float, high: float, seed: int) -> torch.Tensor:
-    generator = torch.Generator().manual_seed(seed)
-    u = torch.rand(n, 2, generator=generator, dtype=torch.float64)
+def uniform(shape: tuple[int, ...], low: float, high: float, seed: int) -> torch.Tensor:
+    """float64 draws of the split's own generator, scaled to (``low``, ``high``), as float32."""
+    u = torch.rand(shape, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
     return (low + (high - low) * u).to(torch.float32)
+
+
+def split_draws(hp) -> dict[str, tuple[int, int]]:
+    """Per split: its size ``n_<split>`` and the seed of its generator ``<split>_seed``."""
+    return {split: (hp[f"n_{split}"], hp[f"{split}_seed"]) for split in SPLITS}
 
 
 def normalization_stats(x: torch.Tensor, normalization: str) -> tuple[float, float]:
@@ -87,9 +92,8 @@ class PairDataModule(TensorDataModule):
         if self.splits:
             return
         hp = self.hparams
-        sizes = {"train": hp.n_train, "val": hp.n_val, "test": hp.n_test}
-        seeds = {"train": hp.train_seed, "val": hp.val_seed, "test": hp.test_seed}
-        self.raw = {s: sample_pairs(sizes[s], hp.low, hp.high, seeds[s]) for s in SPLITS}
+        draws = split_draws(hp)
+        self.raw = {s: uniform((n, 2), hp.low, hp.high, seed) for s, (n, seed) in draws.items()}
         self.shift, self.scale = normalization_stats(self.raw["train"], hp.normalization)
         self.splits = {s: (self.normalize(x), self._target(x)) for s, x in self.raw.items()}
 

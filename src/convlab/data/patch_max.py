@@ -13,19 +13,13 @@ import torch
 from pydantic import PositiveInt
 
 from convlab.data.fashion_mnist import SYSTEM_DIR, load_fashion_mnist, locate_fashion_mnist
+from convlab.data.pairs import split_draws, uniform
 from convlab.data.tensor_loader import TensorDataModule
 from convlab.errors import ConvlabError
 
 Source = Literal["random", "fashion_mnist"]
-SPLITS = ("train", "val", "test")
 # FashionMNISTDataModule's defaults (conf/data/fashion_mnist.yaml): the same held-out images.
 VAL_IMAGES, SPLIT_SEED = 5000, 42
-
-
-def random_patches(n: int, low: float, high: float, seed: int) -> torch.Tensor:
-    generator = torch.Generator().manual_seed(seed)
-    u = torch.rand(n, 1, 2, 2, generator=generator, dtype=torch.float64)
-    return (low + (high - low) * u).to(torch.float32)
 
 
 def image_patches(images: torch.Tensor, n: int, seed: int) -> torch.Tensor:
@@ -97,15 +91,13 @@ class PatchMaxDataModule(TensorDataModule):
     def setup(self, stage: str | None = None) -> None:
         if self.splits:
             return
-        hp = self.hparams
-        sizes = {"train": hp.n_train, "val": hp.n_val, "test": hp.n_test}
-        seeds = {"train": hp.train_seed, "val": hp.val_seed, "test": hp.test_seed}
+        hp, draws = self.hparams, split_draws(self.hparams)
         if hp.source == "fashion_mnist":
             images = self._fashion_mnist_images()
-            patches = {s: image_patches(images[s], sizes[s], seeds[s]) for s in SPLITS}
+            patches = {s: image_patches(images[s], n, seed) for s, (n, seed) in draws.items()}
         else:
             ranges = {"train": (hp.low, hp.high), "val": (hp.low, hp.high), "test": self.test_range}
-            patches = {s: random_patches(sizes[s], *ranges[s], seeds[s]) for s in SPLITS}
+            patches = {s: uniform((n, 1, 2, 2), *ranges[s], seed) for s, (n, seed) in draws.items()}
         self.splits = {s: (x, x.amax(dim=(-2, -1)).reshape(-1, 1)) for s, x in patches.items()}
 
     def task_facts(self) -> dict:  # targets in the inputs' own units

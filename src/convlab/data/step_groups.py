@@ -5,37 +5,22 @@ the step itself. A task that knows the format (``RegressionTask`` with ``steps_p
 takes one optimizer step per ``(x, y)`` of the list (Keras's ``steps_per_execution``).
 """
 
-from collections.abc import Iterator
-
 import torch
 
 from convlab.data.tensor_loader import TensorLoader
 
 
-class StepGroups:
-    """Each item: up to ``steps`` batches, split from ``batch_size * steps`` samples of the same
-    per-epoch permutation, so the plain loader's batches in order. State passes through."""
+class StepGroups(TensorLoader):
+    """Each item: up to ``steps`` batches of ``step_size``, split from ``step_size * steps``
+    samples of the same per-epoch permutation, so the plain loader's batches in order. Epoch,
+    position and state are the ``TensorLoader``'s of the groups."""
 
     def __init__(self, *tensors: torch.Tensor, batch_size: int, steps: int, **loader_args) -> None:
         if steps < 1:
             raise ValueError(f"steps must be >= 1, got {steps}")
-        self.batch_size = batch_size
-        self.steps = steps
-        self.loader = TensorLoader(*tensors, batch_size=batch_size * steps, **loader_args)
+        super().__init__(*tensors, batch_size=batch_size * steps, **loader_args)
+        self.step_size, self.steps = batch_size, steps
 
-    def __len__(self) -> int:
-        return len(self.loader)
-
-    @property
-    def sampler(self) -> TensorLoader:  # Lightning calls its set_epoch
-        return self.loader
-
-    def __iter__(self) -> Iterator[list[tuple[torch.Tensor, ...]]]:
-        for group in self.loader:
-            yield list(zip(*(t.split(self.batch_size) for t in group), strict=True))
-
-    def state_dict(self) -> dict[str, int]:
-        return self.loader.state_dict()
-
-    def load_state_dict(self, state: dict[str, int]) -> None:
-        self.loader.load_state_dict(state)
+    def _take(self, order: torch.Tensor | None, lo: int, hi: int) -> list[tuple[torch.Tensor, ...]]:
+        group = super()._take(order, lo, hi)
+        return list(zip(*(t.split(self.step_size) for t in group), strict=True))

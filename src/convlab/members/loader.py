@@ -9,10 +9,11 @@ from collections.abc import Sequence
 
 import torch
 
+from convlab.data.step_groups import StepGroups
 from convlab.data.tensor_loader import TensorLoader
 
 
-class MemberLoader(TensorLoader):
+class MemberLoader(StepGroups):
     def __init__(
         self,
         *tensors: torch.Tensor,
@@ -21,19 +22,13 @@ class MemberLoader(TensorLoader):
         steps: int = 1,
         **loader_args,
     ) -> None:
-        super().__init__(*tensors, batch_size=batch_size * steps, **loader_args)
-        self.step_size = batch_size
-        self.steps = steps
+        super().__init__(*tensors, batch_size=batch_size, steps=steps, **loader_args)
         # One plain loader per member, used only for the order it would draw.
         loader_args.pop("seed", None)
         self.member_loaders = [
             TensorLoader(*tensors, batch_size=batch_size, seed=seed, **loader_args)
             for seed in seeds
         ]
-
-    @property
-    def members(self) -> int:
-        return len(self.member_loaders)
 
     def _order(self, epoch: int) -> torch.Tensor:
         orders = [loader._order(epoch) for loader in self.member_loaders]

@@ -36,14 +36,6 @@ log = logging.getLogger("convlab")
 PER_MEMBER = ("divergence",)
 
 
-def member_dirname(seed: int) -> str:
-    return f"seed={seed}"
-
-
-def member_seeds(cfg: DictConfig) -> list[int]:
-    return [int(cfg.seed) + k for k in range(int(cfg.members))]
-
-
 def member_config(cfg: DictConfig, seed: int) -> DictConfig:
     member = OmegaConf.create(OmegaConf.to_container(cfg, resolve=True))
     with open_dict(member):
@@ -69,7 +61,7 @@ def _callbacks(cfg: DictConfig, has_logger: bool) -> list:
 
 def build_members_task(cfg: DictConfig, datamodule: L.LightningDataModule) -> MembersTask:
     """Member k starts from the weights its single run builds right after seeding."""
-    seeds = member_seeds(cfg)
+    seeds = [int(cfg.seed) + k for k in range(int(cfg.members))]
     net = build_stacked(lambda: instantiate(cfg.model), seeds)
     facts = datamodule.task_facts()
     scheduler = instantiate(cfg.scheduler) if cfg.get("scheduler") else None
@@ -92,7 +84,7 @@ def train_members(cfg: DictConfig) -> RunRecord:
         torch.set_num_threads(int(cfg.torch_threads))
     task = build_members_task(cfg, datamodule)
     seeds, out = task.seeds, Path(cfg.paths.output_dir)
-    dirs = [out / member_dirname(seed) for seed in seeds]
+    dirs = [out / f"seed={seed}" for seed in seeds]
     # A TensorBoard log per member (none under fast_dev_run, as for a single run).
     if not cfg.trainer.get("fast_dev_run"):
         task.writers = MemberWriters(dirs, task.reporting)

@@ -4,9 +4,6 @@ outputs alone, as its single run computes it (a mean over members would mix the 
 import torch
 from torch.nn import functional as F
 
-REGRESSION_METRICS = ("mae", "mse", "loss")
-CLASSIFICATION_METRICS = ("acc", "loss")
-
 
 def member_losses(kind: str, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """``[K]``: each member's mean loss over its batch (the single run's ``compute_loss``)."""
@@ -29,7 +26,7 @@ class MemberSums:
 
     def __init__(self, kind: str, scale: float = 1.0) -> None:
         self.kind, self.scale = kind, scale
-        self.names = REGRESSION_METRICS if kind == "regression" else CLASSIFICATION_METRICS
+        self.names = ("mae", "mse", "loss") if kind == "regression" else ("acc", "loss")
         self.reset()
 
     def reset(self) -> None:

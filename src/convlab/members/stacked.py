@@ -32,10 +32,6 @@ class StackedLinear(nn.Module):
         self.weight = nn.Parameter(weight, requires_grad=requires_grad)
         self.bias = None if bias is None else nn.Parameter(bias, requires_grad=requires_grad)
 
-    @property
-    def members(self) -> int:
-        return self.weight.shape[0]
-
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.bias is None:
             return torch.bmm(x, self.weight)

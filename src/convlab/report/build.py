@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from convlab.report.curves import Curves, load_curves
-from convlab.report.runs import EXTRA_METRICS, REPORT_DIR, Run, load_runs
+from convlab.report.runs import EXTRA_METRICS, RECORD_NAME, REPORT_DIR, Run, load_runs
 from convlab.report.statistics import fmt_p, welch
 from convlab.report.summary import (
     STATUS_ORDER,
@@ -33,7 +33,7 @@ class Report:
     @property
     def problems(self) -> list[str]:
         """``<job>/metrics.json: why``, for each record (or part of one) that could not be read."""
-        return [f"{run.record_path}: {run.problem}" for run in self.runs if run.problem]
+        return [f"{run.path / RECORD_NAME}: {run.problem}" for run in self.runs if run.problem]
 
 
 def _progress(message: str, quiet: bool) -> None:

@@ -5,14 +5,13 @@ edge is clipped to the axis floor (half the smallest positive value shown).
 """
 
 import math
-from collections import Counter
 
 # Off-screen, without pyplot's backend: a notebook's inline plots stay as they are.
 from matplotlib.figure import Figure
 
 from convlab.report.curves import Curves, mean_curve
 from convlab.report.statistics import mean_ci
-from convlab.report.summary import Group
+from convlab.report.summary import STATUS_ORDER, Group
 
 FIGSIZE = (11.0, 5.0)  # inches; at DPI 100: 1100 px wide
 DPI = 100
@@ -41,8 +40,7 @@ def metric_filename(metric: str) -> str:
 
 
 def _status_note(group: Group) -> str:
-    others = Counter(run.status for run in group.runs if run.status != "completed")
-    note = ", ".join(f"{n} {status}" for status, n in sorted(others.items()))
+    note = ", ".join(f"{n} {status}" for status in STATUS_ORDER[1:] if (n := group.count(status)))
     return f" ({note})" if note else ""
 
 

@@ -32,10 +32,6 @@ class Run:
     problem: str = ""  # why its metrics.json, or part of it, could not be read
 
     @property
-    def record_path(self) -> Path:
-        return self.path / RECORD_NAME
-
-    @property
     def is_member(self) -> bool:
         """A member of a stacked run (``members=K``), in ``<job>/seed=<s>/``."""
         return "member_of" in self.record
@@ -58,11 +54,9 @@ class Run:
 
 def _number(value: Any) -> float | None:
     """The metric as a float ("nan" / "inf" as write_record stores them included), else None."""
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        return None
     try:
-        return float(value)
-    except ValueError:
+        return None if isinstance(value, bool) else float(value)
+    except (TypeError, ValueError):  # null, a list, an object, a word
         return None
 
 

@@ -10,7 +10,6 @@ completed run reports (``metrics.json``), then ``train/loss``, so no row has a b
 folders are only read."""
 
 import argparse
-import json
 import os
 import time
 from collections.abc import Iterator
@@ -23,6 +22,8 @@ from tensorboard.compat.proto.event_pb2 import Event
 from tensorboard.compat.proto.summary_pb2 import Summary
 from tensorboard.plugins.hparams import api_pb2, metadata, plugin_data_pb2
 from tensorboard.summary.writer.record_writer import RecordWriter
+
+from convlab.report.runs import load_run
 
 # Its own name, so that writing it again replaces it (TensorBoard reads a folder's event files
 # in name order: the 0 timestamp puts it first).
@@ -53,14 +54,8 @@ def final_metrics(folders: list[Path]) -> list[str]:
     """The ``val/*`` and ``test/*`` metrics every completed run's ``metrics.json`` holds,
     paired by metric with the loss last (``val/acc``, ``test/acc``, ``val/loss``, ...), and
     ``train/loss``, which every task logs."""
-    found = []
-    for folder in folders:
-        try:
-            record = json.loads((folder / "metrics.json").read_text())
-        except (OSError, ValueError):  # running, or not a convlab run
-            continue
-        if record.get("status") == "completed":
-            found.append(set(record.get("metrics", {})))
+    runs = [load_run(folder) for folder in folders]  # running, or not a convlab run: missing
+    found = [set(run.record["metrics"]) for run in runs if run.status == "completed"]
     common = set.intersection(*found) if found else set()
 
     def rank(name: str) -> tuple:
