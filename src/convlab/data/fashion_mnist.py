@@ -179,7 +179,8 @@ def locate_fashion_mnist(
 
 def _stamp(path: Path) -> tuple[int, int]:
     """What tells a changed file from the one cached: its modification time and size."""
-    return path.stat().st_mtime_ns, path.stat().st_size
+    stat = path.stat()
+    return stat.st_mtime_ns, stat.st_size
 
 
 def file_digest(path: Path, length: int = 16) -> str:

@@ -35,9 +35,8 @@ CONF_DIR = Path(__file__).resolve().parents[3] / "conf"
 _VALUED = {"-c", "--cfg", "-p", "--package", "-cp", "--config-path", "-cn", "--config-name",
            "-cd", "--config-dir", "--experimental-rerun"}  # fmt: skip
 _INFO = ("all", "config", "defaults", "defaults-tree", "plugins", "searchpath")
-_COMPOSING = {"-m", "--multirun", "-c", "--cfg", "--resolve", "-p", "--package", "-cn",
-              "--config-name", "-cp", "--config-path", "-cd", "--config-dir"}  # fmt: skip
 _NOT_ONE_RUN = {"-m", "--multirun", "-c", "--cfg", "--resolve", "-p", "--package"}
+_COMPOSING = _NOT_ONE_RUN | {"-cn", "--config-name", "-cp", "--config-path", "-cd", "--config-dir"}
 
 
 def split_command_line(argv: list[str]) -> tuple[list[str], list[str]]:

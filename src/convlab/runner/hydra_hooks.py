@@ -1,6 +1,7 @@
-"""Hydra callbacks (``conf/hydra/default.yaml``): ``ValidateConfig`` refuses a bad config before
-any folder is made; ``SweepSummary`` announces a sweep and counts its jobs per status after it.
-The jobs may run in other processes, so what they share travels in environment variables.
+"""Hydra callbacks (``conf/hydra/default.yaml``): ``ValidateConfig`` claims a run's folder before
+Hydra writes into it, and refuses a sweep with a bad job before any folder is made;
+``SweepSummary`` announces a sweep and counts its jobs per status after it. The jobs may run in
+other processes, so what they share travels in environment variables.
 """
 
 import logging

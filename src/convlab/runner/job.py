@@ -99,6 +99,11 @@ def _what_ran(folder: Path) -> str:
     return f"a run of {experiment}" if experiment else "another run's files"
 
 
+def _lock(folder: Path) -> str | None:
+    """``acquire`` where this process owns the job: DDP ranks > 0 run inside rank 0's."""
+    return None if os.environ.get("LOCAL_RANK", "0") != "0" else acquire(folder)
+
+
 def claim_run_folder(config: DictConfig) -> tuple[str, int] | None:
     """A single run's folder, before Hydra writes into it: refused when it holds another run (its
     own run may be resumed); a finished run resumed has nothing to do. ``(what to say, exit
@@ -116,11 +121,6 @@ def claim_run_folder(config: DictConfig) -> tuple[str, int] | None:
     if stop:
         release(folder)
     return stop
-
-
-def _lock(folder: Path) -> str | None:
-    """``acquire`` where this process owns the job: DDP ranks > 0 run inside rank 0's."""
-    return None if os.environ.get("LOCAL_RANK", "0") != "0" else acquire(folder)
 
 
 def _claim(folder: Path) -> bool:
