@@ -18,19 +18,25 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.errors import ConfigCompositionException
 from omegaconf import OmegaConf, open_dict
 
-from convlab.runner.check.composition import explain
 from convlab.runner.check.targets import (
     BOUNDS,
     MAX_LISTED,
     closest,
+    explain,
     listing,
     locate,
     target,
     unknown_key,
 )
-from convlab.runner.check.validate import ConfigError, find_problems, unwritable, validate_config
+from convlab.runner.check.validate import (
+    ConfigError,
+    check_jobs,
+    find_problems,
+    unwritable,
+    validate_config,
+)
 from convlab.runner.cli import first_job_problem
-from convlab.runner.hydra_hooks import ValidateConfig, check_jobs
+from convlab.runner.job import ValidateConfig
 from tests.conftest import CONF_DIR, compose_config
 
 # Groups whose options each build an object; every option must pass validation as shipped.
@@ -387,7 +393,7 @@ def test_overrides_without_a_key_and_sweeps_at_their_first_value():
 
 
 def test_unknown_keys_are_named_with_what_the_target_accepts():
-    from convlab.runner.check.composition import _unknown_key
+    from convlab.runner.check.targets import _unknown_key
 
     GlobalHydra.instance().clear()
     assert _unknown_key("trainer.max_epoch", "train", ["trainer.max_epoch=3"]) is None

@@ -9,8 +9,7 @@ from hydra.types import RunMode
 from omegaconf import OmegaConf, open_dict, read_write
 
 from convlab.runner import job as hydra_callbacks
-from convlab.runner.hydra_hooks import SweepSummary
-from convlab.runner.job import available_cores, run_job, share_cores
+from convlab.runner.job import SweepSummary, available_cores, run_job, share_cores
 from convlab.runner.overrides import count_jobs
 from tests.conftest import compose_config
 

@@ -278,7 +278,7 @@ def test_checked_ckpt_path_checks_the_file(tmp_path, caplog):
     assert checked_ckpt_path(OmegaConf.create({"ckpt_path": None})) is None
     assert checked_ckpt_path(OmegaConf.create({})) is None
     ckpt = tmp_path / "run" / "checkpoints" / "last.ckpt"
-    with pytest.raises(ConvlabError, match=rf"^ckpt_path={ckpt}: no such checkpoint file$"):
+    with pytest.raises(ConvlabError, match=rf"^ckpt_path={ckpt}: no such checkpoint file\.$"):
         checked_ckpt_path(OmegaConf.create({"ckpt_path": str(ckpt)}))
     ckpt.parent.mkdir(parents=True)
     ckpt.write_bytes(b"not a zip")

@@ -24,7 +24,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from convlab.compat import PYTREE_MODULE
 from convlab.errors import ConvlabError
 from convlab.record import EXIT_USER_ERROR
-from convlab.runner.check.composition import explain
+from convlab.runner.check.targets import explain
 from convlab.runner.check.validate import ConfigError, extra_checks, find_problems, folder_problem
 from convlab.runner.overrides import first_job, sweep_job_dirname
 from convlab.runner.resume import expand_resume

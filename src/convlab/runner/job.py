@@ -5,6 +5,11 @@ into it (a folder holding another run is refused), for a sweep's job by ``run_jo
 is skipped). ``run_job`` checks the config where the sweep could not, skips or resumes a job run
 again, runs the work, and turns whatever stops it into a record and one line: ``failed`` with
 the error's first line (the traceback goes to the log file), ``interrupted`` on Ctrl-C.
+
+Hydra's callbacks (``conf/hydra/default.yaml``): ``ValidateConfig`` claims a single run's folder
+and refuses a sweep with a bad job before any folder is made (a single run's config is checked
+by ``cli.launch``); ``SweepSummary`` announces a sweep and counts its jobs per status after it.
+The jobs may run in other processes, so what they share travels in environment variables.
 """
 
 import errno
@@ -16,12 +21,14 @@ import socket
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import torch
 from hydra.core.hydra_config import HydraConfig
+from hydra.experimental.callback import Callback
 from lightning.fabric.utilities.rank_zero import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
 
@@ -30,15 +37,23 @@ from convlab.record import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
     EXIT_USER_ERROR,
+    FINISHED,
     LOCK_NAME,
     RECORD_NAME,
     TOTAL_ENV,
     RunRecord,
     first_line,
+    read_record,
 )
 from convlab.runner.check.environment import available_cores
-from convlab.runner.check.validate import checked_up_front, extra_checks, validate_config
-from convlab.runner.overrides import in_multirun, job_overrides
+from convlab.runner.check.validate import (
+    ConfigError,
+    checked_up_front,
+    extra_checks,
+    sweep_problems,
+    validate_config,
+)
+from convlab.runner.overrides import count_jobs, in_multirun, job_overrides
 from convlab.runner.resume import nothing_to_do, skip_or_resume
 
 log = logging.getLogger("convlab")
@@ -247,3 +262,49 @@ def run_job(work: Callable[[DictConfig], Any], cfg: DictConfig) -> Any:
             seconds = f"{time.perf_counter() - started:.0f} s"
             end = f"failed after {seconds}: {failure}" if failure else f"finished in {seconds}"
             log.info("%s %s", _label(HydraConfig.get()), end)
+
+
+class ValidateConfig(Callback):
+    """A single run's folder claimed before Hydra writes into it; a sweep's problems
+    (``sweep_problems``) before its first job."""
+
+    def __init__(self, extra_checks: list[str] | None = None) -> None:
+        pass  # read from the config by ``extra_checks``, as the jobs that check themselves do
+
+    def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
+        if stop := claim_run_folder(config):
+            print(stop[0], file=sys.stderr)
+            sys.exit(stop[1])
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        HydraConfig.instance().set_config(config)
+        # Hydra turns exceptions raised by callbacks into warnings: stop here
+        if problems := sweep_problems(config, kwargs["config_name"]):
+            print(f"error: {ConfigError(problems)}", file=sys.stderr)
+            sys.exit(EXIT_USER_ERROR)
+
+
+class SweepSummary(Callback):
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        total = count_jobs(config)
+        os.environ[TOTAL_ENV] = str(total) if total else "?"
+        log.info("sweep: %s jobs into %s", os.environ[TOTAL_ENV], config.hydra.sweep.dir)
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        sweep_dir = Path(str(config.hydra.sweep.dir))
+        statuses = {}
+        for path in sorted(sweep_dir.glob(f"*/{RECORD_NAME}")):
+            try:
+                statuses[path.parent.name] = read_record(path).get("status", "unknown")
+            except (OSError, ValueError):
+                statuses[path.parent.name] = "unreadable"
+        if not statuses:
+            return
+        counts = sorted(Counter(statuses.values()).items())
+        summary = ", ".join(f"{n} {status}" for status, n in counts)
+        unfinished = [name for name, status in statuses.items() if status not in FINISHED]
+        if unfinished:
+            log.warning("sweep %s: %s; see metrics.json in %s", sweep_dir, summary,
+                        ", ".join(unfinished))  # fmt: skip
+        else:
+            log.info("sweep %s: %s", sweep_dir, summary)

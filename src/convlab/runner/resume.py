@@ -109,9 +109,13 @@ def run_folder(ckpt_path: str | Path) -> Path | None:
     return None
 
 
-def _leaves(tree: Any, prefix: str = "") -> dict[str, Any]:
+def settings(cfg: DictConfig) -> dict[str, Any]:
     """A config's settings as ``{dotted key: value as written}``, where it lives left out.
     Compared as written: a change shows at its source, not at each interpolation reading it."""
+    return _leaves(OmegaConf.to_container(cfg, resolve=False))
+
+
+def _leaves(tree: Any, prefix: str = "") -> dict[str, Any]:
     if not isinstance(tree, dict):
         return {prefix.rstrip("."): tree}
     return {k: v for key, value in tree.items() if prefix or key not in LOCATION_KEYS
@@ -124,11 +128,10 @@ def differences(cfg: DictConfig, checkpoint: str | Path) -> list[str]:
     if (folder := run_folder(checkpoint)) is None:
         return []
     try:
-        saved = OmegaConf.load(folder / ".hydra" / "config.yaml")
-        before = _leaves(OmegaConf.to_container(saved, resolve=False))
+        before = settings(OmegaConf.load(folder / ".hydra" / "config.yaml"))
     except Exception:
         return []
-    now = _leaves(OmegaConf.to_container(cfg, resolve=False))
+    now = settings(cfg)
     changed = sorted(key for key in before.keys() | now.keys() if before.get(key) != now.get(key))
     return [f"{key}: {before.get(key)!r} -> {now.get(key)!r}" for key in changed]
 
@@ -140,12 +143,11 @@ def _may_change(difference: str) -> bool:
 
 def resume_problem(cfg: DictConfig) -> str | None:
     """Why ``cfg`` cannot continue from its ``ckpt_path``: settings that change what is computed."""
-    ckpt_path = cfg.get("ckpt_path")
-    if not ckpt_path or "resume" not in cfg:  # eval.py's config: see checkpoint_mismatch
+    if "resume" not in cfg:  # eval.py's config: see checkpoint_mismatch
         return None
-    if not (changed := [d for d in differences(cfg, ckpt_path) if not _may_change(d)]):
+    if not (changed := [d for d in differences(cfg, cfg.ckpt_path) if not _may_change(d)]):
         return None
-    given = f"resume={cfg.resume}" if cfg.get("resume") else f"ckpt_path={ckpt_path}"
+    given = f"resume={cfg.resume}" if cfg.get("resume") else f"ckpt_path={cfg.ckpt_path}"
     return (f"{given}: these settings would change what the run computes ({shown(changed)}). A "
             "continued run may change only its budget, logging, devices and workers; start a "
             "new run for the rest.")  # fmt: skip
@@ -183,21 +185,25 @@ def checkpoint_mismatch(cfg: DictConfig, ckpt_path: str | Path) -> str | None:
     return f"ckpt_path={ckpt_path} was trained with another network ({shown(changed)}).{fix}"
 
 
-def checked_ckpt_path(cfg: DictConfig, evaluating: bool = False) -> str | None:
-    """``cfg.ckpt_path``, checked as the run starts (a sweep's job may have just found its own
-    ``last.ckpt``); to evaluate, of this model and task."""
-    ckpt_path = cfg.get("ckpt_path") or None
-    if ckpt_path is None:
-        if evaluating:
-            raise ConvlabError("eval.py needs ckpt_path=<path to a .ckpt file>")
-        return None
+def checkpoint_problem(cfg: DictConfig, evaluating: bool = False) -> str | None:
+    """Why ``cfg.ckpt_path`` cannot be used: no such file, not a readable checkpoint; to continue
+    from it, settings that change the computation; to evaluate it, another model or task."""
+    if not (ckpt_path := cfg.get("ckpt_path")):
+        return "eval.py needs ckpt_path=<path to a .ckpt file>" if evaluating else None
     if not Path(ckpt_path).is_file():
-        raise ConvlabError(f"ckpt_path={ckpt_path}: no such checkpoint file")
+        return f"ckpt_path={ckpt_path}: no such checkpoint file."
     if reason := check_checkpoint(ckpt_path):
-        raise ConvlabError(f"ckpt_path={ckpt_path}: {reason}.")
-    if evaluating and (problem := checkpoint_mismatch(cfg, ckpt_path)):
+        return f"ckpt_path={ckpt_path}: {reason}."
+    return checkpoint_mismatch(cfg, ckpt_path) if evaluating else resume_problem(cfg)
+
+
+def checked_ckpt_path(cfg: DictConfig, evaluating: bool = False) -> str | None:
+    """``cfg.ckpt_path``, checked again as the run starts (a sweep's job may have just found its
+    own ``last.ckpt``)."""
+    if problem := checkpoint_problem(cfg, evaluating):
         raise ConvlabError(problem)
-    log.info("%s from %s", "evaluating" if evaluating else "resuming", ckpt_path)
+    if ckpt_path := cfg.get("ckpt_path") or None:
+        log.info("%s from %s", "evaluating" if evaluating else "resuming", ckpt_path)
     return ckpt_path
 
 

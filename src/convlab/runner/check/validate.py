@@ -13,16 +13,18 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+from hydra import compose
 from hydra.core.hydra_config import HydraConfig
+from hydra.errors import ConfigCompositionException
 from hydra.utils import get_object
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, create_model
 
 from convlab.errors import ConvlabError
 from convlab.runner.check.environment import environment_problems
-from convlab.runner.check.targets import STRICT, closest, listing, target, unknown_key
-from convlab.runner.overrides import hydra_node, in_multirun, sweep_jobs
-from convlab.runner.resume import check_checkpoint, resume_problem
+from convlab.runner.check.targets import STRICT, closest, explain, listing, target, unknown_key
+from convlab.runner.overrides import hydra_node, in_multirun, split_override, sweep_jobs
+from convlab.runner.resume import checkpoint_problem
 
 Check = Callable[[DictConfig], list[str]]
 MISSING, UNRESOLVED = object(), object()  # ``???``; what only Hydra's run can resolve
@@ -204,11 +206,8 @@ def find_problems(cfg: DictConfig, extra_checks: Sequence[Check] = ()) -> list[s
     experiment), every node in config order; then those ``extra_checks`` and the machine's
     checks find."""
     problems = _check("", cfg, RunConfig)
-    if isinstance(checkpoint := read(cfg, "ckpt_path"), str) and checkpoint:
-        found = Path(checkpoint).is_file()
-        reason = check_checkpoint(checkpoint) if found else "no such checkpoint file"
-        problems += [f"ckpt_path={checkpoint}: {reason}."] if reason else []
-        problems += [changed] if not reason and (changed := resume_problem(cfg)) else []
+    if isinstance(read(cfg, "ckpt_path"), str) and (problem := checkpoint_problem(cfg)):
+        problems.append(problem)
     if declared := _primary_keys():
         groups = {str(n) for n in HydraConfig.get().runtime.choices if "/" not in str(n)}
         allowed = set(RunConfig.model_fields) | declared | groups | {"hydra"}
@@ -258,3 +257,38 @@ def folder_problem(config: DictConfig, folder_key: str) -> list[str]:
         f"{folder_key}={folder}: cannot write the run's output there ({reason}). Choose "
         "another place with paths.log_dir=<folder> or hydra.run.dir/hydra.sweep.dir."
     ]
+
+
+def check_jobs(config_name: str, jobs: list[list[str]], checks: Sequence[Check] = ()) -> list[str]:
+    """Compose each job of a sweep (Hydra initialised) and check it; each problem said once."""
+    problems: list[str | None] = []
+    for overrides in jobs:
+        try:
+            problems += find_problems(compose(config_name, overrides), checks)
+        except ConfigCompositionException as error:
+            problems.append(explain(error, config_name, overrides))
+    return [problem for problem in dict.fromkeys(problems) if problem]
+
+
+def repeated_job(jobs: list[list[str]]) -> str | None:
+    """The first job of a sweep that repeats an earlier one (the same values, in any order)."""
+    seen: dict[tuple, int] = {}
+    for number, job in enumerate(jobs, 1):
+        values = tuple(sorted(dict(map(split_override, job)).items()))
+        if values in seen:
+            return (f"jobs {seen[values]} and {number} of the sweep are the same run "
+                    f"({' '.join(job) or 'no overrides'}); give each value once.")  # fmt: skip
+        seen[values] = number
+    return None
+
+
+def sweep_problems(config: DictConfig, config_name: str) -> list[str]:
+    """A sweep's problems before its first job: its base config, a job repeated, each job's
+    config (a basic sweep of up to ``MAX_JOBS_CHECKED`` jobs), its folder."""
+    checks = extra_checks(config)
+    problems = find_problems(config, checks)
+    if not problems and checked_up_front(config):
+        jobs = sweep_jobs(config) or []
+        problems = [repeated] if (repeated := repeated_job(jobs)) else []
+        problems = problems or check_jobs(config_name, jobs, checks)
+    return problems + folder_problem(config, "hydra.sweep.dir")
