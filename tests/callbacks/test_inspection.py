@@ -6,11 +6,7 @@ import torch
 from omegaconf import OmegaConf
 from torch import nn
 
-from convlab.callbacks.confusion_matrix import (
-    confusion_counts,
-    confusion_figure,
-    confusion_markdown,
-)
+from convlab.callbacks.confusion_matrix import ConfusionMatrix, confusion_figure, confusion_markdown
 from convlab.callbacks.conv_filters import filter_figure, filter_grid, first_conv
 from convlab.callbacks.hparams import flatten_hparams, session_start_summary
 from convlab.callbacks.misclassified import Misclassified
@@ -21,7 +17,12 @@ from convlab.models.lenet import LeNet
 def test_confusion_counts_put_true_classes_in_rows():
     targets = torch.tensor([0, 0, 1, 2, 2, 2])
     predictions = torch.tensor([0, 1, 1, 2, 0, 2])
-    counts = confusion_counts(targets, predictions, num_classes=3)
+    logits = nn.functional.one_hot(predictions, 3).float()
+    callback = ConfusionMatrix()
+    callback.reset()
+    for batch in (slice(0, 4), slice(4, 6)):  # counts add up over the test batches
+        callback.collect(None, targets[batch], logits[batch])
+    counts = callback.counts
     assert counts.tolist() == [[1, 1, 0], [0, 1, 0], [1, 0, 2]]
     table = confusion_markdown(counts, ["a", "b", "c"])
     assert table.splitlines()[-1] == "| c | 1 | 0 | 2 |"

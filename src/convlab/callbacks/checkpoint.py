@@ -85,8 +85,7 @@ class ResumableCheckpoint(ModelCheckpoint):
     def refresh_last(self, trainer: L.Trainer) -> None:
         if not self.write_last or trainer.fast_dev_run or self._saved_step == trainer.global_step:
             return
-        last = self.CHECKPOINT_NAME_LAST + self.FILE_EXTENSION
-        self.last_model_path = os.path.join(self.dirpath, last)
+        self.last_model_path = self.format_checkpoint_name({}, self.CHECKPOINT_NAME_LAST)
         save_atomically(trainer, self.last_model_path, self.save_weights_only)
         self._saved_step = trainer.global_step
         if self._interrupted and _stopping(trainer):

@@ -3,14 +3,9 @@
 import lightning as L
 import torch
 from matplotlib.figure import Figure
+from torchmetrics.functional.classification import multiclass_confusion_matrix
 
 from convlab.callbacks.tb_writer import TestPredictionCallback, figure_to_chw, tensorboard_writer
-
-
-def confusion_counts(targets: torch.Tensor, predictions: torch.Tensor, num_classes: int):
-    """``counts[true, predicted]``."""
-    flat = targets.long() * num_classes + predictions.long()
-    return torch.bincount(flat, minlength=num_classes**2).reshape(num_classes, num_classes)
 
 
 def confusion_figure(counts: torch.Tensor, labels: list[str]) -> Figure:
@@ -59,7 +54,8 @@ class ConfusionMatrix(TestPredictionCallback):
         self.counts = None
 
     def collect(self, images, targets, logits) -> None:
-        counts = confusion_counts(targets, logits.argmax(dim=1), logits.shape[1])
+        # counts[true, predicted]
+        counts = multiclass_confusion_matrix(logits.argmax(dim=1), targets, logits.shape[1])
         self.counts = counts if self.counts is None else self.counts + counts
 
     def render(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:

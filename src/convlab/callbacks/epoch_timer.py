@@ -1,6 +1,5 @@
-"""Time per epoch: the whole epoch (validation included) and its training part alone, under
-``wall/``: TensorBoard orders its groups by name, and these come after ``test``, ``train`` and
-``val``."""
+"""Time per epoch, under ``wall/``: TensorBoard orders its groups by name, and these come after
+``test``, ``train`` and ``val``."""
 
 import math
 import time

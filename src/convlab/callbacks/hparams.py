@@ -9,7 +9,6 @@ import hashlib
 import re
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -59,12 +58,6 @@ def flatten_hparams(cfg: DictConfig | Mapping) -> dict[str, Any]:
     return dict(sorted(out.items()))
 
 
-@dataclass(frozen=True)
-class Column:
-    name: str
-    type: int  # api_pb2.DATA_TYPE_*
-
-
 def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
@@ -87,7 +80,7 @@ def _text(value: Any) -> str:
 
 def hparam_columns(
     cfg: DictConfig, domains: Mapping[str, Any], choices: Mapping[str, str] | None = None,
-) -> tuple[list[Column], dict[str, Any]]:  # fmt: skip
+) -> tuple[list[api_pb2.HParamInfo], dict[str, Any]]:  # fmt: skip
     """The sweep's columns (swept keys first, typed from every value the sweep lists, so all
     jobs agree; then :data:`KEY_HPARAMS`) and this run's values. A config group's value is its
     choice (``"adam"``), else its class name; a key the config lacks is left out."""
@@ -108,7 +101,7 @@ def hparam_columns(
             else NUMBER if isinstance(domain, tuple)
             else _column_type(domain if isinstance(domain, list) else [value])
         )  # fmt: skip
-        columns.append(Column(key, column_type))
+        columns.append(api_pb2.HParamInfo(name=key, type=column_type))
         values[key] = value
     return columns, values
 
@@ -150,7 +143,7 @@ def _set_value(target, column_type: int, value: Any) -> None:
 
 
 def session_start_summary(
-    values: Mapping[str, Any], columns: Sequence[Column] = (), trial: str = ""
+    values: Mapping[str, Any], columns: Sequence[api_pb2.HParamInfo] = (), trial: str = ""
 ) -> Summary:
     """A session's values, typed by ``columns`` (a key without a column by its own value);
     ``trial`` names its row (TensorBoard's "Trial ID"; without it the run's path)."""

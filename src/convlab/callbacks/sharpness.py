@@ -33,9 +33,7 @@ def training_batches(loader: Iterable, max_samples: int | None, batch_size: int)
         count += len(y)
         if max_samples is not None and count >= max_samples:
             break
-    x, y = torch.cat(xs), torch.cat(ys)
-    if max_samples is not None:
-        x, y = x[:max_samples], y[:max_samples]
+    x, y = torch.cat(xs)[:max_samples], torch.cat(ys)[:max_samples]  # [:None]: all
     return list(zip(x.split(batch_size), y.split(batch_size), strict=True))
 
 

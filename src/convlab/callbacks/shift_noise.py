@@ -44,12 +44,6 @@ def shift(images: torch.Tensor, rows: int, cols: int, fill: float = 0.0) -> torc
     return out
 
 
-def metric_names(shifts: tuple[int, ...], noise: tuple[float, ...]) -> dict[str, str]:
-    """Condition → metric name: ``shift_2`` → ``test/acc_shift_2px``, ``noise_0.1`` → ..."""
-    names = {f"shift_{d}": f"test/acc_shift_{d}px" for d in shifts}
-    return names | {f"noise_{s:g}": f"test/acc_noise_{s:g}" for s in noise}
-
-
 def shift_noise_figure(clean: float, by_direction: dict[str, dict[int, float]],
                        noise: dict[float, float]) -> Figure:  # fmt: skip
     """Accuracy against the shift (signed: right/down positive), one line per axis; beside it,
@@ -84,7 +78,6 @@ class ShiftNoiseSensitivity(Callback):
     ) -> None:  # fmt: skip
         self.shifts, self.noise = tuple(sorted(set(shifts))), tuple(sorted(set(noise)))
         self.fill, self.feature_layer, self.seed = float(fill), feature_layer, seed
-        self.names = metric_names(self.shifts, self.noise)
         self.features: torch.Tensor | None = None
 
     def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
@@ -152,14 +145,13 @@ class ShiftNoiseSensitivity(Callback):
         counts = trainer.strategy.reduce(counts.to(pl_module.device), reduce_op="sum").cpu()
         acc = {k: float(c / totals[0]) for k, c in zip(keys, counts, strict=True)}
         by_direction = {name: {d: acc[f"{name}_{d}"] for d in self.shifts} for name in DIRECTIONS}
-        values = {self.names[f"shift_{d}"]: sum(by_direction[n][d] for n in DIRECTIONS) / 4
+        values = {f"test/acc_shift_{d}px": sum(by_direction[n][d] for n in DIRECTIONS) / 4
                   for d in self.shifts}  # fmt: skip
-        values |= {self.names[f"noise_{s:g}"]: acc[f"noise_{s:g}"] for s in self.noise}
+        values |= {f"test/acc_noise_{s:g}": acc[f"noise_{s:g}"] for s in self.noise}
         if self.feature_layer and totals[2] > 0:
             # the four directions' changes, each over the clean norms
             values[f"test/feature_change_{self.shifts[0]}px"] = float(totals[1] / totals[2] / 4)
-        for name, value in values.items():
-            pl_module.log(name, value, sync_dist=False)
+        pl_module.log_dict(values, sync_dist=False)
         log.info("shift/noise evaluation: %d passes over %d images in %.1f s",
                  len(keys), int(totals[0]), self.seconds)  # fmt: skip
         writer = tensorboard_writer(trainer)
