@@ -109,13 +109,9 @@ def run_folder(ckpt_path: str | Path) -> Path | None:
     return None
 
 
-def settings(cfg: DictConfig) -> dict[str, Any]:
+def _leaves(tree: Any, prefix: str = "") -> dict[str, Any]:
     """A config's settings as ``{dotted key: value as written}``, where it lives left out.
     Compared as written: a change shows at its source, not at each interpolation reading it."""
-    return _leaves(OmegaConf.to_container(cfg, resolve=False))
-
-
-def _leaves(tree: Any, prefix: str = "") -> dict[str, Any]:
     if not isinstance(tree, dict):
         return {prefix.rstrip("."): tree}
     return {k: v for key, value in tree.items() if prefix or key not in LOCATION_KEYS
@@ -128,10 +124,11 @@ def differences(cfg: DictConfig, checkpoint: str | Path) -> list[str]:
     if (folder := run_folder(checkpoint)) is None:
         return []
     try:
-        before = settings(OmegaConf.load(folder / ".hydra" / "config.yaml"))
+        saved = OmegaConf.load(folder / ".hydra" / "config.yaml")
+        before = _leaves(OmegaConf.to_container(saved, resolve=False))
     except Exception:
         return []
-    now = settings(cfg)
+    now = _leaves(OmegaConf.to_container(cfg, resolve=False))
     changed = sorted(key for key in before.keys() | now.keys() if before.get(key) != now.get(key))
     return [f"{key}: {before.get(key)!r} -> {now.get(key)!r}" for key in changed]
 
