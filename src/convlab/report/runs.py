@@ -9,7 +9,7 @@ from typing import Any
 import yaml
 
 from convlab.errors import ConvlabError
-from convlab.record import RECORD_NAME, STATUSES
+from convlab.record import RECORD_NAME, STATUSES, read_record
 from convlab.runner.overrides import split_override
 
 # A job folder without a readable metrics.json: killed, still running, crashed hard, or a record
@@ -70,11 +70,10 @@ def _numbers(values: dict[str, Any], problems: list[str]) -> dict[str, float]:
 
 def _read_record(job_dir: Path) -> tuple[dict[str, Any], str]:
     """(the record, why it cannot be read): ``({}, "")`` where there is none yet."""
-    path = job_dir / RECORD_NAME
-    if not path.exists():
+    if not (job_dir / RECORD_NAME).exists():
         return {}, ""
     try:
-        record = json.loads(path.read_text())
+        record = read_record(job_dir)
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
         return {}, f"unreadable ({type(error).__name__}: {error})"
     if not isinstance(record, dict):
@@ -108,7 +107,7 @@ def load_run(job_dir: str | Path) -> Run:
 def _members(job_dir: Path) -> list[Path] | None:
     """The member folders of a stacked run (``members=K``), whose record lists them."""
     try:
-        members = json.loads((job_dir / RECORD_NAME).read_text()).get("members")
+        members = read_record(job_dir).get("members")
     except (OSError, json.JSONDecodeError, AttributeError):
         return None
     return [job_dir / name for name in members] if isinstance(members, list) else None

@@ -5,11 +5,12 @@ import statistics
 from dataclasses import dataclass, field
 from typing import Any
 
-from convlab.report.runs import EXTRA_METRICS, Run
+from convlab.record import STATUSES
+from convlab.report.runs import EXTRA_METRICS, MISSING, Run
 
 # The seed is what a group repeats over; the rest say where a run lives or how it started.
 NOT_GROUPING = ("seed", "sweep", "ckpt_path", "resume")
-STATUS_ORDER = ("completed", "diverged", "failed", "interrupted", "missing")
+STATUS_ORDER = (*STATUSES, MISSING)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,6 @@ folders are only read."""
 import argparse
 import os
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,24 +29,23 @@ from convlab.report.runs import load_run
 INDEX = "events.out.tfevents.0000000000.convlab-hparams"
 
 
-def _hparams_events(folder: Path) -> Iterator[tuple[str, bytes]]:
+def _session_start(folder: Path) -> plugin_data_pb2.SessionStartInfo | None:
     for path in sorted(folder.glob("*tfevents*")):
         for event in EventFileLoader(str(path)).Load():
             for value in event.summary.value:
-                if value.metadata.plugin_data.plugin_name == metadata.PLUGIN_NAME:
-                    yield value.tag, value.metadata.plugin_data.content
+                if value.tag == metadata.SESSION_START_INFO_TAG:
+                    # Written first: the rest of the events need not be read.
+                    content = value.metadata.plugin_data.content
+                    return metadata.parse_session_start_info_plugin_data(content)
+    return None
 
 
 def read_sessions(logdir: Path) -> dict[Path, plugin_data_pb2.SessionStartInfo]:
     """Each run's session start, by the folder of its events; runs without one (no HParams
     row) and ``logdir``'s own events (the index) are left out."""
-    sessions = {}
-    for folder in sorted({path.parent for path in logdir.rglob("*tfevents*")} - {logdir}):
-        for tag, content in _hparams_events(folder):
-            if tag == metadata.SESSION_START_INFO_TAG:
-                sessions[folder] = metadata.parse_session_start_info_plugin_data(content)
-                break  # written first: the rest of the events need not be read
-    return sessions
+    folders = sorted({path.parent for path in logdir.rglob("*tfevents*")} - {logdir})
+    starts = {folder: _session_start(folder) for folder in folders}
+    return {folder: start for folder, start in starts.items() if start is not None}
 
 
 def final_metrics(folders: list[Path]) -> list[str]:
@@ -65,10 +63,6 @@ def final_metrics(folders: list[Path]) -> list[str]:
     return [*sorted((n for n in common if n.startswith(("val/", "test/"))), key=rank), "train/loss"]
 
 
-def _text(value) -> str:
-    return json_format.MessageToJson(value).strip('"')
-
-
 def merged_experiment(sessions: dict[Path, Any]) -> api_pb2.Experiment:
     """The union of the runs' hyperparameters, typed and bounded by all their values, and
     :func:`final_metrics`."""
@@ -77,7 +71,7 @@ def merged_experiment(sessions: dict[Path, Any]) -> api_pb2.Experiment:
     for name in dict.fromkeys(key for start in starts for key in start.hparams):
         values = [start.hparams[name] for start in starts if name in start.hparams]
         kinds = {value.WhichOneof("kind") for value in values}
-        texts = sorted({_text(value) for value in values})
+        texts = sorted({json_format.MessageToJson(value).strip('"') for value in values})
         # A key some runs lack also tells them apart (an empty cell where the others have one).
         info = experiment.hparam_infos.add(
             name=name, differs=len(texts) > 1 or len(values) < len(starts)
