@@ -51,14 +51,7 @@ class EdgeDataModule(L.LightningDataModule):
         self.image = edge_image(height, width, dark_from, dark_to)
         self.kernel = kernel
         self.target = corr2d(self.image, kernel)
-
-    @property
-    def input_shape(self) -> tuple[int, ...]:
-        return (1, *self.image.shape)
-
-    @property
-    def target_shape(self) -> tuple[int, ...]:
-        return (1, *self.target.shape)
+        self.input_shape, self.target_shape = (1, *self.image.shape), (1, *self.target.shape)
 
     def train_dataloader(self) -> TensorLoader:
         return TensorLoader(self.image[None, None], self.target[None, None], batch_size=1)

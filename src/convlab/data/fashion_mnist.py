@@ -233,7 +233,6 @@ class FashionMNISTDataModule(TensorDataModule):
     ``system_dir``, then a download into ``default_dir``.
     """
 
-    class_names = CLASS_NAMES
     input_shape, target_shape = (1, 28, 28), ()
 
     def __init__(

@@ -54,6 +54,8 @@ class PairDataModule(TensorDataModule):
     """Inputs (N, 2) float32; targets max(a, b) (N, 1) normalised (``regression``) or the index
     of the larger (N,) int64 (``classification``). ``steps_per_batch > 1``: ``StepGroups``."""
 
+    input_shape = (2,)
+
     def __init__(
         self,
         n_train: PositiveInt = 1000,
@@ -78,15 +80,10 @@ class PairDataModule(TensorDataModule):
                 f"data.steps_per_batch={steps_per_batch} needs data.target=regression "
                 "(task=regression takes the grouped batches); use 1 for classification"
             )
+        self.target_shape = () if target == "classification" else (1,)
         self.shift, self.scale = 0.0, 1.0
         self.raw: dict[str, torch.Tensor] = {}
         self.splits = {}
-
-    input_shape = (2,)
-
-    @property
-    def target_shape(self) -> tuple[int, ...]:
-        return () if self.hparams.target == "classification" else (1,)
 
     def setup(self, stage: str | None = None) -> None:
         if self.splits:

@@ -60,16 +60,13 @@ class PatchMaxDataModule(TensorDataModule):
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
+        self.test_range = (  # an unset test bound is the training range's
+            low if test_low is None else test_low,
+            high if test_high is None else test_high,
+        )
         if not self.test_range[0] < self.test_range[1]:  # data.low < data.high: the config check
             raise ConvlabError(f"data: need test_low < test_high, got {self.test_range}")
         self.splits = {}
-
-    @property
-    def test_range(self) -> tuple[float, float]:
-        hp = self.hparams
-        low = hp.low if hp.test_low is None else hp.test_low
-        high = hp.high if hp.test_high is None else hp.test_high
-        return low, high
 
     def prepare_data(self) -> None:
         if self.hparams.source == "fashion_mnist":  # a missing data set fails here, early

@@ -49,8 +49,6 @@ class TensorLoader:
     def num_samples(self) -> int:
         """Samples this rank sees per epoch (equal on every rank when training shuffled)."""
         total = self.tensors[0].shape[0]
-        if self.world_size == 1:
-            return total
         if self.shuffle:  # equal counts keep the ranks' step counts, and so DDP, in lock-step
             return total // self.world_size
         return len(range(self.rank, total, self.world_size))
