@@ -44,6 +44,9 @@ def test_no_number_without_two_values_per_group():
     c = contrast(spread(1.0, 1.0), Stat.of([]), "m", False, names=("a", "b"))
     assert seeds_to_decide(c) is None
     assert seeds_statement(c) == "not computable: a group has fewer than two values (n = 3/0)"
+    # without a CI a margin is not resolved either
+    margin = contrast(spread(1.0, 1.0), Stat.of([]), "m", False, margin=0.5, names=("a", "b"))
+    assert margin.reading == "not resolved at n = 3/0"
 
 
 def test_results_state_the_seeds_for_a_verdict_not_resolved(tmp_path: Path, monkeypatch):

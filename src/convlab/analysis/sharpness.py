@@ -6,6 +6,7 @@ and Keskar et al.'s (2017) epsilon-sharpness. Deterministic given ``seed``; in e
 import math
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import contextmanager
+from functools import partial
 
 import torch
 from torch import nn
@@ -93,11 +94,8 @@ def top_hessian_eigenvalue(
         raise ValueError("the model has no trainable parameters: its loss has no Hessian")
     generator = torch.Generator().manual_seed(seed)
     start = [torch.randn(p.shape, generator=generator).to(p) for p in params]
+    hessian = partial(hessian_vector_product, model, loss_fn, batches)
     with _eval_mode(model):
-
-        def hessian(vector: list[torch.Tensor]) -> list[torch.Tensor]:
-            return hessian_vector_product(model, loss_fn, batches, vector)
-
         dominant = _power_iteration(hessian, start, iterations, tolerance)
         if dominant >= 0:
             return dominant

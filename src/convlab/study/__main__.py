@@ -14,12 +14,10 @@ import sys
 import time
 from pathlib import Path
 
-from omegaconf import OmegaConf
-
 from convlab.report import Report, build_report, read_curves
 from convlab.report.__main__ import entry_point
-from convlab.study.claims import CLAIMS, ESTIMATE_MIN, SWEEPS, Claim, Verdict, sweep_file
-from convlab.study.document import Judged, claim_table, write_results
+from convlab.study.claims import CLAIMS, ESTIMATE_MIN, SWEEPS, Claim, Verdict
+from convlab.study.document import Judged, claim_table, sweep_seeds, write_results
 
 UNFINISHED = ("failed", "interrupted", "missing")
 # The quick variant: the same sweeps and grids, 2 seeds, one epoch; LeNet sees 5 batches of
@@ -34,7 +32,7 @@ QUICK = {"lenet": ("seed=1,2", "trainer.max_epochs=1", "++trainer.limit_train_ba
 def quick_overrides(sweep: str) -> tuple[str, ...]:
     if not sweep.startswith("max_"):
         return QUICK["lenet"]
-    stacked = OmegaConf.load(sweep_file(sweep)).get("members", 1) > 1
+    _, stacked = sweep_seeds(sweep)
     return QUICK["members" if stacked else "max"]
 
 

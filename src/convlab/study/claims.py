@@ -237,40 +237,38 @@ def _arm(group: Group) -> tuple[str, int] | None:
     return None
 
 
-def batch_groups(report: Report, arm: str) -> dict[tuple[str, int], Group]:
-    """``(optimizer, batch size) → group`` of one arm; the lr arm's batch size 1 is the epochs
-    arm's (lr 1e-3 × 1 is the unscaled lr)."""
-    arms = ((_arm(group), group) for group in report.groups)
-    return {(group.settings.get("optimizer", "-"), where[1]): group for where, group in arms
-            if where and (where[0] == arm or (arm == "lr" and where == ("epochs", 1)))}  # fmt: skip
-
-
-def _sizes(groups: dict[tuple[str, int], Group]) -> dict[str, list[int]]:
-    """optimizer → its batch sizes, each sorted."""
-    return {opt: sorted(s for o, s in groups if o == opt) for opt in sorted({o for o, _ in groups})}
+def batch_groups(report: Report, arm: str) -> dict[str, dict[int, Group]]:
+    """optimizer → batch size → group of one arm, both sorted; the lr arm's batch size 1 is the
+    epochs arm's (lr 1e-3 × 1 is the unscaled lr)."""
+    found: dict[str, dict[int, Group]] = {}
+    for group in report.groups:
+        where = _arm(group)
+        if where and (where[0] == arm or (arm == "lr" and where == ("epochs", 1))):
+            found.setdefault(group.settings.get("optimizer", "-"), {})[where[1]] = group
+    return {opt: dict(sorted(by_size.items())) for opt, by_size in sorted(found.items())}
 
 
 def judge_batch_arm(arm: str) -> Callable[[Report, Curves], Verdict]:
     def judge(report: Report, curves: Curves) -> Verdict:
         groups = batch_groups(report, arm)
-        if not any(size == 1 for _, size in groups) or len(groups) < 2:
+        sizes = [size for by_size in groups.values() for size in by_size]
+        if 1 not in sizes or len(sizes) < 2:
             return _missing(f"sweep/batch_arm@_global_={arm}_1 and a larger one")
         parts, contrasts = [], []
-        for opt, sizes in _sizes(groups).items():
+        for opt, by_size in groups.items():
             rows = []
-            for size in sizes:
-                group = groups[opt, size]
+            for size, group in by_size.items():
                 steps = Stat.of([float(r.record.get("steps") or "nan") for r in group.completed])
                 after = f" after {steps.mean:.0f} steps" if steps.n else ""
                 rows.append(f"batch {size}: {describe(group, 'test/mae')}{after}")
-                if size != 1 and (opt, 1) in groups:
+                if size != 1 and 1 in by_size:
                     names = (f"{opt} batch 1", f"{opt} batch {size}")
-                    contrasts.append(contrast(groups[opt, 1], group, "test/mae", True, names=names))
+                    contrasts.append(contrast(by_size[1], group, "test/mae", True, names=names))
             parts.append(f"{opt}: " + "; ".join(rows))
         text = ". ".join(parts) + ". Batch size 1 below each larger batch: " + ", ".join(
             f"{c.b} {c.reading}" for c in contrasts) + "."  # fmt: skip
-        learned = [f"{opt} batch {size}" for (opt, size), g in sorted(groups.items())
-                   if size > 1 and learns(g)]  # fmt: skip
+        learned = [f"{opt} batch {size}" for opt, by_size in groups.items()
+                   for size, g in by_size.items() if size > 1 and learns(g)]  # fmt: skip
         if learned:
             text += f" Larger batches that learn the max: {', '.join(learned)}."
         return Verdict(combine(contrasts), text, contrasts)
@@ -282,11 +280,11 @@ def judge_sharpness(report: Report, curves: Curves) -> Verdict:
     """Keskar et al.: larger batches reach sharper minima, and sharper minima generalise worse."""
     contrasts, parts = [], []
     for arm in BATCH_ARMS:
-        groups = batch_groups(report, arm)
-        for opt, sizes in _sizes(groups).items():
-            if len(sizes) > 1 and sizes[0] == 1:
-                names = (f"{opt} batch {sizes[-1]} ({arm})", f"{opt} batch 1")
-                large, small = groups[opt, sizes[-1]], groups[opt, 1]
+        for opt, by_size in batch_groups(report, arm).items():
+            largest = max(by_size)
+            if largest > 1 and 1 in by_size:
+                names = (f"{opt} batch {largest} ({arm})", f"{opt} batch 1")
+                large, small = by_size[largest], by_size[1]
                 contrasts.append(contrast(large, small, "sharpness", False, names=names))
     if not contrasts:
         return _missing("sharpness of batch size 1 and a larger one")

@@ -12,7 +12,7 @@ from convlab.report.build import markdown_table, setting_keys
 from convlab.report.plots import metric_filename
 from convlab.report.statistics import fmt_p
 from convlab.study.claims import ESTIMATE_MIN, Claim, Verdict, job_config, sweep_file
-from convlab.study.power import MOST_SEEDS, POWER, seeds_statement, seeds_to_decide
+from convlab.study.power import POWER, seeds_statement, seeds_to_decide
 from convlab.study.rules import Contrast, explain
 
 
@@ -69,18 +69,6 @@ def claim_table(claim: Claim, report: Report) -> str:
     return markdown_table(report.rows, metrics, setting_keys(report.groups))
 
 
-def _unresolved(contrast: Contrast) -> bool:
-    return contrast.reading.startswith("not resolved")
-
-
-def _seeds_cell(contrast: Contrast) -> str:
-    if not _unresolved(contrast):
-        return ""
-    if n := seeds_to_decide(contrast):
-        return str(n)
-    return "–" if min(contrast.mean_a.n, contrast.mean_b.n) < 2 else f"> {MOST_SEEDS:,}"
-
-
 def contrast_table(contrasts: list[Contrast]) -> str:
     """One row per comparison: n, both means ± std, A − B with its 95 % CI, Welch's p, reading,
     and for one not resolved the seeds per group that would decide it."""
@@ -89,15 +77,16 @@ def contrast_table(contrasts: list[Contrast]) -> str:
              "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
     for c in contrasts:
         d, a, b = c.difference, c.mean_a.format(), c.mean_b.format()
+        seeds = seeds_statement(c, short=True) if c.reading.startswith("not resolved") else ""
         lines.append(f"| {c.claim} | {c.metric} | {d.n_a}/{d.n_b} | {a} | {b} | {d.format()} "
-                     f"| {fmt_p(d.p)} | {c.reading} | {_seeds_cell(c)} |")  # fmt: skip
+                     f"| {fmt_p(d.p)} | {c.reading} | {seeds} |")  # fmt: skip
     return "\n".join(lines)
 
 
 def seeds_paragraph(claim: Claim, verdict: Verdict) -> list[str]:
     """For a verdict not resolved: the seeds that would decide each open comparison, and the
     minutes the claim's sweeps would take at the largest of them."""
-    unresolved = [c for c in verdict.contrasts if _unresolved(c)]
+    unresolved = [c for c in verdict.contrasts if c.reading.startswith("not resolved")]
     if not verdict.word.startswith("not resolved") or not unresolved:
         return []
     text = (f"**Seeds to decide it** ({POWER * 100:.0f} % power at the measured difference and "

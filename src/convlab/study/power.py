@@ -53,13 +53,16 @@ def seeds_to_decide(
     return low
 
 
-def seeds_statement(contrast: Contrast) -> str:
-    """``n = 10 seeds per group (now 5)``, or why no number of seeds would do."""
+def seeds_statement(contrast: Contrast, short: bool = False) -> str:
+    """``n = 10 seeds per group (now 5)``, or why no number of seeds would do; ``short``: the
+    table cell, ``10``, ``–`` (a group has fewer than two values) or ``> 10,000``."""
     d = contrast.difference
     n = seeds_to_decide(contrast)
     if n is not None:
-        return f"n = {n} seeds per group (now {max(d.n_a, d.n_b)})"
+        return str(n) if short else f"n = {n} seeds per group (now {max(d.n_a, d.n_b)})"
     if min(contrast.mean_a.n, contrast.mean_b.n) < 2:
-        return f"not computable: a group has fewer than two values (n = {d.n})"
+        return "–" if short else f"not computable: a group has fewer than two values (n = {d.n})"
+    if short:
+        return f"> {MOST_SEEDS:,}"
     return (f"more than {MOST_SEEDS:,} seeds per group: the measured difference is too small "
             "against its spread for seeds to decide it")  # fmt: skip

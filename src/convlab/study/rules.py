@@ -1,7 +1,6 @@
 """The rules that turn a sweep's numbers into words; every verdict of the study uses only these.
 ``explain`` states them, with their numbers, at the top of RESULTS.md."""
 
-import math
 from dataclasses import dataclass
 
 from convlab.report.statistics import ALPHA, Difference, welch
@@ -66,15 +65,13 @@ class Contrast:
         d = self.difference
         if self.margin is None:
             return d.reading(self.claimed)
-        if not math.isfinite(d.low):
-            return f"not resolved at n = {d.n}"
         # in the better direction: claimed * (a - b); worse than -margin is a failure
         low, high = sorted((self.claimed * d.low, self.claimed * d.high))
         if low > -self.margin:
             return "holds"
         if high < -self.margin:
             return "does not hold"
-        return f"not resolved at n = {d.n}"
+        return f"not resolved at n = {d.n}"  # also without a CI (NaN ends: fewer than 2 values)
 
     @property
     def claim(self) -> str:
