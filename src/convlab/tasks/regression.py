@@ -14,11 +14,11 @@ class RegressionTask(SupervisedTask):
     ``{split}/mae`` are in original units (``x = x' * target_scale + target_shift``, from the
     data module), so runs with different normalisations compare.
 
-    Manual optimization, with the automatic one's steps (``shared_step``, zero_grad, backward,
-    step), takes two cases: ``steps_per_batch > 1``, where a training batch is a list of that
-    many batches (``StepGroups``) and Lightning's per-batch overhead is paid once per group
-    (schedulers stepped here; no gradient clipping or accumulation); and a net without trainable
-    parameters (``ExactMax``), only evaluated, its optimizer step counting the step.
+    Manual optimization (``manual_steps``: the automatic one's zero_grad, backward and step, and
+    the schedulers) takes two cases: ``steps_per_batch > 1``, where a training batch is a list of
+    that many batches (``StepGroups``) and Lightning's per-batch overhead is paid once per group
+    (no gradient clipping or accumulation); and a net without trainable parameters (``ExactMax``),
+    only evaluated, its optimizer step counting the step.
     """
 
     def __init__(
