@@ -37,8 +37,7 @@ def plain_epochs(
         started = time.perf_counter()
         net.train()
         order = torch.randperm(len(train_x), device=train_x.device)
-        for lo in range(0, len(train_x), batch):
-            idx = order[lo : lo + batch]
+        for idx in order.split(batch):
             loss = F.cross_entropy(net(train_x[idx]), train_y[idx])
             optimizer.zero_grad()
             loss.backward()
@@ -46,10 +45,8 @@ def plain_epochs(
         net.eval()
         correct = 0
         with torch.no_grad():
-            for lo in range(0, len(val_x), 1024):
-                correct += int(
-                    (net(val_x[lo : lo + 1024]).argmax(1) == val_y[lo : lo + 1024]).sum()
-                )
+            for x, y in zip(val_x.split(1024), val_y.split(1024), strict=True):
+                correct += int((net(x).argmax(1) == y).sum())
         durations.append(time.perf_counter() - started)  # int() above waited for the GPU
     return durations
 

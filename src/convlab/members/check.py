@@ -16,6 +16,8 @@ from convlab.runner.overrides import hydra_node, in_multirun, sweep_domains
 # Optimizers whose update of an element depends on that element's gradient and state only.
 ELEMENTWISE_OPTIMIZERS = ("torch.optim.SGD", "torch.optim.Adam", "torch.optim.AdamW",
                           "convlab.optim.adam_then_sgd.AdamThenSGD")  # fmt: skip
+# Nets whose forward is correct on a leading member axis once their Linears are stacked: every
+# other op in them acts element-wise or along the last axis. A net not listed is refused.
 NETS = ("convlab.models.mlp.MLP", "convlab.models.gated.GatedMax", "convlab.models.exact.ExactMax")
 TASKS = ("convlab.tasks.regression.RegressionTask",
          "convlab.tasks.classification.ClassificationTask")  # fmt: skip

@@ -85,17 +85,16 @@ def train_members(cfg: DictConfig) -> RunRecord:
     task = build_members_task(cfg, datamodule)
     seeds, out = task.seeds, Path(cfg.paths.output_dir)
     dirs = [out / f"seed={seed}" for seed in seeds]
-    # A TensorBoard log per member (none under fast_dev_run, as for a single run).
+    # A TensorBoard log and HParams row per member (none under fast_dev_run, as for a single run).
+    loggers = []
     if not cfg.trainer.get("fast_dev_run"):
         task.writers = MemberWriters(dirs, task.reporting)
-    loggers = [task.writers] if task.writers is not None else []
+        configs = [member_config(cfg, seed) for seed in seeds]
+        task.writers.hparams_start(configs, task, sweep_domains())
+        loggers.append(task.writers)
     callbacks = _callbacks(cfg, has_logger=bool(loggers))
     trainer = build_trainer(cfg, [*callbacks, RunProgress(started=started)], loggers)
     data = MemberData(datamodule, seeds)
-    if task.writers is not None:
-        task.writers.hparams_start(
-            [member_config(cfg, seed) for seed in seeds], task, sweep_domains()
-        )
 
     def test() -> None:
         if cfg.get("test_ckpt", "best") == "best":
@@ -110,8 +109,7 @@ def train_members(cfg: DictConfig) -> RunRecord:
             record.status = "diverged"
         record.extras["members"] = [d.name for d in dirs]
 
-    parts = [data, *callbacks]
-    return fit_and_record(cfg, trainer, task, data, parts, test, write_members)
+    return fit_and_record(cfg, trainer, task, data, [data, *callbacks], test, write_members)
 
 
 def _write_members(cfg, task: MembersTask, record: RunRecord, dirs, trainer) -> list[str]:

@@ -1,6 +1,8 @@
 """Per-member losses and metrics, each a ``[K]`` tensor whose entry k comes from member k's
 outputs alone, as its single run computes it (a mean over members would mix the runs)."""
 
+from collections import defaultdict
+
 import torch
 from torch.nn import functional as F
 
@@ -30,23 +32,20 @@ class MemberSums:
         self.reset()
 
     def reset(self) -> None:
-        self.sums: dict[str, torch.Tensor] = {}
+        self.sums: defaultdict[str, torch.Tensor | int] = defaultdict(int)
         self.count = 0
-
-    def _add(self, name: str, value: torch.Tensor) -> None:
-        self.sums[name] = self.sums[name] + value if name in self.sums else value
 
     def update(self, output: torch.Tensor, target: torch.Tensor) -> None:
         batch = output.shape[1]
         losses = member_losses(self.kind, output, target).detach()
-        self._add("loss", losses * batch)
+        self.sums["loss"] += losses * batch
         if self.kind == "regression":
             error = (output - target).detach().flatten(1) * self.scale
-            self._add("mae", error.abs().sum(dim=1))
-            self._add("mse", error.square().sum(dim=1))
+            self.sums["mae"] += error.abs().sum(dim=1)
+            self.sums["mse"] += error.square().sum(dim=1)
         else:
             correct = (output.argmax(dim=-1) == target).sum(dim=1)
-            self._add("acc", correct.to(losses.dtype))
+            self.sums["acc"] += correct.to(losses.dtype)
         self.count += batch
 
     def compute(self) -> dict[str, torch.Tensor]:

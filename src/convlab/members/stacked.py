@@ -10,15 +10,12 @@ from collections.abc import Callable, Sequence
 
 import lightning as L
 import torch
+from hydra.utils import get_class
 from torch import nn
 
-from convlab.models.exact import ExactMax
-from convlab.models.gated import GatedMax
-from convlab.models.mlp import MLP
+from convlab.members.check import NETS
 
-# Nets whose forward is correct on a leading member axis once their Linears are stacked: every
-# other op in them acts element-wise or along the last axis. A net not listed is refused.
-STACKABLE = (MLP, GatedMax, ExactMax)
+STACKABLE = tuple(get_class(name) for name in NETS)
 
 
 class StackedLinear(nn.Module):

@@ -16,7 +16,7 @@ from torch import nn
 
 from convlab.callbacks.step_axis import batch_loss_due
 from convlab.members.scores import MemberSums, member_losses, objective
-from convlab.tasks.manual_steps import grouped_backward, grouped_step, step_schedulers
+from convlab.tasks.manual_steps import manual_steps, step_schedulers
 from convlab.tasks.supervised import SupervisedTask
 
 log = logging.getLogger("convlab")
@@ -70,27 +70,15 @@ class MembersTask(L.LightningModule):
         return self.net(x)
 
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
-        optimizer = self.optimizers()
-        backward = grouped_backward(self, grouped=isinstance(batch, list))
-        step = grouped_step(self, optimizer, grouped=isinstance(batch, list))
-        max_steps = self.trainer.max_steps
-        per_step = any(c.interval == "step" for c in self.trainer.lr_scheduler_configs)
-        losses = []
-        for x, target in batch if isinstance(batch, list) else [batch]:
+        def step_losses(step_batch) -> torch.Tensor:
+            x, target = step_batch
             output = self.net(x)
-            step_losses = member_losses(self.kind, output, target)
-            if self.trainable:
-                optimizer.zero_grad()
-                backward(objective(step_losses))
-            step()
-            losses.append(step_losses.detach())
             if self.writers is not None:
                 self._train_outputs.append((output.detach(), target))
-            if per_step:
-                step_schedulers(self, "step")
-            if max_steps >= 0 and self.global_step >= max_steps:
-                break
-        stacked = torch.stack(losses)  # [steps, K]: one loss per member and optimizer step
+            return member_losses(self.kind, output, target)
+
+        # [steps, K]: one loss per member and optimizer step
+        stacked = manual_steps(self, batch, isinstance(batch, list), step_losses, objective)
         self._check_divergence(stacked)
         self._batch_losses = stacked
         return stacked

@@ -21,11 +21,8 @@ class ClassificationTask(SupervisedTask):
         super().__init__(net=net, optimizer=optimizer, scheduler=scheduler)
         self.class_names = list(class_names) if class_names else None
 
-    def metric_collection(self, split: str) -> nn.Module:
-        return torchmetrics.MetricCollection(
-            {"acc": torchmetrics.Accuracy(task="multiclass", num_classes=self.num_classes)},
-            prefix=f"{split}/",
-        )
+    def metrics(self) -> dict[str, torchmetrics.Metric]:
+        return {"acc": torchmetrics.Accuracy(task="multiclass", num_classes=self.num_classes)}
 
     def compute_loss(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         return F.cross_entropy(output, target)

@@ -35,10 +35,8 @@ class KernelFitTask(SupervisedTask):
         weight = self.net.weight.detach().cpu()
         return weight[0, 0] if weight.shape[:2] == (1, 1) else weight
 
-    def metric_collection(self, split: str) -> nn.Module:
-        return torchmetrics.MetricCollection(
-            {"mse": torchmetrics.MeanSquaredError()}, prefix=f"{split}/"
-        )
+    def metrics(self) -> dict[str, torchmetrics.Metric]:
+        return {"mse": torchmetrics.MeanSquaredError()}
 
     def compute_loss(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         if output.shape != target.shape:

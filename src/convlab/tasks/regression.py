@@ -5,7 +5,7 @@ import torchmetrics
 from torch import nn
 from torch.nn import functional as F
 
-from convlab.tasks.manual_steps import grouped_backward, grouped_step, step_schedulers
+from convlab.tasks.manual_steps import manual_steps, step_schedulers
 from convlab.tasks.supervised import SupervisedTask
 
 
@@ -14,11 +14,11 @@ class RegressionTask(SupervisedTask):
     ``{split}/mae`` are in original units (``x = x' * target_scale + target_shift``, from the
     data module), so runs with different normalisations compare.
 
-    Manual optimization, with the automatic one's steps (``shared_step``, zero_grad, backward,
-    step), takes two cases: ``steps_per_batch > 1``, where a training batch is a list of that
-    many batches (``StepGroups``) and Lightning's per-batch overhead is paid once per group
-    (schedulers stepped here; no gradient clipping or accumulation); and a net without trainable
-    parameters (``ExactMax``), only evaluated, its optimizer step counting the step.
+    Manual optimization (``manual_steps``: the automatic one's zero_grad, backward and step, and
+    the schedulers) takes two cases: ``steps_per_batch > 1``, where a training batch is a list of
+    that many batches (``StepGroups``) and Lightning's per-batch overhead is paid once per group
+    (no gradient clipping or accumulation); and a net without trainable parameters (``ExactMax``),
+    only evaluated, its optimizer step counting the step.
     """
 
     def __init__(
@@ -33,11 +33,8 @@ class RegressionTask(SupervisedTask):
         self.trainable = any(p.requires_grad for p in self.net.parameters())
         self.automatic_optimization = self.trainable and steps_per_batch == 1
 
-    def metric_collection(self, split: str) -> nn.Module:
-        return torchmetrics.MetricCollection(
-            {"mse": torchmetrics.MeanSquaredError(), "mae": torchmetrics.MeanAbsoluteError()},
-            prefix=f"{split}/",
-        )
+    def metrics(self) -> dict[str, torchmetrics.Metric]:
+        return {"mse": torchmetrics.MeanSquaredError(), "mae": torchmetrics.MeanAbsoluteError()}
 
     def compute_loss(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         return F.mse_loss(output, target)
@@ -52,25 +49,9 @@ class RegressionTask(SupervisedTask):
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
         if self.automatic_optimization:
             return self.shared_step(batch, "train")
-        optimizer = self.optimizers()
-        backward = grouped_backward(self, grouped=self.steps_per_batch > 1)
-        step = grouped_step(self, optimizer, grouped=self.steps_per_batch > 1)
-        max_steps = self.trainer.max_steps
-        per_step = any(c.interval == "step" for c in self.trainer.lr_scheduler_configs)
-        losses = []
-        for step_batch in batch if self.steps_per_batch > 1 else [batch]:
-            loss = self.shared_step(step_batch, "train")
-            if self.trainable:
-                optimizer.zero_grad()
-                backward(loss)
-            step()
-            losses.append(loss.detach())
-            if per_step:
-                step_schedulers(self, "step")
-            if max_steps >= 0 and self.global_step >= max_steps:
-                break  # mid-group: stop where an ungrouped run would
-        # One loss per optimizer step: the divergence guard finds the exact step in there.
-        return torch.stack(losses)
+        return manual_steps(
+            self, batch, self.steps_per_batch > 1, lambda b: self.shared_step(b, "train")
+        )
 
     def on_train_epoch_end(self) -> None:
         super().on_train_epoch_end()

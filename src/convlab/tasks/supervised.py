@@ -21,7 +21,7 @@ PLATEAU_MONITOR = "val/loss"
 
 class SupervisedTask(FastHookName, L.LightningModule):
     """Wraps a plain ``nn.Module``; subclasses give ``compute_loss(output, target)`` and
-    ``metric_collection(split)``. ``optimizer``/``scheduler``: Hydra ``_partial_`` factories.
+    ``metrics()`` (name → metric). ``optimizer``/``scheduler``: Hydra ``_partial_`` factories.
 
     ``{split}/loss`` (the mean over the split's samples) is logged once per epoch with the
     collection; ``train/batch_loss`` is the per-step curve, logged only on the steps Lightning
@@ -45,8 +45,11 @@ class SupervisedTask(FastHookName, L.LightningModule):
             setattr(self, f"{split}_loss", torchmetrics.MeanMetric(nan_strategy=float("nan")))
         self._train_batches: list[tuple[torch.Tensor, ...]] = []
 
-    def metric_collection(self, split: str) -> nn.Module:
+    def metrics(self) -> dict[str, torchmetrics.Metric]:
         raise NotImplementedError
+
+    def metric_collection(self, split: str) -> nn.Module:
+        return torchmetrics.MetricCollection(self.metrics(), prefix=f"{split}/")
 
     def compute_loss(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
