@@ -80,7 +80,8 @@ def pipeline_epochs(experiment: str, epochs: int, seed: int, workdir: Path,
     experiment=<experiment>``, default callbacks and logger included, run in this process."""
     from hydra.core.utils import env_override
 
-    from convlab.members.run import training_for
+    from convlab.members.run import train_members
+    from convlab.runner.run import train
 
     run_dir = Path(tempfile.mkdtemp(dir=workdir))
     overrides = [f"trainer.max_epochs={epochs}", f"seed={seed}", *overrides]
@@ -88,7 +89,8 @@ def pipeline_epochs(experiment: str, epochs: int, seed: int, workdir: Path,
     threads = torch.get_num_threads()  # train.py's process starts with PyTorch's default
     try:
         with env_override(dict(cfg.hydra.job.env_set)):  # as Hydra's run_job does for train.py
-            record = training_for(cfg)(cfg)  # members=K as train.py runs it
+            work = train_members if int(cfg.members) > 1 else train  # as train.py picks
+            record = work(cfg)
     finally:
         torch.set_num_threads(threads)
     return record.extras["epoch_durations_s"], record.steps

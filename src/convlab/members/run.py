@@ -8,7 +8,6 @@ the study and a re-run sweep see K runs.
 import logging
 import math
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import lightning as L
@@ -28,7 +27,6 @@ from convlab.runner.run import (
     build_datamodule,
     build_trainer,
     fit_and_record,
-    train,
 )
 
 log = logging.getLogger("convlab")
@@ -70,11 +68,6 @@ def build_members_task(cfg: DictConfig, datamodule: L.LightningDataModule) -> Me
         kind=datamodule.hparams.target, target_scale=facts.get("target_scale", 1.0),
         monitor=cfg.monitor.metric, mode=cfg.monitor.mode, scheduler=scheduler,
     )  # fmt: skip
-
-
-def training_for(cfg: DictConfig) -> Callable[[DictConfig], RunRecord]:
-    """The work a config asks for: K stacked seeds (``members=K``), or the single run."""
-    return train_members if int(cfg.get("members") or 1) > 1 else train
 
 
 def train_members(cfg: DictConfig) -> RunRecord:
