@@ -16,6 +16,7 @@ from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.errors import ConfigCompositionException
+from hydra.types import RunMode
 from omegaconf import OmegaConf, open_dict
 
 from convlab.runner.check.targets import (
@@ -32,6 +33,8 @@ from convlab.runner.check.validate import (
     ConfigError,
     check_jobs,
     find_problems,
+    repeated_job,
+    sweep_problems,
     unwritable,
     validate_config,
 )
@@ -816,3 +819,66 @@ def test_a_nested_group_is_not_offered_as_a_top_level_key(no_hydra_run):
     """``hydra/launcher`` is a group Hydra chose, but no top-level key can be named so."""
     cfg = _compose_from(CONF_DIR, ["+hydra_launcher=1"])
     assert _unknown_top_level(cfg) == ["hydra_launcher: no such top-level key."]
+
+
+def test_a_repeated_sweep_job_is_named_by_its_numbers_and_values():
+    assert repeated_job([["a=1", "b=2"], ["c=3"], ["+b=2", "a=1"]]) == (
+        "jobs 1 and 3 of the sweep are the same run (+b=2 a=1); give each value once."
+    )
+    assert repeated_job([["c=3"], [], []]) == (
+        "jobs 2 and 3 of the sweep are the same run (no overrides); give each value once."
+    )
+    assert repeated_job([["a=1"], ["a=2"], []]) is None
+
+
+def _sweep_base(tmp_path, overrides: list[str], task: list[str], sweeper: str | None = None):
+    """A sweep's base config as ``on_multirun_start`` gets it (HydraConfig set, as there)."""
+    cfg = compose_config(overrides, tmp_path / "run")
+    for node in (cfg.hydra, cfg.hydra.overrides, cfg.hydra.sweeper, cfg.hydra.sweep):
+        OmegaConf.set_readonly(node, False)
+    with open_dict(cfg):
+        cfg.hydra.mode = RunMode.MULTIRUN
+        cfg.hydra.overrides.task = task
+        cfg.hydra.sweep.dir = str(tmp_path / "sweep")
+        cfg.hydra.sweeper._target_ = sweeper or cfg.hydra.sweeper._target_
+    HydraConfig.instance().set_config(cfg)
+    return cfg
+
+
+def _sweep_problems(cfg) -> list[str]:
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        problems = sweep_problems(cfg, "train")
+    GlobalHydra.instance().clear()
+    return problems
+
+
+def test_a_sweeps_base_config_is_checked_with_the_extra_checks(tmp_path):
+    """Where the jobs cannot be known up front (Optuna), the base config and the folder are all
+    there is to check before the sweep starts; the packages' extra checks take part."""
+    optuna = "hydra_plugins.hydra_optuna_sweeper.optuna_sweeper.OptunaSweeper"
+    base = ["experiment=max_regression", "members=10", "data.batch_size=0"]
+    problems = _sweep_problems(_sweep_base(tmp_path, base, ["members=10", "seed=1,2"], optuna))
+    assert problems[0] == "data.batch_size=0: must be a positive integer."
+    assert len(problems) == 2 and "trains some seeds twice" in problems[1], problems
+    assert _sweep_problems(_sweep_base(tmp_path, [], ["seed=1,2"], optuna)) == []
+
+
+def test_a_bad_base_config_is_said_even_where_every_job_is_good(tmp_path):
+    cfg = _sweep_base(tmp_path, ["data.batch_size=0"], ["data.batch_size=8,16"])
+    assert _sweep_problems(cfg) == ["data.batch_size=0: must be a positive integer."]
+    assert _sweep_problems(_sweep_base(tmp_path, [], ["seed=1,2,1"])) == [
+        "jobs 1 and 3 of the sweep are the same run (seed=1); give each value once."
+    ]
+
+
+def test_a_sweep_into_an_unwritable_folder_is_refused(tmp_path):
+    cfg = _sweep_base(tmp_path, [], ["seed=1,2"])
+    (tmp_path / "file").write_text("")
+    with open_dict(cfg):
+        cfg.hydra.sweep.dir = str(tmp_path / "file" / "sweep")
+    assert _sweep_problems(cfg) == [
+        f"hydra.sweep.dir={tmp_path / 'file' / 'sweep'}: cannot write the run's output there "
+        f"({tmp_path / 'file'} is a file, not a folder). Choose another place with "
+        "paths.log_dir=<folder> or hydra.run.dir/hydra.sweep.dir."
+    ]

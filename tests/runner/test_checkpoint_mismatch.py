@@ -1,12 +1,20 @@
 """eval.py's check that a checkpoint belongs to the config it is evaluated with."""
 
+import logging
 from pathlib import Path
 
+import pytest
 import torch
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
-from convlab.runner.resume import checkpoint_mismatch, run_folder
+from convlab.errors import ConvlabError
+from convlab.runner.resume import (
+    checked_ckpt_path,
+    checkpoint_mismatch,
+    checkpoint_problem,
+    run_folder,
+)
 from tests.conftest import compose_config, run_script
 
 
@@ -61,6 +69,26 @@ def test_the_matching_config_passes(tmp_path):
     ckpt = _fake_run(tmp_path / "run", ["experiment=lenet", "model.pooling=max"])
     given = _given(tmp_path, ["experiment=lenet", "model.pooling=max", "data.batch_size=64"], ckpt)
     assert checkpoint_mismatch(given, ckpt) is None
+
+
+def test_eval_asks_for_a_checkpoint_of_this_network(tmp_path, caplog):
+    """The one check of a ``ckpt_path`` (``checkpoint_problem``): to evaluate, a file of this
+    model and task; to train, no file is needed and another network is resume's business."""
+    assert checkpoint_problem(OmegaConf.create({"ckpt_path": None}), evaluating=True) == (
+        "eval.py needs ckpt_path=<path to a .ckpt file>"
+    )
+    assert checkpoint_problem(OmegaConf.create({"ckpt_path": None})) is None
+    ckpt = _fake_run(tmp_path / "run", ["experiment=max_regression"])
+    other = _given(tmp_path, ["experiment=lenet"], ckpt)
+    said = checkpoint_problem(other, evaluating=True)
+    assert said == checkpoint_mismatch(other, ckpt) and said.startswith(f"ckpt_path={ckpt} was")
+    assert checkpoint_problem(other) is None  # eval.yaml has no resume: not a continued run
+    with pytest.raises(ConvlabError, match="was trained with another network"):
+        checked_ckpt_path(other, evaluating=True)
+    same = _given(tmp_path, ["experiment=max_regression"], ckpt)
+    with caplog.at_level(logging.INFO, logger="convlab"):
+        assert checked_ckpt_path(same, evaluating=True) == str(ckpt)
+    assert caplog.messages == [f"evaluating from {ckpt}"]
 
 
 def test_a_checkpoint_without_its_run_folder_is_left_to_its_weights(tmp_path):
